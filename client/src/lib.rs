@@ -1,1 +1,25 @@
-//! Concord client SDK.
+//! Concord client SDK: job manifests, the result hash and canonical error outcome, the
+//! content store, the reproducibility lint, the reproducible kernel library and the wgpu
+//! executor (feature `gpu`).
+
+pub mod hashing;
+pub mod job;
+pub mod kernels;
+pub mod manifest;
+
+#[cfg(feature = "store")]
+pub mod store;
+
+#[cfg(feature = "wgsl")]
+pub mod lint;
+#[cfg(feature = "wgsl")]
+pub mod wgsl;
+
+#[cfg(feature = "gpu")]
+pub mod executor;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use hashing::{error_outcome_hash, result_hash, ErrorCode, Outcome};
+pub use manifest::{BlobRef, Buffer, Hash32, Limits, Manifest, ManifestError};

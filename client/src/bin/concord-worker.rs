@@ -1,0 +1,1 @@
+fn main() { std::process::exit(concord_client::executor::worker_main()) }
