@@ -8,10 +8,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::hashing::{ErrorCode, Outcome};
-use crate::manifest::{Binding, BlobRef, Buffer, Hash32, Limits, Manifest, ManifestError, Pass, MANIFEST_VERSION};
+use crate::manifest::{
+    Binding, BlobRef, Buffer, Hash32, Limits, Manifest, ManifestError, Pass, MANIFEST_VERSION,
+};
 
 /// Where in a WGSL module an error or lint finding is (1-based line and column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct SourceSpot {
     pub pass: u32,
     pub line: u32,
@@ -29,7 +33,11 @@ pub struct InvalidJob {
 
 impl InvalidJob {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        InvalidJob { code, message: message.into(), spot: None }
+        InvalidJob {
+            code,
+            message: message.into(),
+            spot: None,
+        }
     }
 
     /// The outcome a provider commits for this job.
@@ -41,7 +49,15 @@ impl InvalidJob {
 impl fmt::Display for InvalidJob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.spot {
-            Some(s) => write!(f, "invalid job ({}): pass {} at line {}, column {}: {}", self.code.name(), s.pass, s.line, s.column, self.message),
+            Some(s) => write!(
+                f,
+                "invalid job ({}): pass {} at line {}, column {}: {}",
+                self.code.name(),
+                s.pass,
+                s.line,
+                s.column,
+                self.message
+            ),
             None => write!(f, "invalid job ({}): {}", self.code.name(), self.message),
         }
     }
@@ -76,10 +92,15 @@ impl Job {
     /// All blobs the manifest needs: modules first (pass order), then inputs; deduplicated.
     pub fn required_blobs(manifest: &Manifest) -> Vec<BlobRef> {
         let mut out: Vec<BlobRef> = Vec::new();
-        let refs = manifest.passes.iter().map(|p| p.module).chain(manifest.buffers.iter().filter_map(|b| match b {
-            Buffer::Input(r) => Some(*r),
-            _ => None,
-        }));
+        let refs =
+            manifest
+                .passes
+                .iter()
+                .map(|p| p.module)
+                .chain(manifest.buffers.iter().filter_map(|b| match b {
+                    Buffer::Input(r) => Some(*r),
+                    _ => None,
+                }));
         for r in refs {
             if !out.iter().any(|o| o.hash == r.hash) {
                 out.push(r);
@@ -90,7 +111,10 @@ impl Job {
 
     /// Assemble a job from a manifest and fetched blob contents (already hash-verified or not:
     /// hashes are checked here again). Modules that are not UTF-8 are a WGSL parse error.
-    pub fn from_blobs(manifest: Manifest, mut blobs: BTreeMap<Hash32, Vec<u8>>) -> Result<Result<Job, InvalidJob>, JobContentError> {
+    pub fn from_blobs(
+        manifest: Manifest,
+        mut blobs: BTreeMap<Hash32, Vec<u8>>,
+    ) -> Result<Result<Job, InvalidJob>, JobContentError> {
         let mut modules = BTreeMap::new();
         for r in Job::required_blobs(&manifest) {
             let bytes = blobs.get(&r.hash).ok_or(JobContentError::Missing(r.hash))?;
@@ -107,17 +131,36 @@ impl Job {
                 Ok(text) => {
                     modules.insert(p.module.hash, text);
                 }
-                Err(_) => return Ok(Err(InvalidJob::new(ErrorCode::WgslParse, "a WGSL module is not valid UTF-8"))),
+                Err(_) => {
+                    return Ok(Err(InvalidJob::new(
+                        ErrorCode::WgslParse,
+                        "a WGSL module is not valid UTF-8",
+                    )))
+                }
             }
         }
         let module_only: Vec<Hash32> = modules.keys().copied().collect();
-        let inputs: Vec<Hash32> = manifest.buffers.iter().filter_map(|b| if let Buffer::Input(r) = b { Some(r.hash) } else { None }).collect();
+        let inputs: Vec<Hash32> = manifest
+            .buffers
+            .iter()
+            .filter_map(|b| {
+                if let Buffer::Input(r) = b {
+                    Some(r.hash)
+                } else {
+                    None
+                }
+            })
+            .collect();
         for h in module_only {
             if !inputs.contains(&h) {
                 blobs.remove(&h);
             }
         }
-        Ok(Ok(Job { manifest, modules, blobs }))
+        Ok(Ok(Job {
+            manifest,
+            modules,
+            blobs,
+        }))
     }
 
     /// Structural checks that need the contents: manifest limits and declared sizes.
@@ -129,7 +172,11 @@ impl Job {
                 if actual != Some(r.size) {
                     return Err(InvalidJob::new(
                         ErrorCode::InputSizeMismatch,
-                        format!("buffer {i} declares {} bytes but its blob has {}", r.size, actual.map_or("none".to_string(), |a| a.to_string())),
+                        format!(
+                            "buffer {i} declares {} bytes but its blob has {}",
+                            r.size,
+                            actual.map_or("none".to_string(), |a| a.to_string())
+                        ),
                     ));
                 }
             }
@@ -137,7 +184,10 @@ impl Job {
         for (i, p) in self.manifest.passes.iter().enumerate() {
             let actual = self.modules.get(&p.module.hash).map(|m| m.len() as u64);
             if actual != Some(p.module.size) {
-                return Err(InvalidJob::new(ErrorCode::InputSizeMismatch, format!("pass {i}'s module size does not match the manifest")));
+                return Err(InvalidJob::new(
+                    ErrorCode::InputSizeMismatch,
+                    format!("pass {i}'s module size does not match the manifest"),
+                ));
             }
         }
         Ok(())
@@ -145,7 +195,10 @@ impl Job {
 
     /// WGSL source of pass `index`.
     pub fn module_source(&self, index: usize) -> &str {
-        self.modules.get(&self.manifest.passes[index].module.hash).map(String::as_str).unwrap_or("")
+        self.modules
+            .get(&self.manifest.passes[index].module.hash)
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     /// Initial contents of every buffer (inputs and uniforms as given, outputs zeroed).
@@ -176,7 +229,13 @@ impl Default for JobBuilder {
 
 impl JobBuilder {
     pub fn new() -> Self {
-        JobBuilder { buffers: vec![], passes: vec![], modules: BTreeMap::new(), blobs: BTreeMap::new(), max_runtime_ms: 60_000 }
+        JobBuilder {
+            buffers: vec![],
+            passes: vec![],
+            modules: BTreeMap::new(),
+            blobs: BTreeMap::new(),
+            max_runtime_ms: 60_000,
+        }
     }
 
     /// Add an input buffer; returns its index.
@@ -202,14 +261,23 @@ impl JobBuilder {
     }
 
     /// Add a pass; `bindings` are `(binding, buffer index)` pairs in group 0.
-    pub fn pass(&mut self, wgsl: &str, entry_point: &str, dispatch: [u32; 3], bindings: &[(u32, u32)]) -> &mut Self {
+    pub fn pass(
+        &mut self,
+        wgsl: &str,
+        entry_point: &str,
+        dispatch: [u32; 3],
+        bindings: &[(u32, u32)],
+    ) -> &mut Self {
         let module = BlobRef::of(wgsl.as_bytes());
         self.modules.insert(module.hash, wgsl.to_string());
         self.passes.push(Pass {
             module,
             entry_point: entry_point.to_string(),
             dispatch,
-            bindings: bindings.iter().map(|&(binding, buffer)| Binding { binding, buffer }).collect(),
+            bindings: bindings
+                .iter()
+                .map(|&(binding, buffer)| Binding { binding, buffer })
+                .collect(),
         });
         self
     }
@@ -221,7 +289,12 @@ impl JobBuilder {
 
     pub fn build(&self) -> Job {
         Job {
-            manifest: Manifest { version: MANIFEST_VERSION, buffers: self.buffers.clone(), passes: self.passes.clone(), max_runtime_ms: self.max_runtime_ms },
+            manifest: Manifest {
+                version: MANIFEST_VERSION,
+                buffers: self.buffers.clone(),
+                passes: self.passes.clone(),
+                max_runtime_ms: self.max_runtime_ms,
+            },
             modules: self.modules.clone(),
             blobs: self.blobs.clone(),
         }

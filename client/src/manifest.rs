@@ -68,7 +68,9 @@ impl<'de> Deserialize<'de> for Hash32 {
 }
 
 /// A content-addressed blob: its blake3 hash and its exact size in bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct BlobRef {
     pub hash: Hash32,
     pub size: u64,
@@ -77,7 +79,10 @@ pub struct BlobRef {
 impl BlobRef {
     /// The reference describing `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        BlobRef { hash: Hash32::of(bytes), size: bytes.len() as u64 }
+        BlobRef {
+            hash: Hash32::of(bytes),
+            size: bytes.len() as u64,
+        }
     }
 }
 
@@ -109,7 +114,9 @@ impl Buffer {
 }
 
 /// `@group(0) @binding(binding)` of a pass is buffer number `buffer`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct Binding {
     pub binding: u32,
     pub buffer: u32,
@@ -182,7 +189,9 @@ pub enum ManifestError {
     Malformed(String),
     #[error("`{0}` is not a 64-character hex blake3 hash")]
     BadHash(String),
-    #[error("manifest version {0} is not supported (this client speaks version {MANIFEST_VERSION})")]
+    #[error(
+        "manifest version {0} is not supported (this client speaks version {MANIFEST_VERSION})"
+    )]
     UnsupportedVersion(u32),
     #[error("the manifest has no passes")]
     NoPasses,
@@ -199,13 +208,21 @@ pub enum ManifestError {
     #[error("the buffers total {total} bytes; the limit is {max} bytes")]
     TotalTooLarge { total: u128, max: u64 },
     #[error("pass {pass} dispatches {dispatch:?} workgroups; each dimension must be 1..={max}")]
-    DispatchTooLarge { pass: usize, dispatch: [u32; 3], max: u32 },
+    DispatchTooLarge {
+        pass: usize,
+        dispatch: [u32; 3],
+        max: u32,
+    },
     #[error("pass {pass}'s module is {size} bytes; the limit is {max} bytes")]
     ModuleTooLarge { pass: usize, size: u64, max: u64 },
     #[error("pass {pass}'s entry point name is empty or longer than {max} characters")]
     BadEntryPoint { pass: usize, max: usize },
     #[error("pass {pass} has {count} bindings; at most {max} are allowed")]
-    TooManyBindings { pass: usize, count: usize, max: usize },
+    TooManyBindings {
+        pass: usize,
+        count: usize,
+        max: usize,
+    },
     #[error("pass {pass} binds buffer {buffer}, which does not exist")]
     NoSuchBuffer { pass: usize, buffer: u32 },
     #[error("pass {pass} uses binding {binding} twice")]
@@ -281,16 +298,25 @@ impl Manifest {
             return Err(ManifestError::UnsupportedVersion(self.version));
         }
         if self.max_runtime_ms == 0 || self.max_runtime_ms > limits.max_runtime_ms {
-            return Err(ManifestError::BadRuntimeLimit { ms: self.max_runtime_ms, max: limits.max_runtime_ms });
+            return Err(ManifestError::BadRuntimeLimit {
+                ms: self.max_runtime_ms,
+                max: limits.max_runtime_ms,
+            });
         }
         if self.passes.is_empty() {
             return Err(ManifestError::NoPasses);
         }
         if self.passes.len() > limits.max_passes {
-            return Err(ManifestError::TooManyPasses { count: self.passes.len(), max: limits.max_passes });
+            return Err(ManifestError::TooManyPasses {
+                count: self.passes.len(),
+                max: limits.max_passes,
+            });
         }
         if self.buffers.len() > limits.max_buffers {
-            return Err(ManifestError::TooManyBuffers { count: self.buffers.len(), max: limits.max_buffers });
+            return Err(ManifestError::TooManyBuffers {
+                count: self.buffers.len(),
+                max: limits.max_buffers,
+            });
         }
         for (index, buffer) in self.buffers.iter().enumerate() {
             let size = buffer.size();
@@ -307,32 +333,60 @@ impl Manifest {
         }
         let total = self.total_bytes();
         if total > u128::from(limits.max_total_bytes) {
-            return Err(ManifestError::TotalTooLarge { total, max: limits.max_total_bytes });
+            return Err(ManifestError::TotalTooLarge {
+                total,
+                max: limits.max_total_bytes,
+            });
         }
         if self.output_indices().is_empty() {
             return Err(ManifestError::NoOutputs);
         }
         for (pass_index, pass) in self.passes.iter().enumerate() {
             let p = pass_index;
-            if pass.dispatch.iter().any(|&d| d == 0 || d > limits.max_dispatch_dim) {
-                return Err(ManifestError::DispatchTooLarge { pass: p, dispatch: pass.dispatch, max: limits.max_dispatch_dim });
+            if pass
+                .dispatch
+                .iter()
+                .any(|&d| d == 0 || d > limits.max_dispatch_dim)
+            {
+                return Err(ManifestError::DispatchTooLarge {
+                    pass: p,
+                    dispatch: pass.dispatch,
+                    max: limits.max_dispatch_dim,
+                });
             }
             if pass.module.size > limits.max_module_bytes {
-                return Err(ManifestError::ModuleTooLarge { pass: p, size: pass.module.size, max: limits.max_module_bytes });
+                return Err(ManifestError::ModuleTooLarge {
+                    pass: p,
+                    size: pass.module.size,
+                    max: limits.max_module_bytes,
+                });
             }
             if pass.entry_point.is_empty() || pass.entry_point.len() > limits.max_entry_point_len {
-                return Err(ManifestError::BadEntryPoint { pass: p, max: limits.max_entry_point_len });
+                return Err(ManifestError::BadEntryPoint {
+                    pass: p,
+                    max: limits.max_entry_point_len,
+                });
             }
             if pass.bindings.len() > limits.max_bindings_per_pass {
-                return Err(ManifestError::TooManyBindings { pass: p, count: pass.bindings.len(), max: limits.max_bindings_per_pass });
+                return Err(ManifestError::TooManyBindings {
+                    pass: p,
+                    count: pass.bindings.len(),
+                    max: limits.max_bindings_per_pass,
+                });
             }
             let mut seen = std::collections::BTreeSet::new();
             for b in &pass.bindings {
                 if b.buffer as usize >= self.buffers.len() {
-                    return Err(ManifestError::NoSuchBuffer { pass: p, buffer: b.buffer });
+                    return Err(ManifestError::NoSuchBuffer {
+                        pass: p,
+                        buffer: b.buffer,
+                    });
                 }
                 if !seen.insert(b.binding) {
-                    return Err(ManifestError::DuplicateBinding { pass: p, binding: b.binding });
+                    return Err(ManifestError::DuplicateBinding {
+                        pass: p,
+                        binding: b.binding,
+                    });
                 }
             }
         }
@@ -370,7 +424,16 @@ mod tests {
                 module,
                 entry_point: "main".into(),
                 dispatch: [1, 1, 1],
-                bindings: vec![Binding { binding: 0, buffer: 0 }, Binding { binding: 1, buffer: 1 }],
+                bindings: vec![
+                    Binding {
+                        binding: 0,
+                        buffer: 0,
+                    },
+                    Binding {
+                        binding: 1,
+                        buffer: 1,
+                    },
+                ],
             }],
             max_runtime_ms: 1000,
         }
@@ -384,7 +447,10 @@ mod tests {
         assert_eq!(m.id(), *blake3::hash(&bytes).as_bytes());
         let mut trailing = bytes.clone();
         trailing.push(0);
-        assert!(matches!(Manifest::from_canonical_bytes(&trailing), Err(ManifestError::Malformed(_))));
+        assert!(matches!(
+            Manifest::from_canonical_bytes(&trailing),
+            Err(ManifestError::Malformed(_))
+        ));
         let mut other = m.clone();
         other.passes[0].dispatch[0] = 2;
         assert_ne!(other.id(), m.id());
@@ -397,7 +463,10 @@ mod tests {
         assert!(json.contains("\"kind\": \"input\""), "{json}");
         let back = Manifest::from_json(&json).unwrap();
         assert_eq!(back.id(), m.id());
-        assert!(matches!(Manifest::from_json("{\"version\":1}"), Err(ManifestError::Malformed(_))));
+        assert!(matches!(
+            Manifest::from_json("{\"version\":1}"),
+            Err(ManifestError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -409,27 +478,56 @@ mod tests {
         assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::TooManyPasses);
         let mut m = sample();
         m.passes[0].dispatch = [65_536, 1, 1];
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::DispatchTooLarge);
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::DispatchTooLarge
+        );
         let mut m = sample();
-        m.buffers[1] = Buffer::Output { size: (128 << 20) + 4 };
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::BufferTooLarge);
+        m.buffers[1] = Buffer::Output {
+            size: (128 << 20) + 4,
+        };
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::BufferTooLarge
+        );
         let mut m = sample();
         m.buffers[1] = Buffer::Output { size: 6 };
         assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::BadBufferSize);
         let mut m = sample();
         m.buffers = vec![Buffer::Output { size: 128 << 20 }; 5];
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::BufferTooLarge);
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::BufferTooLarge
+        );
         let mut m = sample();
-        m.passes[0].bindings.push(Binding { binding: 2, buffer: 9 });
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::BindingMismatch);
+        m.passes[0].bindings.push(Binding {
+            binding: 2,
+            buffer: 9,
+        });
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::BindingMismatch
+        );
         let mut m = sample();
-        m.passes[0].bindings.push(Binding { binding: 0, buffer: 1 });
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::BindingMismatch);
+        m.passes[0].bindings.push(Binding {
+            binding: 0,
+            buffer: 1,
+        });
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::BindingMismatch
+        );
         let mut m = sample();
         m.max_runtime_ms = 0;
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::BadRuntimeLimit);
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::BadRuntimeLimit
+        );
         let mut m = sample();
         m.version = 2;
-        assert_eq!(m.validate(&l).unwrap_err().code(), ErrorCode::ManifestMalformed);
+        assert_eq!(
+            m.validate(&l).unwrap_err().code(),
+            ErrorCode::ManifestMalformed
+        );
     }
 }

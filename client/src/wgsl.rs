@@ -30,14 +30,26 @@ pub fn spot(span: naga::Span, source: &str, pass: usize) -> Option<SourceSpot> {
         return None;
     }
     let loc = span.location(source);
-    Some(SourceSpot { pass: pass as u32, line: loc.line_number, column: loc.line_position })
+    Some(SourceSpot {
+        pass: pass as u32,
+        line: loc.line_number,
+        column: loc.line_position,
+    })
 }
 
 /// Parse WGSL (no validation).
 pub fn parse(source: &str, pass: usize) -> Result<naga::Module, InvalidJob> {
     naga::front::wgsl::parse_str(source).map_err(|e| {
-        let spot = e.location(source).map(|l| SourceSpot { pass: pass as u32, line: l.line_number, column: l.line_position });
-        InvalidJob { code: ErrorCode::WgslParse, message: e.message().to_string(), spot }
+        let spot = e.location(source).map(|l| SourceSpot {
+            pass: pass as u32,
+            line: l.line_number,
+            column: l.line_position,
+        });
+        InvalidJob {
+            code: ErrorCode::WgslParse,
+            message: e.message().to_string(),
+            spot,
+        }
     })
 }
 
@@ -45,17 +57,28 @@ pub fn parse(source: &str, pass: usize) -> Result<naga::Module, InvalidJob> {
 /// atomics, no subgroups, no f16/f64/i64).
 pub fn parse_and_validate(source: &str, pass: usize) -> Result<CheckedModule, InvalidJob> {
     let module = parse(source, pass)?;
-    let info = Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).map_err(|e| {
-        let spot = e.location(source).map(|l| SourceSpot { pass: pass as u32, line: l.line_number, column: l.line_position });
-        let mut message = e.as_inner().to_string();
-        let mut source_err: Option<&dyn std::error::Error> = std::error::Error::source(e.as_inner());
-        while let Some(s) = source_err {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source_err = s.source();
-        }
-        InvalidJob { code: ErrorCode::WgslValidation, message, spot }
-    })?;
+    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
+        .validate(&module)
+        .map_err(|e| {
+            let spot = e.location(source).map(|l| SourceSpot {
+                pass: pass as u32,
+                line: l.line_number,
+                column: l.line_position,
+            });
+            let mut message = e.as_inner().to_string();
+            let mut source_err: Option<&dyn std::error::Error> =
+                std::error::Error::source(e.as_inner());
+            while let Some(s) = source_err {
+                message.push_str(": ");
+                message.push_str(&s.to_string());
+                source_err = s.source();
+            }
+            InvalidJob {
+                code: ErrorCode::WgslValidation,
+                message,
+                spot,
+            }
+        })?;
     Ok(CheckedModule { module, info })
 }
 
@@ -70,8 +93,12 @@ fn expected_space(buffer: &Buffer) -> &'static str {
 
 fn space_matches(buffer: &Buffer, space: AddressSpace) -> bool {
     match (buffer, space) {
-        (Buffer::Input(_), AddressSpace::Storage { access }) => !access.contains(StorageAccess::STORE),
-        (Buffer::Output { .. }, AddressSpace::Storage { access }) => access.contains(StorageAccess::STORE | StorageAccess::LOAD),
+        (Buffer::Input(_), AddressSpace::Storage { access }) => {
+            !access.contains(StorageAccess::STORE)
+        }
+        (Buffer::Output { .. }, AddressSpace::Storage { access }) => {
+            access.contains(StorageAccess::STORE | StorageAccess::LOAD)
+        }
         (Buffer::Uniform { .. }, AddressSpace::Uniform) => true,
         _ => false,
     }
@@ -87,21 +114,40 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
         let source = job.module_source(p);
         let checked = parse_and_validate(source, p)?;
         let module = &checked.module;
-        let Some(ep_index) = module.entry_points.iter().position(|e| e.name == pass.entry_point && e.stage == ShaderStage::Compute) else {
-            let names: Vec<&str> = module.entry_points.iter().filter(|e| e.stage == ShaderStage::Compute).map(|e| e.name.as_str()).collect();
+        let Some(ep_index) = module
+            .entry_points
+            .iter()
+            .position(|e| e.name == pass.entry_point && e.stage == ShaderStage::Compute)
+        else {
+            let names: Vec<&str> = module
+                .entry_points
+                .iter()
+                .filter(|e| e.stage == ShaderStage::Compute)
+                .map(|e| e.name.as_str())
+                .collect();
             return Err(InvalidJob::new(
                 ErrorCode::MissingEntryPoint,
                 format!(
                     "pass {p} asks for compute entry point `{}`, but the module has {}",
                     pass.entry_point,
-                    if names.is_empty() { "none".to_string() } else { names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
                 ),
             ));
         };
         let ep = &module.entry_points[ep_index];
         let wg = ep.workgroup_size;
         let invocations = wg.iter().try_fold(1u32, |a, &d| a.checked_mul(d));
-        if invocations.is_none_or(|n| n > MAX_WORKGROUP_INVOCATIONS) || wg.iter().zip(MAX_WORKGROUP_SIZE).any(|(&d, m)| d > m) {
+        if invocations.is_none_or(|n| n > MAX_WORKGROUP_INVOCATIONS)
+            || wg.iter().zip(MAX_WORKGROUP_SIZE).any(|(&d, m)| d > m)
+        {
             return Err(InvalidJob::new(
                 ErrorCode::WgslValidation,
                 format!("pass {p}: @workgroup_size({}, {}, {}) exceeds the WebGPU limits (at most {MAX_WORKGROUP_INVOCATIONS} invocations, {MAX_WORKGROUP_SIZE:?})", wg[0], wg[1], wg[2]),
@@ -116,17 +162,30 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
             let var_spot = spot(module.global_variables.get_span(handle), source, p);
             let name = var.name.clone().unwrap_or_else(|| "<unnamed>".into());
             if var.space == AddressSpace::WorkGroup {
-                let size = module.types[var.ty].inner.try_size(module.to_ctx()).unwrap_or(u32::MAX);
+                let size = module.types[var.ty]
+                    .inner
+                    .try_size(module.to_ctx())
+                    .unwrap_or(u32::MAX);
                 workgroup_bytes = workgroup_bytes.saturating_add(u64::from(size));
                 continue;
             }
             let Some(rb) = var.binding else { continue };
-            let mismatch = |message: String| InvalidJob { code: ErrorCode::BindingMismatch, message, spot: var_spot };
+            let mismatch = |message: String| InvalidJob {
+                code: ErrorCode::BindingMismatch,
+                message,
+                spot: var_spot,
+            };
             if rb.group != 0 {
-                return Err(mismatch(format!("`{name}` is in @group({}); jobs bind buffers in @group(0) only", rb.group)));
+                return Err(mismatch(format!(
+                    "`{name}` is in @group({}); jobs bind buffers in @group(0) only",
+                    rb.group
+                )));
             }
             let Some(b) = pass.bindings.iter().find(|b| b.binding == rb.binding) else {
-                return Err(mismatch(format!("`{name}` uses @binding({}), but pass {p} binds no buffer there", rb.binding)));
+                return Err(mismatch(format!(
+                    "`{name}` uses @binding({}), but pass {p} binds no buffer there",
+                    rb.binding
+                )));
             };
             let buffer = &manifest.buffers[b.buffer as usize];
             if !space_matches(buffer, var.space) {
@@ -138,7 +197,9 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
                 )));
             }
             let Some(needed) = module.types[var.ty].inner.try_size(module.to_ctx()) else {
-                return Err(mismatch(format!("`{name}` has a type whose size cannot be computed")));
+                return Err(mismatch(format!(
+                    "`{name}` has a type whose size cannot be computed"
+                )));
             };
             if buffer.size() < u64::from(needed) {
                 let code = match buffer {
@@ -147,14 +208,22 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
                 };
                 return Err(InvalidJob {
                     code,
-                    message: format!("buffer {} is {} bytes, but `{name}` needs at least {needed}", b.buffer, buffer.size()),
+                    message: format!(
+                        "buffer {} is {} bytes, but `{name}` needs at least {needed}",
+                        b.buffer,
+                        buffer.size()
+                    ),
                     spot: var_spot,
                 });
             }
             if matches!(buffer, Buffer::Uniform { .. }) && buffer.size() != u64::from(needed) {
                 return Err(InvalidJob {
                     code: ErrorCode::InputSizeMismatch,
-                    message: format!("uniform buffer {} is {} bytes, but `{name}` is exactly {needed}", b.buffer, buffer.size()),
+                    message: format!(
+                        "uniform buffer {} is {} bytes, but `{name}` is exactly {needed}",
+                        b.buffer,
+                        buffer.size()
+                    ),
                     spot: var_spot,
                 });
             }

@@ -8,7 +8,10 @@ use concord_client::result_hash;
 
 fn executor(backend: Backend) -> Executor {
     std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
-    Executor::new(env!("CARGO_BIN_EXE_concord-worker"), AdapterSelector::backend(backend))
+    Executor::new(
+        env!("CARGO_BIN_EXE_concord-worker"),
+        AdapterSelector::backend(backend),
+    )
 }
 
 fn check_backend(backend: Backend) {
@@ -16,9 +19,19 @@ fn check_backend(backend: Backend) {
     for case in library(Size::Test) {
         let expected = case.cpu_reference();
         match exec.execute(&case.job) {
-            Ok(Execution::Completed { outputs, result_hash: h, adapter, .. }) => {
+            Ok(Execution::Completed {
+                outputs,
+                result_hash: h,
+                adapter,
+                ..
+            }) => {
                 assert_eq!(adapter.backend, backend);
-                assert!(outputs == expected, "{} on {}: GPU output differs from the CPU reference", case.name, adapter);
+                assert!(
+                    outputs == expected,
+                    "{} on {}: GPU output differs from the CPU reference",
+                    case.name,
+                    adapter
+                );
                 assert_eq!(h, result_hash(&expected));
             }
             other => panic!("{} on {:?}: {:?}", case.name, backend, other),

@@ -1,1 +1,3 @@
-fn main() { std::process::exit(concord_client::executor::worker_main()) }
+fn main() {
+    std::process::exit(concord_client::executor::worker_main())
+}

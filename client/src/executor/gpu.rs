@@ -14,7 +14,18 @@ use crate::manifest::{Buffer, Limits};
 use crate::wgsl;
 
 /// A wgpu backend Concord can run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 pub enum Backend {
     Vulkan,
     Gl,
@@ -59,7 +70,9 @@ impl std::str::FromStr for Backend {
 
 /// Which adapter to run on: a backend (any if `None`) and optionally a substring of the
 /// adapter name (case-insensitive).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct AdapterSelector {
     pub backend: Option<Backend>,
     pub name_contains: Option<String>,
@@ -67,7 +80,10 @@ pub struct AdapterSelector {
 
 impl AdapterSelector {
     pub fn backend(backend: Backend) -> Self {
-        AdapterSelector { backend: Some(backend), name_contains: None }
+        AdapterSelector {
+            backend: Some(backend),
+            name_contains: None,
+        }
     }
 }
 
@@ -82,12 +98,29 @@ pub struct AdapterSummary {
 
 impl std::fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({}, {})", self.backend.name(), self.name, self.device_type, self.driver)
+        write!(
+            f,
+            "{} {} ({}, {})",
+            self.backend.name(),
+            self.name,
+            self.device_type,
+            self.driver
+        )
     }
 }
 
 /// A provider-side failure: not the job's fault, so no canonical outcome.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    thiserror::Error,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 pub enum DeviceError {
     #[error("no {0} adapter is available on this machine")]
     NoAdapter(String),
@@ -141,7 +174,9 @@ fn summary(info: &wgpu::AdapterInfo) -> Option<AdapterSummary> {
     Some(AdapterSummary {
         backend: Backend::from_wgpu(info.backend)?,
         name: info.name.clone(),
-        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
         device_type: format!("{:?}", info.device_type),
     })
 }
@@ -166,14 +201,23 @@ pub struct GpuDevice {
 impl GpuDevice {
     /// Open the first adapter matching `selector`.
     pub fn open(selector: &AdapterSelector) -> Result<Self, DeviceError> {
-        let backends = selector.backend.map_or(wgpu::Backends::VULKAN | wgpu::Backends::GL, Backend::to_wgpu);
+        let backends = selector.backend.map_or(
+            wgpu::Backends::VULKAN | wgpu::Backends::GL,
+            Backend::to_wgpu,
+        );
         let inst = instance(backends);
-        let wanted = selector.name_contains.as_deref().map(str::to_ascii_lowercase);
+        let wanted = selector
+            .name_contains
+            .as_deref()
+            .map(str::to_ascii_lowercase);
         let adapter = pollster::block_on(inst.enumerate_adapters(backends))
             .into_iter()
             .find(|a| {
                 let info = a.get_info();
-                Backend::from_wgpu(info.backend).is_some() && wanted.as_ref().is_none_or(|w| info.name.to_ascii_lowercase().contains(w))
+                Backend::from_wgpu(info.backend).is_some()
+                    && wanted
+                        .as_ref()
+                        .is_none_or(|w| info.name.to_ascii_lowercase().contains(w))
             })
             .ok_or_else(|| {
                 let what = selector.backend.map_or("Vulkan or GL", |b| b.name());
@@ -184,8 +228,14 @@ impl GpuDevice {
             })?;
         let info = adapter.get_info();
         let downlevel = adapter.get_downlevel_capabilities();
-        if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
-            return Err(DeviceError::Unsupported(format!("{} has no compute shaders", info.name)));
+        if !downlevel
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            return Err(DeviceError::Unsupported(format!(
+                "{} has no compute shaders",
+                info.name
+            )));
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("concord"),
@@ -201,7 +251,12 @@ impl GpuDevice {
                 v.push(e.to_string());
             }
         }));
-        Ok(GpuDevice { adapter: summary(&info).expect("filtered to known backends"), device, queue, uncaptured })
+        Ok(GpuDevice {
+            adapter: summary(&info).expect("filtered to known backends"),
+            device,
+            queue,
+            uncaptured,
+        })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
@@ -216,15 +271,33 @@ impl GpuDevice {
         let lim = self.device.limits();
         for (i, b) in m.buffers.iter().enumerate() {
             let (max, what) = match b {
-                Buffer::Uniform { .. } => (u64::from(lim.max_uniform_buffer_binding_size), "uniform binding"),
-                _ => (lim.max_storage_buffer_binding_size.min(lim.max_buffer_size), "storage binding"),
+                Buffer::Uniform { .. } => (
+                    u64::from(lim.max_uniform_buffer_binding_size),
+                    "uniform binding",
+                ),
+                _ => (
+                    lim.max_storage_buffer_binding_size.min(lim.max_buffer_size),
+                    "storage binding",
+                ),
             };
             if b.size() > max {
-                return Err(DeviceError::Unsupported(format!("buffer {i} is {} bytes; this adapter's {what} limit is {max}", b.size())).into());
+                return Err(DeviceError::Unsupported(format!(
+                    "buffer {i} is {} bytes; this adapter's {what} limit is {max}",
+                    b.size()
+                ))
+                .into());
             }
         }
-        if let Some(p) = m.passes.iter().position(|p| p.dispatch.iter().any(|&d| d > lim.max_compute_workgroups_per_dimension)) {
-            return Err(DeviceError::Unsupported(format!("pass {p}'s dispatch exceeds this adapter's {} workgroups per dimension", lim.max_compute_workgroups_per_dimension)).into());
+        if let Some(p) = m.passes.iter().position(|p| {
+            p.dispatch
+                .iter()
+                .any(|&d| d > lim.max_compute_workgroups_per_dimension)
+        }) {
+            return Err(DeviceError::Unsupported(format!(
+                "pass {p}'s dispatch exceeds this adapter's {} workgroups per dimension",
+                lim.max_compute_workgroups_per_dimension
+            ))
+            .into());
         }
 
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -235,10 +308,21 @@ impl GpuDevice {
             .enumerate()
             .map(|(i, b)| {
                 let usage = match b {
-                    Buffer::Uniform { .. } => wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    _ => wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    Buffer::Uniform { .. } => {
+                        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST
+                    }
+                    _ => {
+                        wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_SRC
+                            | wgpu::BufferUsages::COPY_DST
+                    }
                 };
-                let buf = self.device.create_buffer(&wgpu::BufferDescriptor { label: None, size: b.size(), usage, mapped_at_creation: false });
+                let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: b.size(),
+                    usage,
+                    mapped_at_creation: false,
+                });
                 if !matches!(b, Buffer::Output { .. }) {
                     self.queue.write_buffer(&buf, 0, &job.buffer_bytes(i));
                 }
@@ -257,12 +341,16 @@ impl GpuDevice {
                 })
             })
             .collect();
-        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         for (p, pass) in m.passes.iter().enumerate() {
-            let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: None,
-                source: wgpu::ShaderSource::Wgsl(job.module_source(p).into()),
-            });
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: None,
+                    source: wgpu::ShaderSource::Wgsl(job.module_source(p).into()),
+                });
             let entries: Vec<wgpu::BindGroupLayoutEntry> = pass
                 .bindings
                 .iter()
@@ -271,8 +359,12 @@ impl GpuDevice {
                     visibility: wgpu::ShaderStages::COMPUTE,
                     ty: wgpu::BindingType::Buffer {
                         ty: match &m.buffers[b.buffer as usize] {
-                            Buffer::Input(_) => wgpu::BufferBindingType::Storage { read_only: true },
-                            Buffer::Output { .. } => wgpu::BufferBindingType::Storage { read_only: false },
+                            Buffer::Input(_) => {
+                                wgpu::BufferBindingType::Storage { read_only: true }
+                            }
+                            Buffer::Output { .. } => {
+                                wgpu::BufferBindingType::Storage { read_only: false }
+                            }
                             Buffer::Uniform { .. } => wgpu::BufferBindingType::Uniform,
                         },
                         has_dynamic_offset: false,
@@ -281,20 +373,46 @@ impl GpuDevice {
                     count: None,
                 })
                 .collect();
-            let bgl = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: None, entries: &entries });
-            let layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: None, bind_group_layouts: &[Some(&bgl)], immediate_size: 0 });
-            let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            let bgl = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: None,
+                    entries: &entries,
+                });
+            let layout = self
+                .device
+                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: None,
+                    bind_group_layouts: &[Some(&bgl)],
+                    immediate_size: 0,
+                });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: None,
+                    layout: Some(&layout),
+                    module: &module,
+                    entry_point: Some(&pass.entry_point),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+            let group_entries: Vec<wgpu::BindGroupEntry> = pass
+                .bindings
+                .iter()
+                .map(|b| wgpu::BindGroupEntry {
+                    binding: b.binding,
+                    resource: buffers[b.buffer as usize].as_entire_binding(),
+                })
+                .collect();
+            let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: None,
-                layout: Some(&layout),
-                module: &module,
-                entry_point: Some(&pass.entry_point),
-                compilation_options: Default::default(),
-                cache: None,
+                layout: &bgl,
+                entries: &group_entries,
             });
-            let group_entries: Vec<wgpu::BindGroupEntry> =
-                pass.bindings.iter().map(|b| wgpu::BindGroupEntry { binding: b.binding, resource: buffers[b.buffer as usize].as_entire_binding() }).collect();
-            let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &bgl, entries: &group_entries });
-            let mut cpass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+            let mut cpass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
             cpass.set_pipeline(&pipeline);
             cpass.set_bind_group(0, &group, &[]);
             cpass.dispatch_workgroups(pass.dispatch[0], pass.dispatch[1], pass.dispatch[2]);
@@ -308,7 +426,9 @@ impl GpuDevice {
             return Err(DeviceError::OutOfMemory(e.to_string()).into());
         }
         if let Some(e) = pollster::block_on(validation.pop()) {
-            return Err(InvalidJob::new(ErrorCode::DeviceValidation, first_line(&e.to_string())).into());
+            return Err(
+                InvalidJob::new(ErrorCode::DeviceValidation, first_line(&e.to_string())).into(),
+            );
         }
 
         let run_scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -318,7 +438,9 @@ impl GpuDevice {
         for st in &staging {
             st.slice(..).map_async(wgpu::MapMode::Read, |_| {});
         }
-        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| DeviceError::Failed(e.to_string()))?;
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| DeviceError::Failed(e.to_string()))?;
         let gpu_time = t0.elapsed();
         if let Some(e) = pollster::block_on(run_scope.pop()) {
             return Err(DeviceError::Failed(first_line(&e.to_string())).into());
@@ -328,7 +450,10 @@ impl GpuDevice {
         }
         let mut outputs = Vec::with_capacity(staging.len());
         for st in &staging {
-            let view = st.slice(..).get_mapped_range().map_err(|e| DeviceError::Failed(format!("reading back an output failed: {e}")))?;
+            let view = st
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| DeviceError::Failed(format!("reading back an output failed: {e}")))?;
             outputs.push(view.to_vec());
         }
         Ok(RunOutput { outputs, gpu_time })
@@ -336,5 +461,9 @@ impl GpuDevice {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -16,7 +16,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub use gpu::{list_adapters, AdapterSelector, AdapterSummary, Backend, DeviceError, GpuDevice, RunError, RunOutput};
+pub use gpu::{
+    list_adapters, AdapterSelector, AdapterSummary, Backend, DeviceError, GpuDevice, RunError,
+    RunOutput,
+};
 pub use worker::worker_main;
 
 use crate::hashing::{result_hash, Outcome};
@@ -28,7 +31,12 @@ use worker::{WorkerRequest, WorkerResponse, TAG_RESPONSE, TAG_STARTED};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Execution {
     /// The job ran; `outputs` are the output buffers in buffer order.
-    Completed { outputs: Vec<Vec<u8>>, result_hash: Hash32, gpu_time: Duration, adapter: AdapterSummary },
+    Completed {
+        outputs: Vec<Vec<u8>>,
+        result_hash: Hash32,
+        gpu_time: Duration,
+        adapter: AdapterSummary,
+    },
     /// The job is invalid; every honest provider reaches the same code.
     Invalid(InvalidJob),
 }
@@ -37,7 +45,9 @@ impl Execution {
     /// The outcome to commit.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Execution::Completed { result_hash, .. } => Outcome::Success { result_hash: *result_hash },
+            Execution::Completed { result_hash, .. } => Outcome::Success {
+                result_hash: *result_hash,
+            },
             Execution::Invalid(e) => e.outcome(),
         }
     }
@@ -70,7 +80,12 @@ pub struct Executor {
 impl Executor {
     /// An executor using the worker program at `worker`.
     pub fn new(worker: impl Into<PathBuf>, selector: AdapterSelector) -> Self {
-        Executor { worker: worker.into(), selector, setup_timeout: Duration::from_secs(120), max_runtime: None }
+        Executor {
+            worker: worker.into(),
+            selector,
+            setup_timeout: Duration::from_secs(120),
+            max_runtime: None,
+        }
     }
 
     /// An executor using [`default_worker_path`].
@@ -103,13 +118,20 @@ impl Executor {
         if let Some(cap) = self.max_runtime {
             runtime = runtime.min(cap);
         }
-        let request = borsh::to_vec(&WorkerRequest { selector: self.selector.clone(), job: job.clone() }).expect("borsh into a Vec cannot fail");
+        let request = borsh::to_vec(&WorkerRequest {
+            selector: self.selector.clone(),
+            job: job.clone(),
+        })
+        .expect("borsh into a Vec cannot fail");
         let mut child = Command::new(&self.worker)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| ExecError::WorkerMissing { path: self.worker.display().to_string(), reason: e.to_string() })?;
+            .map_err(|e| ExecError::WorkerMissing {
+                path: self.worker.display().to_string(),
+                reason: e.to_string(),
+            })?;
         let mut stdin = child.stdin.take().expect("piped");
         let mut stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
@@ -139,7 +161,9 @@ impl Executor {
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(if started {
-                        ExecError::Timeout { limit_ms: u64::try_from(runtime.as_millis()).unwrap_or(u64::MAX) }
+                        ExecError::Timeout {
+                            limit_ms: u64::try_from(runtime.as_millis()).unwrap_or(u64::MAX),
+                        }
                     } else {
                         ExecError::SetupTimeout(self.setup_timeout)
                     });
@@ -149,14 +173,31 @@ impl Executor {
         let status = child.wait();
         let Some(response) = response else {
             let stderr_text = err_reader.join().unwrap_or_default();
-            let last = stderr_text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string();
-            let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+            let last = stderr_text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message")
+                .trim()
+                .to_string();
+            let status = status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|e| e.to_string());
             return Err(ExecError::WorkerCrashed(format!("{status}: {last}")));
         };
         match response {
-            WorkerResponse::Done { outputs, gpu_time_ns, adapter } => {
+            WorkerResponse::Done {
+                outputs,
+                gpu_time_ns,
+                adapter,
+            } => {
                 let result_hash = result_hash(&outputs);
-                Ok(Execution::Completed { outputs, result_hash, gpu_time: Duration::from_nanos(gpu_time_ns), adapter })
+                Ok(Execution::Completed {
+                    outputs,
+                    result_hash,
+                    gpu_time: Duration::from_nanos(gpu_time_ns),
+                    adapter,
+                })
             }
             WorkerResponse::Invalid { error, .. } => Ok(Execution::Invalid(error)),
             WorkerResponse::Device(e) => Err(ExecError::Device(e)),

@@ -22,8 +22,15 @@ pub(crate) struct WorkerRequest {
 
 #[derive(BorshSerialize, BorshDeserialize)]
 pub(crate) enum WorkerResponse {
-    Done { outputs: Vec<Vec<u8>>, gpu_time_ns: u64, adapter: AdapterSummary },
-    Invalid { adapter: Option<AdapterSummary>, error: InvalidJob },
+    Done {
+        outputs: Vec<Vec<u8>>,
+        gpu_time_ns: u64,
+        adapter: AdapterSummary,
+    },
+    Invalid {
+        adapter: Option<AdapterSummary>,
+        error: InvalidJob,
+    },
     Device(DeviceError),
 }
 
@@ -58,7 +65,10 @@ pub fn worker_main() -> i32 {
                     gpu_time_ns: u64::try_from(run.gpu_time.as_nanos()).unwrap_or(u64::MAX),
                     adapter: device.adapter().clone(),
                 },
-                Err(RunError::Invalid(error)) => WorkerResponse::Invalid { adapter: Some(device.adapter().clone()), error },
+                Err(RunError::Invalid(error)) => WorkerResponse::Invalid {
+                    adapter: Some(device.adapter().clone()),
+                    error,
+                },
                 Err(RunError::Device(e)) => WorkerResponse::Device(e),
             }
         }

@@ -36,13 +36,22 @@ pub fn case(size: Size) -> KernelCase {
     let ic = jb.output(u64::from(m * n * 4));
     // The last word is the contraction fence: always 0, unknown to the shader compiler.
     let iu = jb.uniform(u32_bytes(&[m, n, k, 0]));
-    jb.pass(WGSL, "main", [groups(n, 8), groups(m, 8), 1], &[(0, ia), (1, ib), (2, ic), (3, iu)]);
+    jb.pass(
+        WGSL,
+        "main",
+        [groups(n, 8), groups(m, 8), 1],
+        &[(0, ia), (1, ib), (2, ic), (3, iu)],
+    );
     KernelCase {
         name: "gemm_f32",
         wgsl: WGSL,
         job: jb.build(),
         ops: 2 * u64::from(m) * u64::from(n) * u64::from(k),
         op_unit: "FLOP",
-        reference: Box::new(move || vec![f32_bytes(&reference(&a, &b, m as usize, n as usize, k as usize))]),
+        reference: Box::new(move || {
+            vec![f32_bytes(&reference(
+                &a, &b, m as usize, n as usize, k as usize,
+            ))]
+        }),
     }
 }

@@ -26,7 +26,9 @@ pub fn reference(a: &[i8], bt: &[i8], m: usize, n: usize, k: usize) -> Vec<i32> 
 }
 
 fn pack_rows(v: &[i8]) -> Vec<u32> {
-    v.chunks_exact(4).map(|c| pack4([c[0], c[1], c[2], c[3]])).collect()
+    v.chunks_exact(4)
+        .map(|c| pack4([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 pub fn case(size: Size) -> KernelCase {
@@ -42,13 +44,22 @@ pub fn case(size: Size) -> KernelCase {
     let ib = jb.input(u32_bytes(&pack_rows(&bt)));
     let ic = jb.output(u64::from(m * n * 4));
     let iu = jb.uniform(u32_bytes(&[m, n, k / 4, 0]));
-    jb.pass(WGSL, "main", [groups(n, 8), groups(m, 8), 1], &[(0, ia), (1, ib), (2, ic), (3, iu)]);
+    jb.pass(
+        WGSL,
+        "main",
+        [groups(n, 8), groups(m, 8), 1],
+        &[(0, ia), (1, ib), (2, ic), (3, iu)],
+    );
     KernelCase {
         name: "gemm_i8",
         wgsl: WGSL,
         job: jb.build(),
         ops: 2 * u64::from(m) * u64::from(n) * u64::from(k),
         op_unit: "op",
-        reference: Box::new(move || vec![i32_bytes(&reference(&a, &bt, m as usize, n as usize, k as usize))]),
+        reference: Box::new(move || {
+            vec![i32_bytes(&reference(
+                &a, &bt, m as usize, n as usize, k as usize,
+            ))]
+        }),
     }
 }

@@ -51,13 +51,25 @@ pub fn case(size: Size) -> KernelCase {
     };
     // x in [-2.5, 1.0), centred vertically.
     let step = ((7i32 << FRAC) / 2) / width as i32;
-    let view = View { width, height, max_iter, x0: -(5 << FRAC) / 2, y0: -(step * height as i32) / 2, step };
+    let view = View {
+        width,
+        height,
+        max_iter,
+        x0: -(5 << FRAC) / 2,
+        y0: -(step * height as i32) / 2,
+        step,
+    };
     let mut jb = JobBuilder::new();
     let io = jb.output(u64::from(width * height * 4));
     let mut uniform = u32_bytes(&[width, height, max_iter, 0]);
     uniform.extend(i32_bytes(&[view.x0, view.y0, view.step, 0]));
     let iu = jb.uniform(uniform);
-    jb.pass(WGSL, "main", [groups(width, 8), groups(height, 8), 1], &[(0, io), (1, iu)]);
+    jb.pass(
+        WGSL,
+        "main",
+        [groups(width, 8), groups(height, 8), 1],
+        &[(0, io), (1, iu)],
+    );
     let iterations: u64 = reference(&view).iter().map(|&i| u64::from(i)).sum();
     KernelCase {
         name: "mandelbrot",

@@ -41,7 +41,12 @@ pub fn case(size: Size) -> KernelCase {
     let iw = jb.input(u32_bytes(&words));
     let io = jb.output(u64::from(n * 4));
     let iu = jb.uniform(u32_bytes(&[n, rounds, seed, 0]));
-    jb.pass(WGSL, "main", [groups(n, 64), 1, 1], &[(0, iw), (1, io), (2, iu)]);
+    jb.pass(
+        WGSL,
+        "main",
+        [groups(n, 64), 1, 1],
+        &[(0, iw), (1, io), (2, iu)],
+    );
     KernelCase {
         name: "mix_u32",
         wgsl: WGSL,

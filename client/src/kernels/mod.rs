@@ -50,16 +50,32 @@ impl KernelCase {
 
 /// Every kernel of the library, at `size`.
 pub fn library(size: Size) -> Vec<KernelCase> {
-    vec![gemm_u32::case(size), gemm_i8::case(size), gemm_f32::case(size), reduce_f32::case(size), mix_u32::case(size), mandelbrot::case(size)]
+    vec![
+        gemm_u32::case(size),
+        gemm_i8::case(size),
+        gemm_f32::case(size),
+        reduce_f32::case(size),
+        mix_u32::case(size),
+        mandelbrot::case(size),
+    ]
 }
 
 /// Names of the library kernels.
-pub const NAMES: [&str; 6] = ["gemm_u32", "gemm_i8", "gemm_f32", "reduce_f32", "mix_u32", "mandelbrot"];
+pub const NAMES: [&str; 6] = [
+    "gemm_u32",
+    "gemm_i8",
+    "gemm_f32",
+    "reduce_f32",
+    "mix_u32",
+    "mandelbrot",
+];
 
 /// The library case (test size) whose WGSL source is exactly `source`, if any.
 pub fn find_by_source(source: &str) -> Option<KernelCase> {
     let h = Hash32::of(source.as_bytes());
-    library(Size::Test).into_iter().find(|c| Hash32::of(c.wgsl.as_bytes()) == h)
+    library(Size::Test)
+        .into_iter()
+        .find(|c| Hash32::of(c.wgsl.as_bytes()) == h)
 }
 
 /// The library case (test size) named `name`.

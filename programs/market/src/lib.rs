@@ -1,1 +1,85 @@
-pub fn x(){}
+//! Concord market program: market config, jobs with a per-job escrow vault, slot claims backed
+//! by staked collateral, commit/reveal of result hashes, settlement by quorum, refunds and close.
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod commitment;
+pub mod errors;
+pub mod escrow;
+pub mod events;
+pub mod instructions;
+pub mod settlement;
+pub mod slot_accounts;
+pub mod staking_cpi;
+pub mod state;
+
+pub use commitment::{commitment_hash, COMMITMENT_DOMAIN};
+use instructions::*;
+pub use state::*;
+
+declare_id!("8SEu1oZuex4v4i7nr6M4JJiUoc3sADq4SGL4KqPEr7dm");
+
+#[program]
+pub mod concord_market {
+    use super::*;
+
+    /// Creates the market config and fixes the payment mint and treasury.
+    pub fn initialize_market(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<()> {
+        instructions::initialize_market::handler(ctx, params)
+    }
+
+    /// Admin only: changes the market parameters and the treasury account.
+    pub fn update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
+        instructions::update_market::handler(ctx, params)
+    }
+
+    /// Admin only: pauses or resumes job creation and slot claims (never exits or settlement).
+    pub fn set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
+        instructions::set_paused::handler(ctx, paused)
+    }
+
+    /// Buyer creates a job and escrows `replicas × price_per_replica` in the job's vault.
+    pub fn create_job(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
+        instructions::create_job::handler(ctx, args)
+    }
+
+    /// An eligible provider takes a slot; its collateral is locked in staking.
+    pub fn claim_slot(ctx: Context<ClaimSlot>) -> Result<()> {
+        instructions::claim_slot::handler(ctx)
+    }
+
+    /// A slot holder posts the commitment to its result hash.
+    pub fn commit_result(ctx: Context<CommitResult>, commitment: [u8; 32]) -> Result<()> {
+        instructions::commit_result::handler(ctx, commitment)
+    }
+
+    /// A slot holder reveals its result hash and salt once the commit phase is closed.
+    pub fn reveal_result(
+        ctx: Context<RevealResult>,
+        result_hash: [u8; 32],
+        salt: [u8; 32],
+    ) -> Result<()> {
+        instructions::reveal_result::handler(ctx, result_hash, salt)
+    }
+
+    /// Anyone settles a running job once every slot revealed or the reveal window closed.
+    pub fn settle<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
+        instructions::settle::handler(ctx)
+    }
+
+    /// Buyer cancels a job before any result was committed; collateral unlocked, deposit refunded.
+    pub fn cancel_job<'info>(ctx: Context<'info, CancelJob<'info>>) -> Result<()> {
+        instructions::cancel_job::handler(ctx)
+    }
+
+    /// Anyone refunds a job whose slots were not all claimed by the claim deadline.
+    pub fn refund_unfilled<'info>(ctx: Context<'info, RefundUnfilled<'info>>) -> Result<()> {
+        instructions::refund_unfilled::handler(ctx)
+    }
+
+    /// Anyone closes a terminal job: fees to the treasury, rent and stray tokens to the buyer.
+    pub fn close_job(ctx: Context<CloseJob>) -> Result<()> {
+        instructions::close_job::handler(ctx)
+    }
+}

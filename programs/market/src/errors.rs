@@ -1,0 +1,72 @@
+//! Named errors of the market program.
+use anchor_lang::prelude::*;
+
+#[error_code]
+pub enum MarketError {
+    #[msg("Signer is not the market admin")]
+    Unauthorized,
+    #[msg("Invalid market parameters")]
+    InvalidParams,
+    #[msg("The market is paused")]
+    MarketPaused,
+    #[msg("The payment mint must be the staking program's stake mint")]
+    MintMismatch,
+    #[msg("The staking config does not name this market's authority")]
+    MarketAuthorityMismatch,
+    #[msg("A string is longer than its bound")]
+    StringTooLong,
+    #[msg("Replica count outside the market's bounds")]
+    ReplicasOutOfBounds,
+    #[msg("Quorum must be more than half of the replicas and at most all of them")]
+    InvalidQuorum,
+    #[msg("Price per replica outside the market's bounds")]
+    PriceOutOfBounds,
+    #[msg("Collateral per replica below the market's minimum")]
+    CollateralTooLow,
+    #[msg("A time window is outside the market's bounds")]
+    WindowOutOfBounds,
+    #[msg("The manifest hash must not be zero")]
+    EmptyManifestHash,
+    #[msg("The job is not open for claims")]
+    JobNotOpen,
+    #[msg("The job is not running")]
+    JobNotRunning,
+    #[msg("The job is not in a terminal state")]
+    JobNotTerminal,
+    #[msg("The claim deadline has passed")]
+    ClaimDeadlinePassed,
+    #[msg("The claim deadline has not passed yet")]
+    ClaimWindowOpen,
+    #[msg("The provider already holds a slot in this job")]
+    AlreadyClaimed,
+    #[msg("A buyer cannot serve its own job")]
+    BuyerCannotServe,
+    #[msg("The provider does not meet the job's requirements")]
+    RequirementsNotMet,
+    #[msg("The signer holds no slot in this job")]
+    NotASlotHolder,
+    #[msg("The execution deadline has passed")]
+    ExecutionDeadlinePassed,
+    #[msg("This slot already committed")]
+    AlreadyCommitted,
+    #[msg("The reveal phase has not started: slots are still committing")]
+    RevealNotOpen,
+    #[msg("The reveal deadline has passed")]
+    RevealDeadlinePassed,
+    #[msg("This slot has not committed")]
+    NotCommitted,
+    #[msg("This slot already revealed")]
+    AlreadyRevealed,
+    #[msg("The revealed hash and salt do not match the commitment")]
+    CommitmentMismatch,
+    #[msg("The job cannot settle yet: reveals are outstanding and the reveal window is open")]
+    SettleTooEarly,
+    #[msg("The job can no longer be cancelled")]
+    CannotCancel,
+    #[msg("Accounts for the job's slots are missing or in the wrong order")]
+    SlotAccountsMismatch,
+    #[msg("A payout account is not the slot holder's token account for the payment mint")]
+    WrongPayoutAccount,
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+}

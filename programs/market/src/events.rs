@@ -1,0 +1,100 @@
+//! Events of the market program, one for every state change, emitted with `emit_cpi!`.
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct MarketUpdated {
+    pub admin: Pubkey,
+    pub treasury: Pubkey,
+    pub paused: bool,
+}
+
+#[event]
+pub struct JobCreated {
+    pub job: Pubkey,
+    pub buyer: Pubkey,
+    pub job_id: u64,
+    pub manifest_hash: [u8; 32],
+    pub replicas: u8,
+    pub quorum: u8,
+    pub price_per_replica: u64,
+    pub deposit: u64,
+    pub claim_deadline: i64,
+}
+
+#[event]
+pub struct SlotClaimed {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub slot: u8,
+}
+
+#[event]
+pub struct JobStarted {
+    pub job: Pubkey,
+    pub exec_deadline: i64,
+    pub reveal_deadline: i64,
+}
+
+#[event]
+pub struct ResultCommitted {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub commitment: [u8; 32],
+}
+
+#[event]
+pub struct ResultRevealed {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub result_hash: [u8; 32],
+}
+
+#[event]
+pub struct ProviderPaid {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+pub struct ProviderReleased {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+}
+
+#[event]
+pub struct ProviderSlashed {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub amount: u64,
+    /// True when the provider revealed a hash other than the quorum's; false for a no-show.
+    pub revealed_other_hash: bool,
+}
+
+#[event]
+pub struct JobSettled {
+    pub job: Pubkey,
+    pub agreed_hash: Option<[u8; 32]>,
+    pub paid: u8,
+    pub slashed: u8,
+    pub buyer_refund: u64,
+    pub treasury_due: u64,
+}
+
+#[event]
+pub struct JobCancelled {
+    pub job: Pubkey,
+    pub refund: u64,
+}
+
+#[event]
+pub struct JobExpired {
+    pub job: Pubkey,
+    pub refund: u64,
+}
+
+#[event]
+pub struct JobClosed {
+    pub job: Pubkey,
+    pub treasury_paid: u64,
+}

@@ -1,0 +1,88 @@
+//! `claim_slot`: an eligible provider takes the next free slot of an open job; its collateral
+//! is locked in staking by CPI. The last claim starts the job and fixes its deadlines.
+use anchor_lang::prelude::*;
+
+use crate::errors::MarketError;
+use crate::events::{JobStarted, SlotClaimed};
+use crate::staking_cpi::*;
+use crate::state::*;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ClaimSlot<'info> {
+    pub provider_authority: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, MarketConfig>>,
+    #[account(mut, seeds = [JOB_SEED, job.buyer.as_ref(), job.job_id.to_le_bytes().as_ref()], bump = job.bump)]
+    pub job: Box<Account<'info, Job>>,
+    #[account(
+        mut,
+        seeds = [concord_staking::PROVIDER_SEED, provider_authority.key().as_ref()],
+        bump = provider.bump,
+        seeds::program = concord_staking::ID
+    )]
+    pub provider: Box<Account<'info, concord_staking::Provider>>,
+    pub staking: StakingAccounts<'info>,
+}
+
+pub fn handler(ctx: Context<ClaimSlot>) -> Result<()> {
+    require!(!ctx.accounts.config.paused, MarketError::MarketPaused);
+    let authority = ctx.accounts.provider_authority.key();
+    let now = Clock::get()?.unix_timestamp;
+    {
+        let job = &ctx.accounts.job;
+        require!(job.state == JobState::Open, MarketError::JobNotOpen);
+        require!(now <= job.claim_deadline, MarketError::ClaimDeadlinePassed);
+        require_keys_neq!(authority, job.buyer, MarketError::BuyerCannotServe);
+        require!(
+            job.slot_index_of(&authority).is_none(),
+            MarketError::AlreadyClaimed
+        );
+        require!(
+            job.requirements.accepts(&ctx.accounts.provider.hardware),
+            MarketError::RequirementsNotMet
+        );
+    }
+    ctx.accounts
+        .staking
+        .cpi(ctx.bumps.staking.market_authority)
+        .lock(
+            &ctx.accounts.provider.to_account_info(),
+            ctx.accounts.job.collateral_per_replica,
+        )?;
+
+    let job = &mut ctx.accounts.job;
+    let index = job.filled;
+    job.slots[usize::from(index)] = Slot {
+        provider: authority,
+        status: SlotStatus::Claimed,
+        ..Slot::default()
+    };
+    job.filled += 1;
+    let job_key = job.key();
+    let started = job.filled == job.replicas;
+    if started {
+        job.state = JobState::Running;
+        job.exec_deadline = now
+            .checked_add(job.exec_window)
+            .ok_or(MarketError::MathOverflow)?;
+        job.reveal_deadline = job
+            .exec_deadline
+            .checked_add(job.reveal_window)
+            .ok_or(MarketError::MathOverflow)?;
+    }
+    let (exec_deadline, reveal_deadline) = (job.exec_deadline, job.reveal_deadline);
+    emit_cpi!(SlotClaimed {
+        job: job_key,
+        provider: authority,
+        slot: index,
+    });
+    if started {
+        emit_cpi!(JobStarted {
+            job: job_key,
+            exec_deadline,
+            reveal_deadline,
+        });
+    }
+    Ok(())
+}

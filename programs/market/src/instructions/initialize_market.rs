@@ -1,0 +1,51 @@
+//! `initialize_market`: creates the market config. The payment mint must be the staking
+//! program's stake mint (slashed collateral compensates buyers in the same token), and the
+//! staking config must name this market's authority PDA.
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::errors::MarketError;
+use crate::events::MarketUpdated;
+use crate::state::*;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct InitializeMarket<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(init, payer = admin, space = 8 + MarketConfig::INIT_SPACE, seeds = [CONFIG_SEED], bump)]
+    pub config: Account<'info, MarketConfig>,
+    /// CHECK: the market authority PDA; only its address and bump are used.
+    #[account(seeds = [AUTHORITY_SEED], bump)]
+    pub market_authority: UncheckedAccount<'info>,
+    #[account(
+        seeds = [concord_staking::CONFIG_SEED],
+        bump = staking_config.bump,
+        seeds::program = concord_staking::ID,
+        constraint = staking_config.stake_mint == payment_mint.key() @ MarketError::MintMismatch,
+        constraint = staking_config.market_authority == market_authority.key() @ MarketError::MarketAuthorityMismatch
+    )]
+    pub staking_config: Account<'info, concord_staking::StakingConfig>,
+    pub payment_mint: InterfaceAccount<'info, Mint>,
+    #[account(token::mint = payment_mint)]
+    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<()> {
+    params.validate()?;
+    let config = &mut ctx.accounts.config;
+    config.admin = ctx.accounts.admin.key();
+    config.treasury = ctx.accounts.treasury.key();
+    config.payment_mint = ctx.accounts.payment_mint.key();
+    config.params = params;
+    config.paused = false;
+    config.bump = ctx.bumps.config;
+    config.authority_bump = ctx.bumps.market_authority;
+    emit_cpi!(MarketUpdated {
+        admin: config.admin,
+        treasury: config.treasury,
+        paused: false,
+    });
+    Ok(())
+}

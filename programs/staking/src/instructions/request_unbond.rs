@@ -1,0 +1,41 @@
+//! `request_unbond`: the provider starts unbonding free stake; locked stake can never unbond.
+//! A second request adds to the amount and restarts the period.
+use anchor_lang::prelude::*;
+
+use crate::errors::StakingError;
+use crate::events::UnbondRequested;
+use crate::state::*;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RequestUnbond<'info> {
+    pub authority: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Account<'info, StakingConfig>,
+    #[account(mut, seeds = [PROVIDER_SEED, authority.key().as_ref()], bump = provider.bump, has_one = authority)]
+    pub provider: Account<'info, Provider>,
+}
+
+pub fn handler(ctx: Context<RequestUnbond>, amount: u64) -> Result<()> {
+    require!(amount > 0, StakingError::ZeroAmount);
+    let provider = &mut ctx.accounts.provider;
+    require!(
+        amount <= provider.free_stake()?,
+        StakingError::InsufficientFreeStake
+    );
+    let release_at = Clock::get()?
+        .unix_timestamp
+        .checked_add(ctx.accounts.config.unbonding_period)
+        .ok_or(StakingError::MathOverflow)?;
+    provider.unbonding = provider
+        .unbonding
+        .checked_add(amount)
+        .ok_or(StakingError::MathOverflow)?;
+    provider.unbonding_release_at = release_at;
+    emit_cpi!(UnbondRequested {
+        provider: provider.key(),
+        amount,
+        release_at,
+    });
+    Ok(())
+}
