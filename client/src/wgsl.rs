@@ -5,7 +5,7 @@
 //! ([`InvalidJob`] with a stable [`ErrorCode`]) are the same on every provider. Errors carry
 //! the 1-based line and column from naga's spans.
 
-use naga::valid::{Capabilities, GlobalUse, ModuleInfo, ValidationFlags, Validator};
+use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{AddressSpace, ShaderStage, StorageAccess};
 
 use crate::hashing::ErrorCode;
@@ -234,8 +234,87 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
                 format!("pass {p} uses {workgroup_bytes} bytes of workgroup memory; the limit is {MAX_WORKGROUP_STORAGE_BYTES}"),
             ));
         }
-        let _ = GlobalUse::empty();
         out.push(checked);
     }
     Ok(out)
+}
+
+/// Elements given to a runtime-sized array when a job is synthesised for a bare WGSL file.
+pub const SYNTH_RUNTIME_ELEMENTS: u64 = 1024;
+
+/// Build a job for a bare WGSL module, for `concord kernel check`: one pass of compute entry
+/// point `entry` (the first one if `None`) dispatched `dispatch` times. Every binding in
+/// group 0 becomes a buffer of the declared type's size (runtime-sized arrays get
+/// [`SYNTH_RUNTIME_ELEMENTS`] elements): read-only storage is filled with deterministic
+/// pseudo-random bytes, read-write storage is an output, uniforms are zero.
+pub fn synthesize_job(
+    source: &str,
+    entry: Option<&str>,
+    dispatch: [u32; 3],
+) -> Result<Job, InvalidJob> {
+    use crate::job::JobBuilder;
+    let checked = parse_and_validate(source, 0)?;
+    let module = &checked.module;
+    let ep_index = match entry {
+        Some(name) => module
+            .entry_points
+            .iter()
+            .position(|e| e.name == name && e.stage == ShaderStage::Compute),
+        None => module
+            .entry_points
+            .iter()
+            .position(|e| e.stage == ShaderStage::Compute),
+    }
+    .ok_or_else(|| {
+        InvalidJob::new(
+            ErrorCode::MissingEntryPoint,
+            format!(
+                "the module has no compute entry point{}",
+                entry.map(|e| format!(" named `{e}`")).unwrap_or_default()
+            ),
+        )
+    })?;
+    let ep = &module.entry_points[ep_index];
+    let ep_info = checked.info.get_entry_point(ep_index);
+    let mut jb = JobBuilder::new();
+    let mut bindings = Vec::new();
+    let mut rng = crate::kernels::SplitMix64(0x5eed);
+    for (handle, var) in module.global_variables.iter() {
+        let Some(rb) = var.binding else { continue };
+        if ep_info[handle].is_empty() {
+            continue;
+        }
+        let ty = &module.types[var.ty].inner;
+        let base = u64::from(ty.try_size(module.to_ctx()).unwrap_or(4));
+        let size = match ty {
+            naga::TypeInner::Array {
+                size: naga::ArraySize::Dynamic,
+                stride,
+                ..
+            } => u64::from(*stride) * SYNTH_RUNTIME_ELEMENTS,
+            naga::TypeInner::Struct { members, .. } => {
+                match members.last().map(|m| &module.types[m.ty].inner) {
+                    Some(naga::TypeInner::Array {
+                        size: naga::ArraySize::Dynamic,
+                        stride,
+                        ..
+                    }) => base - u64::from(*stride) + u64::from(*stride) * SYNTH_RUNTIME_ELEMENTS,
+                    _ => base,
+                }
+            }
+            _ => base,
+        };
+        let size = size.div_ceil(4) * 4;
+        let index = match var.space {
+            AddressSpace::Storage { access } if !access.contains(StorageAccess::STORE) => {
+                jb.input((0..size).map(|_| rng.next_u32() as u8).collect())
+            }
+            AddressSpace::Storage { .. } => jb.output(size),
+            AddressSpace::Uniform => jb.uniform(vec![0; size as usize]),
+            _ => continue,
+        };
+        bindings.push((rb.binding, index));
+    }
+    jb.pass(source, &ep.name, dispatch, &bindings);
+    Ok(jb.build())
 }
