@@ -1,1 +1,9 @@
-pub fn x(){}
+//! Test support shared by the workspace-level tests: PDA helpers, instruction builders, and a
+//! bank harness that runs both programs natively inside the real Agave bank (program-test)
+//! next to the real SPL Token programs.
+pub mod bank;
+pub mod ix;
+pub mod pda;
+pub mod scenario;
+
+pub use bank::{Bank, TxError};

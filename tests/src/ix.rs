@@ -1,0 +1,481 @@
+//! Instruction builders for both programs, from the Anchor-generated account and data types.
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{system_program, InstructionData, ToAccountMetas};
+use concord_market::instructions::CreateJobArgs;
+use concord_market::MarketParams;
+use concord_staking::instructions::ProviderUpdate;
+use concord_staking::{ConfigParams, HardwareProfile};
+
+use crate::pda;
+
+use concord_market::accounts as ma;
+use concord_market::instruction as mi;
+use concord_staking::accounts as sa;
+use concord_staking::instruction as si;
+
+fn build(program: Pubkey, accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: program,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+fn staking(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    build(concord_staking::ID, accounts, data)
+}
+
+fn market(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    build(concord_market::ID, accounts, data)
+}
+
+fn staking_events() -> Pubkey {
+    pda::event_authority(&concord_staking::ID)
+}
+
+fn market_events() -> Pubkey {
+    pda::event_authority(&concord_market::ID)
+}
+
+/// Replaces every occurrence of `old` in the instruction's accounts (for attack tests).
+pub fn replace_account(ix: &mut Instruction, old: &Pubkey, new: &Pubkey) {
+    for meta in ix.accounts.iter_mut().filter(|m| m.pubkey == *old) {
+        meta.pubkey = *new;
+    }
+}
+
+// ---- staking ----
+
+pub fn initialize_staking(
+    admin: &Pubkey,
+    stake_mint: &Pubkey,
+    params: ConfigParams,
+    market_authority: Pubkey,
+) -> Instruction {
+    staking(
+        sa::InitializeConfig {
+            admin: *admin,
+            config: pda::staking_config(),
+            stake_mint: *stake_mint,
+            system_program: system_program::ID,
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::InitializeConfig {
+            params,
+            market_authority,
+        },
+    )
+}
+
+pub fn update_staking_config(admin: &Pubkey, params: ConfigParams) -> Instruction {
+    staking(
+        sa::UpdateConfig {
+            admin: *admin,
+            config: pda::staking_config(),
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::UpdateConfig { params },
+    )
+}
+
+pub fn register_provider(
+    authority: &Pubkey,
+    stake_mint: &Pubkey,
+    token_program: &Pubkey,
+    hardware: HardwareProfile,
+    metadata_uri: &str,
+) -> Instruction {
+    let provider = pda::provider(authority);
+    staking(
+        sa::RegisterProvider {
+            authority: *authority,
+            config: pda::staking_config(),
+            provider,
+            stake_vault: pda::stake_vault(&provider),
+            stake_mint: *stake_mint,
+            token_program: *token_program,
+            system_program: system_program::ID,
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::RegisterProvider {
+            hardware,
+            metadata_uri: metadata_uri.to_string(),
+        },
+    )
+}
+
+pub fn update_provider(authority: &Pubkey, update: ProviderUpdate) -> Instruction {
+    staking(
+        sa::UpdateProvider {
+            authority: *authority,
+            provider: pda::provider(authority),
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::UpdateProvider { update },
+    )
+}
+
+pub fn deposit_stake(
+    authority: &Pubkey,
+    source: &Pubkey,
+    stake_mint: &Pubkey,
+    token_program: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    let provider = pda::provider(authority);
+    staking(
+        sa::DepositStake {
+            authority: *authority,
+            config: pda::staking_config(),
+            provider,
+            stake_vault: pda::stake_vault(&provider),
+            source: *source,
+            stake_mint: *stake_mint,
+            token_program: *token_program,
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::DepositStake { amount },
+    )
+}
+
+pub fn request_unbond(authority: &Pubkey, amount: u64) -> Instruction {
+    staking(
+        sa::RequestUnbond {
+            authority: *authority,
+            config: pda::staking_config(),
+            provider: pda::provider(authority),
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::RequestUnbond { amount },
+    )
+}
+
+pub fn withdraw_stake(
+    authority: &Pubkey,
+    destination: &Pubkey,
+    stake_mint: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
+    let provider = pda::provider(authority);
+    staking(
+        sa::WithdrawStake {
+            authority: *authority,
+            config: pda::staking_config(),
+            provider,
+            stake_vault: pda::stake_vault(&provider),
+            destination: *destination,
+            stake_mint: *stake_mint,
+            token_program: *token_program,
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::WithdrawStake {},
+    )
+}
+
+pub fn close_provider(
+    authority: &Pubkey,
+    destination: &Pubkey,
+    stake_mint: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
+    let provider = pda::provider(authority);
+    staking(
+        sa::CloseProvider {
+            authority: *authority,
+            config: pda::staking_config(),
+            provider,
+            stake_vault: pda::stake_vault(&provider),
+            destination: *destination,
+            stake_mint: *stake_mint,
+            token_program: *token_program,
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::CloseProvider {},
+    )
+}
+
+/// `lock_collateral` as someone other than the market would send it (attack tests).
+pub fn lock_collateral(signer: &Pubkey, provider_authority: &Pubkey, amount: u64) -> Instruction {
+    staking(
+        sa::LockCollateral {
+            config: pda::staking_config(),
+            market_authority: *signer,
+            provider: pda::provider(provider_authority),
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::LockCollateral { amount },
+    )
+}
+
+/// `unlock_collateral` as someone other than the market would send it (attack tests).
+pub fn unlock_collateral(
+    signer: &Pubkey,
+    provider_authority: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    staking(
+        sa::UnlockCollateral {
+            config: pda::staking_config(),
+            market_authority: *signer,
+            provider: pda::provider(provider_authority),
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::UnlockCollateral { amount, paid: 0 },
+    )
+}
+
+/// `slash` as someone other than the market would send it (attack tests).
+pub fn slash(
+    signer: &Pubkey,
+    provider_authority: &Pubkey,
+    destination: &Pubkey,
+    stake_mint: &Pubkey,
+    token_program: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    let provider = pda::provider(provider_authority);
+    staking(
+        sa::Slash {
+            config: pda::staking_config(),
+            market_authority: *signer,
+            provider,
+            stake_vault: pda::stake_vault(&provider),
+            destination: *destination,
+            stake_mint: *stake_mint,
+            token_program: *token_program,
+            event_authority: staking_events(),
+            program: concord_staking::ID,
+        },
+        si::Slash { amount },
+    )
+}
+
+// ---- market ----
+
+pub fn initialize_market(
+    admin: &Pubkey,
+    payment_mint: &Pubkey,
+    treasury: &Pubkey,
+    params: MarketParams,
+) -> Instruction {
+    market(
+        ma::InitializeMarket {
+            admin: *admin,
+            config: pda::market_config(),
+            market_authority: pda::market_authority(),
+            staking_config: pda::staking_config(),
+            payment_mint: *payment_mint,
+            treasury: *treasury,
+            system_program: system_program::ID,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::InitializeMarket { params },
+    )
+}
+
+pub fn update_market(admin: &Pubkey, treasury: &Pubkey, params: MarketParams) -> Instruction {
+    market(
+        ma::UpdateMarket {
+            admin: *admin,
+            config: pda::market_config(),
+            treasury: *treasury,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::UpdateMarket { params },
+    )
+}
+
+pub fn set_paused(admin: &Pubkey, paused: bool) -> Instruction {
+    market(
+        ma::SetPaused {
+            admin: *admin,
+            config: pda::market_config(),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::SetPaused { paused },
+    )
+}
+
+pub fn create_job(
+    buyer: &Pubkey,
+    buyer_token: &Pubkey,
+    payment_mint: &Pubkey,
+    token_program: &Pubkey,
+    args: CreateJobArgs,
+) -> Instruction {
+    let job = pda::job(buyer, args.job_id);
+    market(
+        ma::CreateJob {
+            buyer: *buyer,
+            config: pda::market_config(),
+            job,
+            vault: pda::job_vault(&job),
+            buyer_token: *buyer_token,
+            payment_mint: *payment_mint,
+            token_program: *token_program,
+            system_program: system_program::ID,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::CreateJob { args },
+    )
+}
+
+fn staking_accounts() -> ma::StakingAccounts {
+    ma::StakingAccounts {
+        market_authority: pda::market_authority(),
+        staking_config: pda::staking_config(),
+        staking_event_authority: staking_events(),
+        staking_program: concord_staking::ID,
+    }
+}
+
+pub fn claim_slot(provider_authority: &Pubkey, job: &Pubkey) -> Instruction {
+    market(
+        ma::ClaimSlot {
+            provider_authority: *provider_authority,
+            config: pda::market_config(),
+            job: *job,
+            provider: pda::provider(provider_authority),
+            staking: staking_accounts(),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::ClaimSlot {},
+    )
+}
+
+pub fn commit_result(provider_authority: &Pubkey, job: &Pubkey, commitment: [u8; 32]) -> Instruction {
+    market(
+        ma::CommitResult {
+            provider_authority: *provider_authority,
+            job: *job,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::CommitResult { commitment },
+    )
+}
+
+pub fn reveal_result(
+    provider_authority: &Pubkey,
+    job: &Pubkey,
+    result_hash: [u8; 32],
+    salt: [u8; 32],
+) -> Instruction {
+    market(
+        ma::RevealResult {
+            provider_authority: *provider_authority,
+            job: *job,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::RevealResult { result_hash, salt },
+    )
+}
+
+/// The accounts that hold and move one job's deposit.
+#[derive(Clone, Copy, Debug)]
+pub struct EscrowKeys {
+    pub job: Pubkey,
+    pub buyer_token: Pubkey,
+    pub payment_mint: Pubkey,
+    pub token_program: Pubkey,
+}
+
+impl EscrowKeys {
+    fn accounts(&self) -> ma::JobEscrow {
+        ma::JobEscrow {
+            config: pda::market_config(),
+            job: self.job,
+            vault: pda::job_vault(&self.job),
+            buyer_token: self.buyer_token,
+            payment_mint: self.payment_mint,
+            token_program: self.token_program,
+        }
+    }
+}
+
+fn writable(keys: impl IntoIterator<Item = Pubkey>) -> Vec<anchor_lang::solana_program::instruction::AccountMeta> {
+    keys.into_iter()
+        .map(|k| anchor_lang::solana_program::instruction::AccountMeta::new(k, false))
+        .collect()
+}
+
+/// `settle`; `slots` lists each slot holder (authority) and its payout token account, in order.
+pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
+    let mut ix = market(
+        ma::Settle {
+            escrow: escrow.accounts(),
+            staking: staking_accounts(),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::Settle {},
+    );
+    ix.accounts.extend(writable(slots.iter().flat_map(|(authority, payout)| {
+        let provider = pda::provider(authority);
+        [provider, *payout, pda::stake_vault(&provider)]
+    })));
+    ix
+}
+
+/// `cancel_job`; `slot_holders` lists the authorities of the claimed slots, in order.
+pub fn cancel_job(buyer: &Pubkey, escrow: &EscrowKeys, slot_holders: &[Pubkey]) -> Instruction {
+    let mut ix = market(
+        ma::CancelJob {
+            escrow: escrow.accounts(),
+            buyer: *buyer,
+            staking: staking_accounts(),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::CancelJob {},
+    );
+    ix.accounts
+        .extend(writable(slot_holders.iter().map(pda::provider)));
+    ix
+}
+
+/// `refund_unfilled`; `slot_holders` lists the authorities of the claimed slots, in order.
+pub fn refund_unfilled(escrow: &EscrowKeys, slot_holders: &[Pubkey]) -> Instruction {
+    let mut ix = market(
+        ma::RefundUnfilled {
+            escrow: escrow.accounts(),
+            staking: staking_accounts(),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::RefundUnfilled {},
+    );
+    ix.accounts
+        .extend(writable(slot_holders.iter().map(pda::provider)));
+    ix
+}
+
+pub fn close_job(escrow: &EscrowKeys, buyer: &Pubkey, treasury: &Pubkey) -> Instruction {
+    market(
+        ma::CloseJob {
+            escrow: escrow.accounts(),
+            buyer: *buyer,
+            treasury: *treasury,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::CloseJob {},
+    )
+}

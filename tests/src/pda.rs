@@ -1,0 +1,36 @@
+//! Program-derived addresses of both programs, from the seeds the programs define.
+use anchor_lang::prelude::Pubkey;
+use concord_market::state as m;
+use concord_staking::state as s;
+
+fn find(seeds: &[&[u8]], program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(seeds, program).0
+}
+
+pub fn staking_config() -> Pubkey {
+    find(&[s::CONFIG_SEED], &concord_staking::ID)
+}
+pub fn provider(authority: &Pubkey) -> Pubkey {
+    find(&[s::PROVIDER_SEED, authority.as_ref()], &concord_staking::ID)
+}
+pub fn stake_vault(provider: &Pubkey) -> Pubkey {
+    find(&[s::STAKE_VAULT_SEED, provider.as_ref()], &concord_staking::ID)
+}
+pub fn market_config() -> Pubkey {
+    find(&[m::CONFIG_SEED], &concord_market::ID)
+}
+pub fn market_authority() -> Pubkey {
+    find(&[m::AUTHORITY_SEED], &concord_market::ID)
+}
+pub fn job(buyer: &Pubkey, job_id: u64) -> Pubkey {
+    find(
+        &[m::JOB_SEED, buyer.as_ref(), &job_id.to_le_bytes()],
+        &concord_market::ID,
+    )
+}
+pub fn job_vault(job: &Pubkey) -> Pubkey {
+    find(&[m::VAULT_SEED, job.as_ref()], &concord_market::ID)
+}
+pub fn event_authority(program: &Pubkey) -> Pubkey {
+    find(&[b"__event_authority"], program)
+}
