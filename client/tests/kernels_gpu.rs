@@ -48,3 +48,36 @@ fn library_kernels_match_cpu_reference_on_vulkan() {
 fn library_kernels_match_cpu_reference_on_gl() {
     check_backend(Backend::Gl);
 }
+
+/// Mesa's software rasterisers (llvmpipe, lavapipe) stop every loop after 65535 iterations
+/// in total per invocation (gallivm's loop limiter). A job that loops longer gets different
+/// bits there than on a hardware GPU; docs/determinism.md warns about it. This test pins the
+/// behaviour so that the documentation is revisited if Mesa changes.
+#[test]
+fn software_rasteriser_loop_limit_is_known() {
+    use concord_client::job::JobBuilder;
+    const LOOP: &str = "@group(0) @binding(0) var<storage, read_write> o: array<u32>;
+@group(0) @binding(1) var<uniform> n: vec4<u32>;
+
+@compute @workgroup_size(1)
+fn main() {
+    var c = 0u;
+    for (var i = 0u; i < n.x; i = i + 1u) {
+        c = c + 1u;
+    }
+    o[0] = c;
+}
+";
+    for backend in Backend::ALL {
+        for (n, software_expect) in [(60_000u32, 60_000u32), (100_000, 65_535)] {
+            let mut jb = JobBuilder::new();
+            let o = jb.output(4);
+            let u = jb.uniform([n, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
+            jb.pass(LOOP, "main", [1, 1, 1], &[(0, o), (1, u)]);
+            let Ok(Execution::Completed { outputs, adapter, .. }) = executor(backend).execute(&jb.build()) else { panic!("{backend:?}") };
+            let got = u32::from_le_bytes(outputs[0][..4].try_into().unwrap());
+            let want = if adapter.name.contains("llvmpipe") { software_expect } else { n };
+            assert_eq!(got, want, "{adapter}: loop of {n}");
+        }
+    }
+}

@@ -74,6 +74,24 @@ pub fn assert_error<T: std::fmt::Debug>(result: Result<T, TxError>, expected: im
     }
 }
 
+/// program-test turns on the runtime's debug logs unless RUST_LOG says otherwise; tests keep
+/// the program logs in [`TxError`] instead.
+fn quiet_runtime_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+}
+
+/// Marks `key` as not signing `ix` (missing-signer tests).
+pub fn unsign(ix: &mut Instruction, key: &Pubkey) {
+    for meta in ix.accounts.iter_mut().filter(|m| m.pubkey == *key) {
+        meta.is_signer = false;
+    }
+}
+
 pub struct Bank {
     pub ctx: ProgramTestContext,
     pub token_program: Pubkey,
@@ -86,6 +104,7 @@ pub struct Bank {
 impl Bank {
     /// A fresh bank with both programs and a payment mint owned by `token_program`.
     pub async fn start(token_program: Pubkey) -> Bank {
+        quiet_runtime_logs();
         let mut program_test = ProgramTest::default();
         program_test.prefer_bpf(false);
         for builtin in concord_native::builtins() {

@@ -55,3 +55,30 @@ pub fn case(size: Size) -> KernelCase {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test inputs are sensitive to contraction: an FMA-fused GEMM gives different bits, so
+    /// the GPU-vs-reference tests would catch a driver that fuses despite the fences.
+    #[test]
+    fn fused_accumulation_would_change_the_bits() {
+        let (m, n, k) = (64usize, 64usize, 64usize);
+        let mut rng = SplitMix64(3);
+        let a: Vec<f32> = (0..m * k).map(|_| rng.next_f32()).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rng.next_f32()).collect();
+        let plain = reference(&a, &b, m, n, k);
+        let mut differing = 0;
+        for r in 0..m {
+            for c in 0..n {
+                let mut acc = 0f32;
+                for i in 0..k {
+                    acc = a[r * k + i].mul_add(b[i * n + c], acc);
+                }
+                differing += usize::from(acc.to_bits() != plain[r * n + c].to_bits());
+            }
+        }
+        assert!(differing > m * n / 2, "only {differing} of {} elements differ", m * n);
+    }
+}
