@@ -74,9 +74,18 @@ fn main() {
             let o = jb.output(4);
             let u = jb.uniform([n, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
             jb.pass(LOOP, "main", [1, 1, 1], &[(0, o), (1, u)]);
-            let Ok(Execution::Completed { outputs, adapter, .. }) = executor(backend).execute(&jb.build()) else { panic!("{backend:?}") };
+            let Ok(Execution::Completed {
+                outputs, adapter, ..
+            }) = executor(backend).execute(&jb.build())
+            else {
+                panic!("{backend:?}")
+            };
             let got = u32::from_le_bytes(outputs[0][..4].try_into().unwrap());
-            let want = if adapter.name.contains("llvmpipe") { software_expect } else { n };
+            let want = if adapter.name.contains("llvmpipe") {
+                software_expect
+            } else {
+                n
+            };
             assert_eq!(got, want, "{adapter}: loop of {n}");
         }
     }

@@ -19,7 +19,11 @@ struct Stats {
 fn rate(units: f64, times: &[Duration]) -> Stats {
     let mut r: Vec<f64> = times.iter().map(|t| units / t.as_secs_f64()).collect();
     r.sort_by(|a, b| a.total_cmp(b));
-    Stats { min: r[0], median: r[r.len() / 2], max: r[r.len() - 1] }
+    Stats {
+        min: r[0],
+        median: r[r.len() / 2],
+        max: r[r.len() - 1],
+    }
 }
 
 fn fmt(s: &Stats) -> String {
@@ -29,12 +33,23 @@ fn fmt(s: &Stats) -> String {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
         .map(|kb| format!("{:.0} GiB", kb as f64 / 1048576.0))
         .unwrap_or_default();
     format!("{cpu}, {cores} cores available, {mem} RAM")
@@ -60,12 +75,25 @@ fn main() {
     }
     let command = std::env::var("CONCORD_BENCH_COMMAND").unwrap_or_else(|_| args.join(" "));
     let mut md = String::new();
-    let date = std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     writeln!(md, "# Executor benchmarks\n").unwrap();
     writeln!(md, "Produced by `{command}` on {date}.\n").unwrap();
     writeln!(md, "- machine: {}", machine()).unwrap();
-    writeln!(md, "- build: release, `concord-bench` (client/src/bin/concord-bench.rs)").unwrap();
-    writeln!(md, "- repeats: {repeats} per figure after one warm-up run; figures are min / median / max").unwrap();
+    writeln!(
+        md,
+        "- build: release, `concord-bench` (client/src/bin/concord-bench.rs)"
+    )
+    .unwrap();
+    writeln!(
+        md,
+        "- repeats: {repeats} per figure after one warm-up run; figures are min / median / max"
+    )
+    .unwrap();
     writeln!(md, "- GPU figures use the GPU time of one run (queue submit until every output is read back; shader compilation and upload excluded). The CPU reference is the plain single-threaded Rust reference of each kernel, in the same process. Every GPU run's outputs are compared with the reference and must be identical.\n").unwrap();
 
     let cases = library(Size::Bench);
@@ -79,7 +107,11 @@ fn main() {
             let t0 = Instant::now();
             let r = case.cpu_reference();
             times.push(t0.elapsed());
-            assert!(r == reference, "the CPU reference of {} is not deterministic", case.name);
+            assert!(
+                r == reference,
+                "the CPU reference of {} is not deterministic",
+                case.name
+            );
         }
         cpu_rows.push(rate(case.ops as f64 / 1e9, &times));
         references.push(reference);
@@ -112,7 +144,11 @@ fn main() {
                 }
             }
             let gpu = rate(case.ops as f64 / 1e9, &times);
-            let unit = if case.op_unit == "FLOP" { "GFLOP" } else { "Gop" };
+            let unit = if case.op_unit == "FLOP" {
+                "GFLOP"
+            } else {
+                "Gop"
+            };
             writeln!(
                 md,
                 "| {} | {:.1} M{} | {} {unit}/s | {} {unit}/s | {:.2} | {} |",
@@ -130,7 +166,9 @@ fn main() {
     }
 
     eprintln!("hashing ...");
-    let buf: Vec<u8> = (0..hash_mib << 20).map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8).collect();
+    let buf: Vec<u8> = (0..hash_mib << 20)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
+        .collect();
     let gb = buf.len() as f64 / 1e9;
     let (mut ours, mut plain) = (Vec::new(), Vec::new());
     for _ in 0..=repeats {
@@ -145,12 +183,19 @@ fn main() {
     writeln!(md, "## Result hashing\n").unwrap();
     writeln!(md, "One {hash_mib} MiB output buffer, single core (blake3 without rayon; SIMD as detected at run time).\n").unwrap();
     writeln!(md, "| hash | GB/s (min / median / max) |\n|---|---|").unwrap();
-    writeln!(md, "| `result_hash` (derive-key mode, index and length prefixes) | {} |", fmt(&ours)).unwrap();
+    writeln!(
+        md,
+        "| `result_hash` (derive-key mode, index and length prefixes) | {} |",
+        fmt(&ours)
+    )
+    .unwrap();
     writeln!(md, "| plain `blake3::hash` | {} |", fmt(&plain)).unwrap();
     writeln!(md, "\nRatio (median): {:.3}.", ours.median / plain.median).unwrap();
 
     match out_path {
-        Some(p) => std::fs::write(&p, &md).unwrap_or_else(|e| fail(&format!("cannot write {p}: {e}"))),
+        Some(p) => {
+            std::fs::write(&p, &md).unwrap_or_else(|e| fail(&format!("cannot write {p}: {e}")))
+        }
         None => print!("{md}"),
     }
 }

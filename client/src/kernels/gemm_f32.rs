@@ -79,6 +79,10 @@ mod tests {
                 differing += usize::from(acc.to_bits() != plain[r * n + c].to_bits());
             }
         }
-        assert!(differing > m * n / 2, "only {differing} of {} elements differ", m * n);
+        assert!(
+            differing > m * n / 2,
+            "only {differing} of {} elements differ",
+            m * n
+        );
     }
 }
