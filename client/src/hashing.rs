@@ -136,9 +136,89 @@ impl Outcome {
     }
 }
 
+/// Why downloaded or reported outputs do not form the result of a job.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResultError {
+    #[error("the job has {expected} output buffers but {actual} were given")]
+    WrongCount { expected: usize, actual: usize },
+    #[error("output {index} is {actual} bytes but the manifest declares {expected}")]
+    WrongSize {
+        index: usize,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("the outputs hash to {actual}, not to the expected result {expected}")]
+    HashMismatch { expected: Hash32, actual: Hash32 },
+}
+
+/// Check that `outputs` have the count and sizes the manifest's output buffers declare and,
+/// if `expected` is given, that they hash to it. Returns their result hash.
+pub fn verify_outputs<B: AsRef<[u8]>>(
+    manifest: &crate::manifest::Manifest,
+    outputs: &[B],
+    expected: Option<&Hash32>,
+) -> Result<Hash32, ResultError> {
+    let indices = manifest.output_indices();
+    if indices.len() != outputs.len() {
+        return Err(ResultError::WrongCount {
+            expected: indices.len(),
+            actual: outputs.len(),
+        });
+    }
+    for (index, (&b, out)) in indices.iter().zip(outputs).enumerate() {
+        let (declared, actual) = (manifest.buffers[b].size(), out.as_ref().len() as u64);
+        if declared != actual {
+            return Err(ResultError::WrongSize {
+                index,
+                expected: declared,
+                actual,
+            });
+        }
+    }
+    let actual = result_hash(outputs);
+    match expected {
+        Some(e) if *e != actual => Err(ResultError::HashMismatch {
+            expected: *e,
+            actual,
+        }),
+        _ => Ok(actual),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verify_outputs_checks_count_size_and_hash() {
+        let mut jb = crate::job::JobBuilder::new();
+        jb.output(8);
+        jb.uniform(vec![0; 16]);
+        jb.output(4);
+        jb.pass("", "main", [1, 1, 1], &[]);
+        let m = jb.build().manifest;
+        let good = vec![vec![1u8; 8], vec![2u8; 4]];
+        let h = verify_outputs(&m, &good, None).unwrap();
+        assert_eq!(verify_outputs(&m, &good, Some(&h)), Ok(h));
+        assert_eq!(
+            verify_outputs(&m, &good[..1], None),
+            Err(ResultError::WrongCount {
+                expected: 2,
+                actual: 1
+            })
+        );
+        let short = vec![vec![1u8; 8], vec![2u8; 3]];
+        let e = verify_outputs(&m, &short, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "output 1 is 3 bytes but the manifest declares 4"
+        );
+        let other = Hash32([0; 32]);
+        assert!(matches!(
+            verify_outputs(&m, &good, Some(&other)),
+            Err(ResultError::HashMismatch { .. })
+        ));
+    }
 
     #[test]
     fn result_hash_is_domain_separated_and_injective() {

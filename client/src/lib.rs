@@ -21,5 +21,7 @@ pub mod executor;
 #[cfg(feature = "cli")]
 pub mod cli;
 
-pub use hashing::{error_outcome_hash, result_hash, ErrorCode, Outcome};
+pub use hashing::{
+    error_outcome_hash, result_hash, verify_outputs, ErrorCode, Outcome, ResultError,
+};
 pub use manifest::{BlobRef, Buffer, Hash32, Limits, Manifest, ManifestError};

@@ -210,27 +210,27 @@ impl Linter<'_> {
                 _ => {}
             }
         }
-        self.statements(&f.body, f, finfo);
+        self.statements(&f.body, finfo);
     }
 
-    fn statements(&mut self, block: &Block, f: &Function, finfo: &naga::valid::FunctionInfo) {
+    fn statements(&mut self, block: &Block, finfo: &naga::valid::FunctionInfo) {
         for (stmt, span) in block.span_iter() {
             match stmt {
-                Statement::Block(b) => self.statements(b, f, finfo),
+                Statement::Block(b) => self.statements(b, finfo),
                 Statement::If { accept, reject, .. } => {
-                    self.statements(accept, f, finfo);
-                    self.statements(reject, f, finfo);
+                    self.statements(accept, finfo);
+                    self.statements(reject, finfo);
                 }
                 Statement::Switch { cases, .. } => {
                     for c in cases {
-                        self.statements(&c.body, f, finfo);
+                        self.statements(&c.body, finfo);
                     }
                 }
                 Statement::Loop {
                     body, continuing, ..
                 } => {
-                    self.statements(body, f, finfo);
-                    self.statements(continuing, f, finfo);
+                    self.statements(body, finfo);
+                    self.statements(continuing, finfo);
                 }
                 Statement::Atomic { value, .. } => {
                     if finfo[*value]

@@ -237,9 +237,7 @@ impl BlobStore {
         let mut hasher = blake3::Hasher::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.map_err(hash, e))?;
-            let total = (out.len() as u64)
-                .checked_add(chunk.len() as u64)
-                .unwrap_or(u64::MAX);
+            let total = (out.len() as u64).saturating_add(chunk.len() as u64);
             if total > limit {
                 return Err(StoreError::TooLarge {
                     hash: *hash,

@@ -258,6 +258,18 @@ fn runaway_loop_is_stopped_and_the_caller_survives() {
 }
 
 #[test]
+fn a_worker_that_answers_nothing_is_reported() {
+    let exec = Executor::new("/bin/true", AdapterSelector::default());
+    let err = exec.execute(&copy_job().build()).unwrap_err();
+    assert!(matches!(err, ExecError::WorkerCrashed(_)), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("the worker stopped without an answer (exit status: 0"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_worker_is_a_plain_error() {
     let exec = Executor::new("/nonexistent/concord-worker", AdapterSelector::default());
     let err = exec.execute(&copy_job().build()).unwrap_err();

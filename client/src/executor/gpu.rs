@@ -271,10 +271,7 @@ impl GpuDevice {
         let lim = self.device.limits();
         for (i, b) in m.buffers.iter().enumerate() {
             let (max, what) = match b {
-                Buffer::Uniform { .. } => (
-                    u64::from(lim.max_uniform_buffer_binding_size),
-                    "uniform binding",
-                ),
+                Buffer::Uniform { .. } => (lim.max_uniform_buffer_binding_size, "uniform binding"),
                 _ => (
                     lim.max_storage_buffer_binding_size.min(lim.max_buffer_size),
                     "storage binding",

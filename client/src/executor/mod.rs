@@ -22,7 +22,7 @@ pub use gpu::{
 };
 pub use worker::worker_main;
 
-use crate::hashing::{result_hash, Outcome};
+use crate::hashing::{verify_outputs, Outcome};
 use crate::job::{InvalidJob, Job};
 use crate::manifest::{Hash32, Limits};
 use worker::{WorkerRequest, WorkerResponse, TAG_RESPONSE, TAG_STARTED};
@@ -191,7 +191,9 @@ impl Executor {
                 gpu_time_ns,
                 adapter,
             } => {
-                let result_hash = result_hash(&outputs);
+                let result_hash = verify_outputs(&job.manifest, &outputs, None).map_err(|e| {
+                    ExecError::WorkerCrashed(format!("the worker returned a malformed result: {e}"))
+                })?;
                 Ok(Execution::Completed {
                     outputs,
                     result_hash,

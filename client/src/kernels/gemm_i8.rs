@@ -26,9 +26,7 @@ pub fn reference(a: &[i8], bt: &[i8], m: usize, n: usize, k: usize) -> Vec<i32> 
 }
 
 fn pack_rows(v: &[i8]) -> Vec<u32> {
-    v.chunks_exact(4)
-        .map(|c| pack4([c[0], c[1], c[2], c[3]]))
-        .collect()
+    v.as_chunks::<4>().0.iter().map(|c| pack4(*c)).collect()
 }
 
 pub fn case(size: Size) -> KernelCase {
