@@ -1,0 +1,234 @@
+//! The other exits of a job, each with exact balances: no quorum, no-shows, cancel, unfilled
+//! refund, and an invalid job whose canonical error outcome is agreed by the quorum.
+use concord_market::events::{JobCancelled, JobExpired};
+use concord_market::{JobState, SlotOutcome};
+use concord_tests::ix;
+use concord_tests::pda;
+use concord_tests::scenario::*;
+
+const A: [u8; 32] = [0xA; 32];
+const B: [u8; 32] = [0xB; 32];
+const C: [u8; 32] = [0xC; 32];
+const FEE: u64 = PRICE * FEE_BPS as u64 / 10_000;
+const TREASURY_SLASH: u64 = COLLATERAL * SLASH_TREASURY_BPS as u64 / 10_000;
+const FUNDS: u64 = 100_000_000;
+
+struct Setup {
+    m: Market,
+    buyer: Actor,
+    providers: Vec<Actor>,
+    job: anchor_lang::prelude::Pubkey,
+    start_total: u64,
+}
+
+/// Three staked providers, a funded buyer, a 3-replica quorum-2 job, all slots claimed.
+async fn running_job() -> Setup {
+    let mut m = Market::new().await;
+    let providers = vec![m.provider(STAKE).await, m.provider(STAKE).await, m.provider(STAKE).await];
+    let buyer = m.actor(FUNDS).await;
+    let start_total = m.total_tokens().await;
+    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
+    for p in &providers {
+        m.claim(p, &job).await.unwrap();
+    }
+    Setup { m, buyer, providers, job, start_total }
+}
+
+impl Setup {
+    async fn settle_all(&mut self) {
+        let providers: Vec<&Actor> = self.providers.iter().collect();
+        self.m.settle(&self.buyer, &self.job, &providers).await.expect("settle");
+    }
+
+    async fn finish(mut self, treasury: u64, buyer: u64) {
+        let (b, j) = (&self.buyer, self.job);
+        self.m.close(b, &j).await.expect("close");
+        assert_eq!(self.m.bank.balance(&self.m.treasury.clone()).await, treasury, "treasury");
+        assert_eq!(self.m.bank.balance(&self.buyer.token).await, buyer, "buyer");
+        assert_eq!(self.m.total_tokens().await, self.start_total, "conservation");
+        self.m.assert_conserved().await;
+    }
+
+    async fn staked_locked(&mut self, i: usize) -> (u64, u64) {
+        let s = self.m.provider_state(&self.providers[i]).await;
+        (s.staked, s.locked)
+    }
+}
+
+#[tokio::test]
+async fn no_quorum_refunds_the_buyer_in_full_and_unlocks_revealers_unpaid() {
+    let mut s = running_job().await;
+    let (job, refs) = (s.job, s.providers.iter().collect::<Vec<_>>());
+    s.m.commit_and_reveal(&job, &refs, &[A, B, C]).await;
+    s.settle_all().await;
+    let state = s.m.job(&job).await;
+    assert_eq!(state.agreed_hash, None);
+    assert!(state.slots[..3].iter().all(|x| x.outcome == SlotOutcome::Unpaid));
+    for i in 0..3 {
+        assert_eq!(s.staked_locked(i).await, (STAKE, 0));
+        assert_eq!(s.m.bank.balance(&s.providers[i].token).await, 0);
+    }
+    s.finish(0, FUNDS).await;
+}
+
+#[tokio::test]
+async fn no_quorum_with_a_no_show_slashes_only_the_no_show() {
+    let mut s = running_job().await;
+    let job = s.job;
+    let (p0, p1) = (&s.providers[0], &s.providers[1]);
+    s.m.commit(p0, &job, A, [1; 32]).await.unwrap();
+    s.m.commit(p1, &job, B, [2; 32]).await.unwrap();
+    s.m.bank.warp(WINDOW + 1).await; // execution deadline passes; reveal opens
+    let (p0, p1) = (&s.providers[0], &s.providers[1]);
+    s.m.reveal(p0, &job, A, [1; 32]).await.unwrap();
+    s.m.reveal(p1, &job, B, [2; 32]).await.unwrap();
+    s.m.bank.warp(WINDOW).await; // reveal deadline passes
+    s.settle_all().await;
+    let outcomes: Vec<_> = s.m.job(&job).await.slots[..3].iter().map(|x| x.outcome).collect();
+    assert_eq!(outcomes, [SlotOutcome::Unpaid, SlotOutcome::Unpaid, SlotOutcome::Slashed]);
+    assert_eq!(s.staked_locked(0).await, (STAKE, 0));
+    assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
+    s.finish(TREASURY_SLASH, FUNDS + COLLATERAL - TREASURY_SLASH).await;
+}
+
+#[tokio::test]
+async fn no_show_that_never_committed_is_slashed_and_the_quorum_paid() {
+    let mut s = running_job().await;
+    let job = s.job;
+    for (i, r) in [A, A].iter().enumerate() {
+        let p = &s.providers[i];
+        s.m.commit(p, &job, *r, [9; 32]).await.unwrap();
+    }
+    s.m.bank.warp(WINDOW + 1).await;
+    for i in 0..2 {
+        let p = &s.providers[i];
+        s.m.reveal(p, &job, A, [9; 32]).await.unwrap();
+    }
+    // Everyone who committed revealed, but the no-show keeps the job from settling early.
+    let refs: Vec<&Actor> = s.providers.iter().collect();
+    let early = s.m.settle(&s.buyer, &job, &refs).await;
+    concord_tests::bank::assert_error(early, u32::from(concord_market::errors::MarketError::SettleTooEarly));
+    s.m.bank.warp(WINDOW).await;
+    s.settle_all().await;
+    for i in 0..2 {
+        assert_eq!(s.m.bank.balance(&s.providers[i].token).await, PRICE - FEE);
+        assert_eq!(s.staked_locked(i).await, (STAKE, 0));
+    }
+    assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
+    assert_eq!(s.m.job(&job).await.slots[2].outcome, SlotOutcome::Slashed);
+    s.finish(
+        2 * FEE + TREASURY_SLASH,
+        FUNDS - 2 * PRICE + COLLATERAL - TREASURY_SLASH,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn committed_but_never_revealed_is_slashed() {
+    let mut s = running_job().await;
+    let job = s.job;
+    for i in 0..3 {
+        let p = &s.providers[i];
+        s.m.commit(p, &job, A, [i as u8; 32]).await.unwrap();
+    }
+    for i in 0..2 {
+        let p = &s.providers[i];
+        s.m.reveal(p, &job, A, [i as u8; 32]).await.unwrap();
+    }
+    s.m.bank.warp(2 * WINDOW + 1).await;
+    s.settle_all().await;
+    assert_eq!(s.m.job(&job).await.slots[2].outcome, SlotOutcome::Slashed);
+    assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
+    s.finish(
+        2 * FEE + TREASURY_SLASH,
+        FUNDS - 2 * PRICE + COLLATERAL - TREASURY_SLASH,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_job_pays_the_quorum_that_agrees_on_the_canonical_error() {
+    // A job whose manifest is invalid still has a result: the canonical error outcome hash,
+    // identical on every honest provider. The program treats it like any other agreed hash.
+    let invalid_manifest_outcome: [u8; 32] = *blake3::hash(b"concord-invalid-manifest-outcome").as_bytes();
+    let mut s = running_job().await;
+    let (job, refs) = (s.job, s.providers.iter().collect::<Vec<_>>());
+    s.m.commit_and_reveal(&job, &refs, &[invalid_manifest_outcome; 3]).await;
+    s.settle_all().await;
+    assert_eq!(s.m.job(&job).await.agreed_hash, Some(invalid_manifest_outcome));
+    for i in 0..3 {
+        assert_eq!(s.m.bank.balance(&s.providers[i].token).await, PRICE - FEE);
+    }
+    s.finish(3 * FEE, FUNDS - 3 * PRICE).await;
+}
+
+#[tokio::test]
+async fn cancel_before_any_commit_unlocks_and_refunds_everything() {
+    let mut m = Market::new().await;
+    let p = m.provider(STAKE).await;
+    let buyer = m.actor(FUNDS).await;
+    let start = m.total_tokens().await;
+    let job = m.create_job(&buyer, job_args(3)).await.unwrap();
+    m.claim(&p, &job).await.unwrap();
+    assert_eq!(m.provider_state(&p).await.locked, COLLATERAL);
+    let escrow = m.escrow(&buyer, &job);
+    let out = m
+        .bank
+        .send(&[ix::cancel_job(&buyer.key(), &escrow, &[p.key()])], &[&buyer.wallet])
+        .await
+        .expect("cancel");
+    assert_eq!(out.events::<JobCancelled>()[0].refund, 3 * PRICE);
+    let state = m.job(&job).await;
+    assert_eq!(state.state, JobState::Cancelled);
+    assert_eq!(state.slots[0].outcome, SlotOutcome::Released);
+    assert_eq!(m.provider_state(&p).await.locked, 0);
+    assert_eq!(m.bank.balance(&buyer.token).await, FUNDS);
+    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 0);
+    m.close(&buyer, &job).await.expect("close");
+    assert_eq!(m.bank.balance(&m.treasury.clone()).await, 0);
+    assert_eq!(m.total_tokens().await, start);
+    m.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn cancel_of_a_running_job_with_no_commit_is_allowed() {
+    let mut s = running_job().await;
+    let escrow = s.m.escrow(&s.buyer, &s.job);
+    let holders: Vec<_> = s.providers.iter().map(|p| p.key()).collect();
+    let buyer = s.buyer.wallet.insecure_clone();
+    s.m.bank
+        .send(&[ix::cancel_job(&s.buyer.key(), &escrow, &holders)], &[&buyer])
+        .await
+        .expect("cancel running job");
+    for i in 0..3 {
+        assert_eq!(s.staked_locked(i).await, (STAKE, 0));
+    }
+    s.finish(0, FUNDS).await;
+}
+
+#[tokio::test]
+async fn unfilled_job_is_refunded_after_the_claim_deadline() {
+    let mut m = Market::new().await;
+    let (p0, p1) = (m.provider(STAKE).await, m.provider(STAKE).await);
+    let buyer = m.actor(FUNDS).await;
+    let start = m.total_tokens().await;
+    let job = m.create_job(&buyer, job_args(4)).await.unwrap();
+    m.claim(&p0, &job).await.unwrap();
+    m.claim(&p1, &job).await.unwrap();
+    m.bank.warp(WINDOW + 1).await;
+    let escrow = m.escrow(&buyer, &job);
+    // Anyone may trigger the refund: the payer here is neither buyer nor provider.
+    let out = m
+        .bank
+        .send(&[ix::refund_unfilled(&escrow, &[p0.key(), p1.key()])], &[])
+        .await
+        .expect("refund");
+    assert_eq!(out.events::<JobExpired>()[0].refund, 3 * PRICE);
+    assert_eq!(m.job(&job).await.state, JobState::Expired);
+    assert_eq!(m.provider_state(&p0).await.locked, 0);
+    assert_eq!(m.provider_state(&p1).await.locked, 0);
+    assert_eq!(m.bank.balance(&buyer.token).await, FUNDS);
+    m.close(&buyer, &job).await.expect("close");
+    assert_eq!(m.total_tokens().await, start);
+    m.assert_conserved().await;
+}
