@@ -113,53 +113,37 @@ impl Job {
     /// hashes are checked here again). Modules that are not UTF-8 are a WGSL parse error.
     pub fn from_blobs(
         manifest: Manifest,
-        mut blobs: BTreeMap<Hash32, Vec<u8>>,
+        blobs: BTreeMap<Hash32, Vec<u8>>,
     ) -> Result<Result<Job, InvalidJob>, JobContentError> {
-        let mut modules = BTreeMap::new();
         for r in Job::required_blobs(&manifest) {
             let bytes = blobs.get(&r.hash).ok_or(JobContentError::Missing(r.hash))?;
             if Hash32::of(bytes) != r.hash {
                 return Err(JobContentError::HashMismatch(r.hash));
             }
         }
+        let mut modules = BTreeMap::new();
         for p in &manifest.passes {
-            if modules.contains_key(&p.module.hash) {
-                continue;
-            }
-            let bytes = blobs.get(&p.module.hash).cloned().unwrap_or_default();
-            match String::from_utf8(bytes) {
-                Ok(text) => {
-                    modules.insert(p.module.hash, text);
-                }
-                Err(_) => {
-                    return Ok(Err(InvalidJob::new(
-                        ErrorCode::WgslParse,
-                        "a WGSL module is not valid UTF-8",
-                    )))
-                }
-            }
+            let Ok(text) = std::str::from_utf8(&blobs[&p.module.hash]) else {
+                return Ok(Err(InvalidJob::new(
+                    ErrorCode::WgslParse,
+                    "a WGSL module is not valid UTF-8",
+                )));
+            };
+            modules.insert(p.module.hash, text.to_string());
         }
-        let module_only: Vec<Hash32> = modules.keys().copied().collect();
-        let inputs: Vec<Hash32> = manifest
+        // Keep only the input blobs; modules live in `modules`.
+        let inputs: BTreeMap<Hash32, Vec<u8>> = manifest
             .buffers
             .iter()
-            .filter_map(|b| {
-                if let Buffer::Input(r) = b {
-                    Some(r.hash)
-                } else {
-                    None
-                }
+            .filter_map(|b| match b {
+                Buffer::Input(r) => Some((r.hash, blobs[&r.hash].clone())),
+                _ => None,
             })
             .collect();
-        for h in module_only {
-            if !inputs.contains(&h) {
-                blobs.remove(&h);
-            }
-        }
         Ok(Ok(Job {
             manifest,
             modules,
-            blobs,
+            blobs: inputs,
         }))
     }
 

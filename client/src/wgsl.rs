@@ -22,6 +22,9 @@ pub const MAX_WORKGROUP_STORAGE_BYTES: u32 = 16_384;
 pub struct CheckedModule {
     pub module: naga::Module,
     pub info: ModuleInfo,
+    /// Bindings of the pass that the shader declares read-only (`var<storage, read>`); an
+    /// output buffer may be bound read-only by a later pass that consumes it.
+    pub read_only_bindings: std::collections::BTreeSet<u32>,
 }
 
 /// Convert a naga span into a [`SourceSpot`].
@@ -79,14 +82,18 @@ pub fn parse_and_validate(source: &str, pass: usize) -> Result<CheckedModule, In
                 spot,
             }
         })?;
-    Ok(CheckedModule { module, info })
+    Ok(CheckedModule {
+        module,
+        info,
+        read_only_bindings: Default::default(),
+    })
 }
 
 /// What a binding must be in WGSL for a manifest buffer kind.
 fn expected_space(buffer: &Buffer) -> &'static str {
     match buffer {
         Buffer::Input(_) => "var<storage, read>",
-        Buffer::Output { .. } => "var<storage, read_write>",
+        Buffer::Output { .. } => "var<storage, read_write> or var<storage, read>",
         Buffer::Uniform { .. } => "var<uniform>",
     }
 }
@@ -97,7 +104,7 @@ fn space_matches(buffer: &Buffer, space: AddressSpace) -> bool {
             !access.contains(StorageAccess::STORE)
         }
         (Buffer::Output { .. }, AddressSpace::Storage { access }) => {
-            access.contains(StorageAccess::STORE | StorageAccess::LOAD)
+            access.contains(StorageAccess::LOAD)
         }
         (Buffer::Uniform { .. }, AddressSpace::Uniform) => true,
         _ => false,
@@ -112,7 +119,7 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
     let mut out = Vec::with_capacity(manifest.passes.len());
     for (p, pass) in manifest.passes.iter().enumerate() {
         let source = job.module_source(p);
-        let checked = parse_and_validate(source, p)?;
+        let mut checked = parse_and_validate(source, p)?;
         let module = &checked.module;
         let Some(ep_index) = module
             .entry_points
@@ -188,6 +195,11 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
                 )));
             };
             let buffer = &manifest.buffers[b.buffer as usize];
+            if let AddressSpace::Storage { access } = var.space {
+                if !access.contains(StorageAccess::STORE) {
+                    checked.read_only_bindings.insert(rb.binding);
+                }
+            }
             if !space_matches(buffer, var.space) {
                 return Err(mismatch(format!(
                     "`{name}` at @binding({}) must be declared `{}` to match buffer {} of the manifest",

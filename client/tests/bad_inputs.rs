@@ -117,10 +117,12 @@ fn binding_type_mismatch() {
     job.manifest.passes[0].bindings[0].buffer = 1;
     let msg = expect_invalid(&job, ErrorCode::BindingMismatch);
     assert!(
-        msg.contains("`src` at @binding(0) must be declared `var<storage, read_write>`"),
+        msg.contains(
+            "`dst` at @binding(1) must be declared `var<storage, read>` to match buffer 0"
+        ),
         "{msg}"
     );
-    assert!(msg.contains("line 1, column"), "{msg}");
+    assert!(msg.contains("line 2, column 23"), "{msg}");
     // A binding the shader uses but the pass does not provide.
     let mut job = copy_job().build();
     job.manifest.passes[0].bindings.pop();

@@ -90,3 +90,39 @@ fn main() {
         }
     }
 }
+
+/// An output written by pass 0 is read by pass 1 through a `var<storage, read>` binding.
+#[test]
+fn a_later_pass_reads_an_earlier_output_read_only() {
+    use concord_client::job::JobBuilder;
+    const FILL: &str = "@group(0) @binding(0) var<storage, read_write> a: array<u32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_id) l: vec3<u32>) {
+    a[l.x] = l.x * l.x;
+}
+";
+    const SUM: &str = "@group(0) @binding(0) var<storage, read> a: array<u32, 64>;
+@group(0) @binding(1) var<storage, read_write> s: array<u32, 1>;
+@compute @workgroup_size(1)
+fn main() {
+    var t = 0u;
+    for (var i = 0u; i < 64u; i = i + 1u) {
+        t = t + a[i];
+    }
+    s[0] = t;
+}
+";
+    for backend in Backend::ALL {
+        let mut jb = JobBuilder::new();
+        let a = jb.output(256);
+        let s = jb.output(4);
+        jb.pass(FILL, "main", [1, 1, 1], &[(0, a)]);
+        jb.pass(SUM, "main", [1, 1, 1], &[(0, a), (1, s)]);
+        let Ok(Execution::Completed { outputs, .. }) = executor(backend).execute(&jb.build())
+        else {
+            panic!("{backend:?}")
+        };
+        let want: u32 = (0..64).map(|i| i * i).sum();
+        assert_eq!(outputs[1], want.to_le_bytes().to_vec(), "{backend:?}");
+    }
+}

@@ -120,7 +120,7 @@ impl Bank {
             decimals: 6,
             nonce: 0,
         };
-        bank.mint = bank.create_mint().await;
+        bank.mint = bank.new_mint().await;
         bank
     }
 
@@ -195,7 +195,8 @@ impl Bank {
         wallet
     }
 
-    async fn create_mint(&mut self) -> Pubkey {
+    /// A new mint of the bank's token program (6 decimals, the bank's mint authority).
+    pub async fn new_mint(&mut self) -> Pubkey {
         let mint = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
         let space = spl_token_2022::state::Mint::LEN;

@@ -266,7 +266,8 @@ impl GpuDevice {
     /// Run `job`. `started` is called right before the GPU work is submitted (after all
     /// validation and pipeline compilation), so a supervisor can start the runtime clock.
     pub fn run(&self, job: &Job, started: &mut dyn FnMut()) -> Result<RunOutput, RunError> {
-        wgsl::check_job(job, &Limits::V1)?;
+        let checked = wgsl::check_job(job, &Limits::V1)?;
+        self.uncaptured.lock().map(|mut v| v.clear()).ok();
         let m = &job.manifest;
         let lim = self.device.limits();
         for (i, b) in m.buffers.iter().enumerate() {
@@ -359,9 +360,9 @@ impl GpuDevice {
                             Buffer::Input(_) => {
                                 wgpu::BufferBindingType::Storage { read_only: true }
                             }
-                            Buffer::Output { .. } => {
-                                wgpu::BufferBindingType::Storage { read_only: false }
-                            }
+                            Buffer::Output { .. } => wgpu::BufferBindingType::Storage {
+                                read_only: checked[p].read_only_bindings.contains(&b.binding),
+                            },
                             Buffer::Uniform { .. } => wgpu::BufferBindingType::Uniform,
                         },
                         has_dynamic_offset: false,

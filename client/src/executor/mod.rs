@@ -72,6 +72,7 @@ pub enum ExecError {
 #[derive(Clone, Debug)]
 pub struct Executor {
     worker: PathBuf,
+    worker_args: Vec<String>,
     selector: AdapterSelector,
     setup_timeout: Duration,
     max_runtime: Option<Duration>,
@@ -82,6 +83,7 @@ impl Executor {
     pub fn new(worker: impl Into<PathBuf>, selector: AdapterSelector) -> Self {
         Executor {
             worker: worker.into(),
+            worker_args: Vec::new(),
             selector,
             setup_timeout: Duration::from_secs(120),
             max_runtime: None,
@@ -91,6 +93,14 @@ impl Executor {
     /// An executor using [`default_worker_path`].
     pub fn with_default_worker(selector: AdapterSelector) -> Self {
         Executor::new(default_worker_path(), selector)
+    }
+
+    /// Arguments for the worker program. A daemon can serve as its own worker: point
+    /// [`Executor::new`] at `std::env::current_exe()`, pass e.g. `["worker"]` here, and call
+    /// [`worker_main`] when started with that argument.
+    pub fn worker_args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.worker_args = args.into_iter().map(Into::into).collect();
+        self
     }
 
     /// How long the worker may take to open the device and compile pipelines.
@@ -124,6 +134,7 @@ impl Executor {
         })
         .expect("borsh into a Vec cannot fail");
         let mut child = Command::new(&self.worker)
+            .args(&self.worker_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
