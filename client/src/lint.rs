@@ -95,18 +95,19 @@ pub fn lint_wgsl(source: &str) -> Result<Vec<Finding>, InvalidJob> {
         l.function(f, &info[handle]);
     }
     for (i, ep) in module.entry_points.iter().enumerate() {
-        for arg in &ep.function.arguments {
+        for (arg_index, arg) in ep.function.arguments.iter().enumerate() {
             if let Some(naga::Binding::BuiltIn(b)) = arg.binding {
                 use naga::BuiltIn::*;
                 if matches!(
                     b,
                     SubgroupSize | SubgroupInvocationId | NumSubgroups | SubgroupId
                 ) {
+                    // Where the argument is used (naga keeps no span for the parameter itself).
                     let span = ep
                         .function
                         .expressions
                         .iter()
-                        .next()
+                        .find(|(_, e)| matches!(e, Expression::FunctionArgument(a) if *a as usize == arg_index))
                         .map(|(h, _)| ep.function.expressions.get_span(h))
                         .unwrap_or_default();
                     l.push(FindingKind::Subgroup, span, &format!("entry point `{}` reads a subgroup built-in; subgroup sizes differ between GPUs", ep.name));

@@ -145,6 +145,51 @@ fn manifest_with_directory_store_is_checked_against_the_cpu_reference() {
 }
 
 #[test]
+fn json_output_is_one_document() {
+    let o = concord(&["kernel", "check", "gemm_i8", "--output", "json"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("stdout is JSON");
+    let k = &v["kernels"][0];
+    assert_eq!(k["kernel"], "gemm_i8");
+    assert_eq!(k["agree"], true);
+    let results = k["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(
+        results.iter().all(|r| r["hash"] == results[0]["hash"]),
+        "{out}"
+    );
+}
+
+#[test]
+fn invalid_manifest_gives_the_canonical_outcome_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = concord_client::kernels::find_by_name("mix_u32").unwrap();
+    for (h, m) in &case.job.modules {
+        std::fs::write(dir.path().join(h.to_hex()), m).unwrap();
+    }
+    for (h, b) in &case.job.blobs {
+        std::fs::write(dir.path().join(h.to_hex()), b).unwrap();
+    }
+    let mut manifest = case.job.manifest.clone();
+    manifest.passes[0].entry_point = "nope".into();
+    let f = write(dir.path(), "job.json", &manifest.to_json());
+    let o = concord(&["kernel", "check", &f]);
+    let (out, _) = text(&o);
+    let want =
+        concord_client::error_outcome_hash(concord_client::ErrorCode::MissingEntryPoint).to_hex();
+    assert!(
+        out.lines()
+            .filter(|l| l.contains(&format!("{want} (invalid: missing_entry_point)")))
+            .count()
+            == 2,
+        "{out}"
+    );
+    assert!(out.contains("asks for compute entry point `nope`"), "{out}");
+    assert!(out.contains("ok: all 2 results agree"), "{out}");
+}
+
+#[test]
 fn disagreement_fails_the_check() {
     let other = "00".repeat(32);
     let o = concord(&["kernel", "check", "mix_u32", "--expect", &other]);

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use std::path::Path;
 use std::time::Instant;
 
-use super::{CliError, Status};
+use super::{CliError, OutputFormat, Status};
 use crate::executor::{list_adapters, AdapterSelector, Backend, ExecError, Execution, Executor};
 use crate::job::Job;
 use crate::kernels::{self, KernelCase};
@@ -55,9 +55,9 @@ pub struct CheckArgs {
     pub timeout_ms: Option<u64>,
 }
 
-pub fn run(cmd: KernelCommand) -> Result<Status, CliError> {
+pub fn run(cmd: KernelCommand, output: OutputFormat) -> Result<Status, CliError> {
     match cmd {
-        KernelCommand::Check(args) => check(&args),
+        KernelCommand::Check(args) => check(&args, output),
         KernelCommand::Adapters => {
             let adapters = list_adapters();
             if adapters.is_empty() {
@@ -89,6 +89,8 @@ struct Target {
 struct Row {
     label: String,
     adapter: String,
+    /// Why the job is invalid, for people (never hashed).
+    note: Option<String>,
     result: Result<(Outcome, Option<f64>, f64), String>,
 }
 
@@ -214,6 +216,7 @@ fn run_rows(target: &Target, timeout_ms: Option<u64>, expect: Option<Hash32>) ->
         rows.push(Row {
             label: "expect".into(),
             adapter: "given with --expect".into(),
+            note: None,
             result: Ok((Outcome::Success { result_hash: h }, None, 0.0)),
         });
     }
@@ -225,6 +228,7 @@ fn run_rows(target: &Target, timeout_ms: Option<u64>, expect: Option<Hash32>) ->
         let t0 = Instant::now();
         let result = exec.execute(&target.job);
         let wall = t0.elapsed().as_secs_f64() * 1e3;
+        let mut note = None;
         let (adapter, result) = match result {
             Ok(Execution::Completed {
                 result_hash,
@@ -239,16 +243,17 @@ fn run_rows(target: &Target, timeout_ms: Option<u64>, expect: Option<Hash32>) ->
                     wall,
                 )),
             ),
-            Ok(Execution::Invalid(e)) => (
-                "-".to_string(),
-                Ok((e.outcome(), None, wall)).inspect(|_| println!("{}: {e}", backend.name())),
-            ),
+            Ok(Execution::Invalid(e)) => {
+                note = Some(e.to_string());
+                ("-".to_string(), Ok((e.outcome(), None, wall)))
+            }
             Err(ExecError::Device(e)) => ("-".to_string(), Err(format!("not available: {e}"))),
             Err(e) => ("-".to_string(), Err(e.to_string())),
         };
         rows.push(Row {
             label: backend.name().to_string(),
             adapter,
+            note,
             result,
         });
     }
@@ -259,6 +264,7 @@ fn run_rows(target: &Target, timeout_ms: Option<u64>, expect: Option<Hash32>) ->
         rows.push(Row {
             label: "cpu".into(),
             adapter: "CPU reference (Rust)".into(),
+            note: None,
             result: Ok((Outcome::Success { result_hash: h }, None, wall)),
         });
     }
@@ -293,7 +299,8 @@ fn describe(outcome: &Outcome) -> String {
     }
 }
 
-fn check(args: &CheckArgs) -> Result<Status, CliError> {
+fn check(args: &CheckArgs, output: OutputFormat) -> Result<Status, CliError> {
+    let text = !args.markdown && output == OutputFormat::Text;
     let targets: Vec<Target> = if args.library {
         kernels::library(kernels::Size::Test)
             .into_iter()
@@ -317,7 +324,7 @@ fn check(args: &CheckArgs) -> Result<Status, CliError> {
     let mut status = Status::Ok;
     let mut table = Vec::new();
     for target in &targets {
-        if !args.markdown {
+        if text {
             println!(
                 "kernel {}  (job {})",
                 target.name,
@@ -327,7 +334,7 @@ fn check(args: &CheckArgs) -> Result<Status, CliError> {
         }
         let rows = run_rows(target, args.timeout_ms, expect);
         let (agree, ran) = verdict(&rows);
-        if !args.markdown {
+        if text {
             println!(
                 "{:<7} {:<36} {:<64} {:>9} {:>9}",
                 "backend", "adapter", "result hash", "gpu ms", "wall ms"
@@ -344,6 +351,9 @@ fn check(args: &CheckArgs) -> Result<Status, CliError> {
                     ),
                     Err(e) => println!("{:<7} {e}", r.label),
                 }
+                if let Some(note) = &r.note {
+                    println!("        {note}");
+                }
             }
             match agree {
                 Some(true) => println!("ok: all {ran} results agree"),
@@ -356,6 +366,30 @@ fn check(args: &CheckArgs) -> Result<Status, CliError> {
             status = Status::CheckFailed;
         }
         table.push((target, rows, agree));
+    }
+    if output == OutputFormat::Json && !args.markdown {
+        let kernels: Vec<serde_json::Value> = table
+            .iter()
+            .map(|(target, rows, agree)| {
+                serde_json::json!({
+                    "kernel": target.name,
+                    "job": hex::encode(target.job.manifest.id()),
+                    "lint": target.findings.iter().map(|f| serde_json::json!({
+                        "line": f.line, "column": f.column, "kind": f.kind.name(), "message": f.message,
+                    })).collect::<Vec<_>>(),
+                    "results": rows.iter().map(|r| match &r.result {
+                        Ok((o, gpu, wall)) => serde_json::json!({
+                            "backend": r.label, "adapter": r.adapter, "hash": o.hash().to_hex(),
+                            "invalid": match o { Outcome::Invalid { code } => Some(code.name()), _ => None },
+                            "message": r.note, "gpu_ms": gpu, "wall_ms": wall,
+                        }),
+                        Err(e) => serde_json::json!({ "backend": r.label, "error": e }),
+                    }).collect::<Vec<_>>(),
+                    "agree": agree,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "kernels": kernels }));
     }
     if args.markdown {
         println!("| kernel | Vulkan (lavapipe) | GL (llvmpipe) | CPU reference | all equal |");

@@ -10,8 +10,18 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "concord", version, about)]
 pub struct Cli {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--output`: human-readable text or JSON (one document on stdout).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,7 +58,7 @@ pub enum Status {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Kernel(cmd) => kernel::run(cmd),
+        Command::Kernel(cmd) => kernel::run(cmd, cli.output),
     };
     match result {
         Ok(Status::Ok) => 0,
