@@ -41,6 +41,35 @@ pub enum StoreError {
     Unreachable { location: String, reason: String },
     #[error("`{0}` is not a store location (use a directory, file://, http(s):// or s3://bucket)")]
     BadLocation(String),
+    #[error("the store at {location} is on a private, loopback or link-local address ({address}), which is refused")]
+    PrivateAddress { location: String, address: String },
+}
+
+/// Whether `ip` is loopback, private, link-local, unspecified, CGNAT or unique-local: an
+/// address a buyer's manifest must not make a provider fetch from.
+pub fn is_non_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_non_public(IpAddr::V4(v4)))
+        }
+    }
 }
 
 /// A blake3-addressed blob store.
@@ -164,6 +193,40 @@ impl BlobStore {
         } else {
             BlobStore::local(location)
         }
+    }
+
+    /// Like [`BlobStore::open`] for locations that come from someone else (a job's
+    /// manifest URI): only `http(s)://` and `s3://` are accepted, and an HTTP(S) host that
+    /// is or resolves to a loopback, private or link-local address is refused. (A host
+    /// that re-resolves differently later is not caught: pin addresses at a proxy for that.)
+    pub async fn open_untrusted(location: &str) -> Result<Self, StoreError> {
+        if location.starts_with("s3://") {
+            return BlobStore::open(location);
+        }
+        if !(location.starts_with("http://") || location.starts_with("https://")) {
+            return Err(StoreError::BadLocation(location.to_string()));
+        }
+        let url =
+            url::Url::parse(location).map_err(|_| StoreError::BadLocation(location.to_string()))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| StoreError::BadLocation(location.to_string()))?;
+        let port = url.port_or_known_default().unwrap_or(443);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| StoreError::Unreachable {
+                location: location.to_string(),
+                reason: e.to_string(),
+            })?
+            .collect();
+        if let Some(bad) = addrs.iter().find(|a| is_non_public(a.ip())) {
+            return Err(StoreError::PrivateAddress {
+                location: location.to_string(),
+                address: bad.ip().to_string(),
+            });
+        }
+        BlobStore::http(location)
     }
 
     /// Lower the per-blob cap.

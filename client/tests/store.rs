@@ -132,3 +132,29 @@ fn unreachable_store_is_reported() {
         Err(StoreError::BadLocation(_))
     ));
 }
+
+#[test]
+fn untrusted_locations_refuse_private_addresses() {
+    let rt = runtime();
+    for loc in [
+        "http://127.0.0.1:8080/",
+        "http://localhost/",
+        "http://10.1.2.3/",
+        "https://192.168.0.1/",
+        "http://169.254.169.254/",
+        "http://[::1]/",
+        "http://[fd00::1]/",
+    ] {
+        let e = rt.block_on(BlobStore::open_untrusted(loc)).unwrap_err();
+        assert!(matches!(e, StoreError::PrivateAddress { .. }), "{loc}: {e}");
+        assert!(e.to_string().contains("which is refused"), "{e}");
+    }
+    assert!(matches!(
+        rt.block_on(BlobStore::open_untrusted("/tmp/blobs")),
+        Err(StoreError::BadLocation(_))
+    ));
+    // A public address literal is accepted (no connection is made when opening).
+    assert!(rt
+        .block_on(BlobStore::open_untrusted("https://1.1.1.1/blobs"))
+        .is_ok());
+}
