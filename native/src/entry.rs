@@ -10,7 +10,12 @@ type AnchorEntry =
 /// Anchor's entry ties the program id, the accounts slice and the data to the account infos'
 /// lifetime; the builtin signature does not. The runtime keeps all of them alive for the whole
 /// call and nothing is kept after it, so unifying the lifetimes is sound.
-fn call(entry: AnchorEntry, program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+fn call(
+    entry: AnchorEntry,
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> ProgramResult {
     // SAFETY: every reference outlives the call to `entry`, which is the only use made of them.
     unsafe {
         let accounts = std::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts);

@@ -3,20 +3,19 @@
 //! read accounts and balances, move the clock, and see named errors and emitted events.
 use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
-use solana_sdk::instruction::InstructionError;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::solana_program::system_instruction;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token_2022::spl_token_2022;
 use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext};
+use solana_sdk::instruction::InstructionError;
 use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 use solana_sdk::transaction::{Transaction, TransactionError};
 
 /// The compute budget program, used to make every transaction unique (no AlreadyProcessed
 /// when a test deliberately sends the same instruction twice).
-const COMPUTE_BUDGET: Pubkey =
-    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+const COMPUTE_BUDGET: Pubkey = anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
 
 /// A failed transaction: the runtime's error and the program logs.
 #[derive(Debug)]
@@ -55,6 +54,24 @@ impl TxOutput {
                     .and_then(|mut rest| E::deserialize(&mut rest).ok())
             })
             .collect()
+    }
+}
+
+/// Asserts that `result` failed with the runtime's `expected` instruction error.
+#[track_caller]
+pub fn assert_instruction_error<T: std::fmt::Debug>(
+    result: Result<T, TxError>,
+    expected: InstructionError,
+) {
+    match result {
+        Ok(v) => panic!("expected {expected:?}, but the transaction succeeded: {v:?}"),
+        Err(TxError {
+            error: TransactionError::InstructionError(_, got),
+            logs,
+        }) => {
+            assert_eq!(got, expected, "logs:\n{}", logs.join("\n"))
+        }
+        Err(e) => panic!("expected {expected:?}, got {e:?}"),
     }
 }
 
@@ -129,7 +146,11 @@ impl Bank {
     }
 
     /// Sends `ixs` paid by the context payer and signed by `signers`.
-    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, TxError> {
+    pub async fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<TxOutput, TxError> {
         self.nonce += 1;
         let mut data = vec![3u8];
         data.extend_from_slice(&self.nonce.to_le_bytes());
@@ -140,7 +161,12 @@ impl Bank {
         };
         let all: Vec<Instruction> = std::iter::once(unique).chain(ixs.iter().cloned()).collect();
         let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
-        keys.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
+        keys.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != self.ctx.payer.pubkey()),
+        );
         let tx = Transaction::new_signed_with_payer(
             &all,
             Some(&self.ctx.payer.pubkey()),
@@ -153,7 +179,9 @@ impl Bank {
             .simulate_transaction(tx.clone())
             .await
             .expect("simulate");
-        let details = sim.simulation_details.unwrap_or_else(|| panic!("no simulation details"));
+        let details = sim
+            .simulation_details
+            .unwrap_or_else(|| panic!("no simulation details"));
         if let Some(Err(error)) = sim.result {
             return Err(TxError {
                 error,
@@ -222,7 +250,12 @@ impl Bank {
     }
 
     /// A token account of `mint` owned by `owner`.
-    pub async fn token_account_of(&mut self, owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    pub async fn token_account_of(
+        &mut self,
+        owner: &Pubkey,
+        mint: &Pubkey,
+        token_program: &Pubkey,
+    ) -> Pubkey {
         let account = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
         let space = spl_token_2022::state::Account::LEN;
@@ -234,10 +267,17 @@ impl Bank {
                 space as u64,
                 token_program,
             ),
-            spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner)
-                .unwrap(),
+            spl_token_2022::instruction::initialize_account3(
+                token_program,
+                &account.pubkey(),
+                mint,
+                owner,
+            )
+            .unwrap(),
         ];
-        self.send(&ixs, &[&account]).await.expect("create token account");
+        self.send(&ixs, &[&account])
+            .await
+            .expect("create token account");
         account.pubkey()
     }
 
@@ -269,9 +309,11 @@ impl Bank {
     pub async fn balance(&mut self, account: &Pubkey) -> u64 {
         match self.ctx.banks_client.get_account(*account).await.unwrap() {
             Some(acc) if acc.data.len() >= spl_token_2022::state::Account::LEN => {
-                spl_token_2022::state::Account::unpack_from_slice(&acc.data[..spl_token_2022::state::Account::LEN])
-                    .map(|a| a.amount)
-                    .unwrap_or(0)
+                spl_token_2022::state::Account::unpack_from_slice(
+                    &acc.data[..spl_token_2022::state::Account::LEN],
+                )
+                .map(|a| a.amount)
+                .unwrap_or(0)
             }
             _ => 0,
         }
@@ -279,10 +321,18 @@ impl Bank {
 
     /// The payment mint's supply.
     pub async fn supply(&mut self) -> u64 {
-        let acc = self.ctx.banks_client.get_account(self.mint).await.unwrap().unwrap();
-        spl_token_2022::state::Mint::unpack_from_slice(&acc.data[..spl_token_2022::state::Mint::LEN])
+        let acc = self
+            .ctx
+            .banks_client
+            .get_account(self.mint)
+            .await
             .unwrap()
-            .supply
+            .unwrap();
+        spl_token_2022::state::Mint::unpack_from_slice(
+            &acc.data[..spl_token_2022::state::Mint::LEN],
+        )
+        .unwrap()
+        .supply
     }
 
     /// Lamports held by an address (0 if none).
@@ -292,7 +342,12 @@ impl Bank {
 
     /// Whether an account exists at `address`.
     pub async fn exists(&mut self, address: &Pubkey) -> bool {
-        self.ctx.banks_client.get_account(*address).await.unwrap().is_some()
+        self.ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .unwrap()
+            .is_some()
     }
 
     /// Reads and decodes an Anchor account.

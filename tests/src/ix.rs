@@ -14,7 +14,11 @@ use concord_market::instruction as mi;
 use concord_staking::accounts as sa;
 use concord_staking::instruction as si;
 
-fn build(program: Pubkey, accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+fn build(
+    program: Pubkey,
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+) -> Instruction {
     Instruction {
         program_id: program,
         accounts: accounts.to_account_metas(None),
@@ -218,11 +222,7 @@ pub fn lock_collateral(signer: &Pubkey, provider_authority: &Pubkey, amount: u64
 }
 
 /// `unlock_collateral` as someone other than the market would send it (attack tests).
-pub fn unlock_collateral(
-    signer: &Pubkey,
-    provider_authority: &Pubkey,
-    amount: u64,
-) -> Instruction {
+pub fn unlock_collateral(signer: &Pubkey, provider_authority: &Pubkey, amount: u64) -> Instruction {
     staking(
         sa::UnlockCollateral {
             config: pda::staking_config(),
@@ -359,7 +359,11 @@ pub fn claim_slot(provider_authority: &Pubkey, job: &Pubkey) -> Instruction {
     )
 }
 
-pub fn commit_result(provider_authority: &Pubkey, job: &Pubkey, commitment: [u8; 32]) -> Instruction {
+pub fn commit_result(
+    provider_authority: &Pubkey,
+    job: &Pubkey,
+    commitment: [u8; 32],
+) -> Instruction {
     market(
         ma::CommitResult {
             provider_authority: *provider_authority,
@@ -410,7 +414,9 @@ impl EscrowKeys {
     }
 }
 
-fn writable(keys: impl IntoIterator<Item = Pubkey>) -> Vec<anchor_lang::solana_program::instruction::AccountMeta> {
+fn writable(
+    keys: impl IntoIterator<Item = Pubkey>,
+) -> Vec<anchor_lang::solana_program::instruction::AccountMeta> {
     keys.into_iter()
         .map(|k| anchor_lang::solana_program::instruction::AccountMeta::new(k, false))
         .collect()
@@ -427,10 +433,11 @@ pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
         },
         mi::Settle {},
     );
-    ix.accounts.extend(writable(slots.iter().flat_map(|(authority, payout)| {
-        let provider = pda::provider(authority);
-        [provider, *payout, pda::stake_vault(&provider)]
-    })));
+    ix.accounts
+        .extend(writable(slots.iter().flat_map(|(authority, payout)| {
+            let provider = pda::provider(authority);
+            [provider, *payout, pda::stake_vault(&provider)]
+        })));
     ix
 }
 

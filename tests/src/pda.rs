@@ -11,10 +11,16 @@ pub fn staking_config() -> Pubkey {
     find(&[s::CONFIG_SEED], &concord_staking::ID)
 }
 pub fn provider(authority: &Pubkey) -> Pubkey {
-    find(&[s::PROVIDER_SEED, authority.as_ref()], &concord_staking::ID)
+    find(
+        &[s::PROVIDER_SEED, authority.as_ref()],
+        &concord_staking::ID,
+    )
 }
 pub fn stake_vault(provider: &Pubkey) -> Pubkey {
-    find(&[s::STAKE_VAULT_SEED, provider.as_ref()], &concord_staking::ID)
+    find(
+        &[s::STAKE_VAULT_SEED, provider.as_ref()],
+        &concord_staking::ID,
+    )
 }
 pub fn market_config() -> Pubkey {
     find(&[m::CONFIG_SEED], &concord_market::ID)

@@ -105,7 +105,12 @@ impl Market {
         let mint = bank.mint;
         bank.send(
             &[
-                ix::initialize_staking(&admin.pubkey(), &mint, staking_params(), pda::market_authority()),
+                ix::initialize_staking(
+                    &admin.pubkey(),
+                    &mint,
+                    staking_params(),
+                    pda::market_authority(),
+                ),
                 ix::initialize_market(&admin.pubkey(), &mint, &treasury, market_params()),
             ],
             &[&admin],
@@ -139,11 +144,26 @@ impl Market {
     pub async fn provider(&mut self, stake: u64) -> Actor {
         let p = self.actor(stake).await;
         let (mint, program) = (self.bank.mint, self.bank.token_program);
-        let mut ixs = vec![ix::register_provider(&p.key(), &mint, &program, gpu(), "https://example.org/p.json")];
+        let mut ixs = vec![ix::register_provider(
+            &p.key(),
+            &mint,
+            &program,
+            gpu(),
+            "https://example.org/p.json",
+        )];
         if stake > 0 {
-            ixs.push(ix::deposit_stake(&p.key(), &p.token, &mint, &program, stake));
+            ixs.push(ix::deposit_stake(
+                &p.key(),
+                &p.token,
+                &mint,
+                &program,
+                stake,
+            ));
         }
-        self.bank.send(&ixs, &[&p.wallet]).await.expect("register provider");
+        self.bank
+            .send(&ixs, &[&p.wallet])
+            .await
+            .expect("register provider");
         self.track(pda::stake_vault(&pda::provider(&p.key())));
         p
     }
@@ -157,41 +177,89 @@ impl Market {
         }
     }
 
-    pub async fn create_job(&mut self, buyer: &Actor, args: CreateJobArgs) -> Result<Pubkey, TxError> {
+    pub async fn create_job(
+        &mut self,
+        buyer: &Actor,
+        args: CreateJobArgs,
+    ) -> Result<Pubkey, TxError> {
         let job = pda::job(&buyer.key(), args.job_id);
         let (mint, program) = (self.bank.mint, self.bank.token_program);
         self.bank
-            .send(&[ix::create_job(&buyer.key(), &buyer.token, &mint, &program, args)], &[&buyer.wallet])
+            .send(
+                &[ix::create_job(
+                    &buyer.key(),
+                    &buyer.token,
+                    &mint,
+                    &program,
+                    args,
+                )],
+                &[&buyer.wallet],
+            )
             .await?;
         self.track(pda::job_vault(&job));
         Ok(job)
     }
 
     pub async fn claim(&mut self, p: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {
-        self.bank.send(&[ix::claim_slot(&p.key(), job)], &[&p.wallet]).await
+        self.bank
+            .send(&[ix::claim_slot(&p.key(), job)], &[&p.wallet])
+            .await
     }
 
-    pub async fn commit(&mut self, p: &Actor, job: &Pubkey, result: [u8; 32], salt: [u8; 32]) -> Result<TxOutput, TxError> {
+    pub async fn commit(
+        &mut self,
+        p: &Actor,
+        job: &Pubkey,
+        result: [u8; 32],
+        salt: [u8; 32],
+    ) -> Result<TxOutput, TxError> {
         let c = commitment_hash(job, &p.key(), &result, &salt);
-        self.bank.send(&[ix::commit_result(&p.key(), job, c)], &[&p.wallet]).await
+        self.bank
+            .send(&[ix::commit_result(&p.key(), job, c)], &[&p.wallet])
+            .await
     }
 
-    pub async fn reveal(&mut self, p: &Actor, job: &Pubkey, result: [u8; 32], salt: [u8; 32]) -> Result<TxOutput, TxError> {
-        self.bank.send(&[ix::reveal_result(&p.key(), job, result, salt)], &[&p.wallet]).await
+    pub async fn reveal(
+        &mut self,
+        p: &Actor,
+        job: &Pubkey,
+        result: [u8; 32],
+        salt: [u8; 32],
+    ) -> Result<TxOutput, TxError> {
+        self.bank
+            .send(
+                &[ix::reveal_result(&p.key(), job, result, salt)],
+                &[&p.wallet],
+            )
+            .await
     }
 
     /// Commits then (once all committed) reveals `results[i]` for `providers[i]`.
-    pub async fn commit_and_reveal(&mut self, job: &Pubkey, providers: &[&Actor], results: &[[u8; 32]]) {
+    pub async fn commit_and_reveal(
+        &mut self,
+        job: &Pubkey,
+        providers: &[&Actor],
+        results: &[[u8; 32]],
+    ) {
         for (i, (p, r)) in providers.iter().zip(results).enumerate() {
-            self.commit(p, job, *r, [i as u8 + 1; 32]).await.expect("commit");
+            self.commit(p, job, *r, [i as u8 + 1; 32])
+                .await
+                .expect("commit");
         }
         for (i, (p, r)) in providers.iter().zip(results).enumerate() {
-            self.reveal(p, job, *r, [i as u8 + 1; 32]).await.expect("reveal");
+            self.reveal(p, job, *r, [i as u8 + 1; 32])
+                .await
+                .expect("reveal");
         }
     }
 
     /// Settles `job`, passing each slot holder in order (from the job account).
-    pub async fn settle(&mut self, buyer: &Actor, job: &Pubkey, holders: &[&Actor]) -> Result<TxOutput, TxError> {
+    pub async fn settle(
+        &mut self,
+        buyer: &Actor,
+        job: &Pubkey,
+        holders: &[&Actor],
+    ) -> Result<TxOutput, TxError> {
         let slots: Vec<(Pubkey, Pubkey)> = holders.iter().map(|p| (p.key(), p.token)).collect();
         let escrow = self.escrow(buyer, job);
         self.bank.send(&[ix::settle(&escrow, &slots)], &[]).await
@@ -200,7 +268,9 @@ impl Market {
     pub async fn close(&mut self, buyer: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {
         let escrow = self.escrow(buyer, job);
         let treasury = self.treasury;
-        self.bank.send(&[ix::close_job(&escrow, &buyer.key(), &treasury)], &[]).await
+        self.bank
+            .send(&[ix::close_job(&escrow, &buyer.key(), &treasury)], &[])
+            .await
     }
 
     pub async fn job(&mut self, job: &Pubkey) -> Job {

@@ -12,7 +12,11 @@ const TREASURY_SLASH: u64 = COLLATERAL * SLASH_TREASURY_BPS as u64 / 10_000;
 const BUYER_FUNDS: u64 = 100_000_000;
 
 async fn two_agree_one_lies(mut m: Market) {
-    let providers = [m.provider(STAKE).await, m.provider(STAKE).await, m.provider(STAKE).await];
+    let providers = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
     let buyer = m.actor(BUYER_FUNDS).await;
     let start_total = m.total_tokens().await;
     m.assert_conserved().await;
@@ -47,8 +51,13 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!(state.state, JobState::Settled);
     assert_eq!(state.agreed_hash, Some(A));
     let outcomes: Vec<_> = state.slots[..3].iter().map(|s| s.outcome).collect();
-    assert_eq!(outcomes, [SlotOutcome::Paid, SlotOutcome::Paid, SlotOutcome::Slashed]);
-    assert!(state.slots[..3].iter().all(|s| s.status == SlotStatus::Revealed));
+    assert_eq!(
+        outcomes,
+        [SlotOutcome::Paid, SlotOutcome::Paid, SlotOutcome::Slashed]
+    );
+    assert!(state.slots[..3]
+        .iter()
+        .all(|s| s.status == SlotStatus::Revealed));
 
     // The honest two are paid price minus fee and fully unlocked, stake intact.
     for p in &providers[..2] {
@@ -63,7 +72,9 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!(liar.stats.slashed, COLLATERAL);
     assert_eq!(m.bank.balance(&providers[2].token).await, 0);
     assert_eq!(
-        m.bank.balance(&pda::stake_vault(&pda::provider(&providers[2].key()))).await,
+        m.bank
+            .balance(&pda::stake_vault(&pda::provider(&providers[2].key())))
+            .await,
         STAKE - COLLATERAL
     );
     // Buyer: paid two replicas, got the third's price back plus the collateral less the
@@ -72,14 +83,23 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
     // The vault holds exactly the treasury's due until the job is closed.
     assert_eq!(state.escrow_owed, 2 * FEE + TREASURY_SLASH);
-    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 2 * FEE + TREASURY_SLASH);
+    assert_eq!(
+        m.bank.balance(&pda::job_vault(&job)).await,
+        2 * FEE + TREASURY_SLASH
+    );
 
     let buyer_lamports = m.bank.lamports(&buyer.key()).await;
     m.close(&buyer, &job).await.expect("close");
-    assert_eq!(m.bank.balance(&m.treasury.clone()).await, 2 * FEE + TREASURY_SLASH);
+    assert_eq!(
+        m.bank.balance(&m.treasury.clone()).await,
+        2 * FEE + TREASURY_SLASH
+    );
     assert!(!m.bank.exists(&pda::job_vault(&job)).await, "vault closed");
     assert!(!m.bank.exists(&job).await, "job closed");
-    assert!(m.bank.lamports(&buyer.key()).await > buyer_lamports, "rent back to the buyer");
+    assert!(
+        m.bank.lamports(&buyer.key()).await > buyer_lamports,
+        "rent back to the buyer"
+    );
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
 
     // Conservation, to the unit.
@@ -105,7 +125,13 @@ async fn create_job_emits_its_terms() {
     let out = m
         .bank
         .send(
-            &[concord_tests::ix::create_job(&buyer.key(), &buyer.token, &mint, &program, job_args(9))],
+            &[concord_tests::ix::create_job(
+                &buyer.key(),
+                &buyer.token,
+                &mint,
+                &program,
+                job_args(9),
+            )],
             &[&buyer.wallet],
         )
         .await

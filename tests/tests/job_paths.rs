@@ -24,28 +24,49 @@ struct Setup {
 /// Three staked providers, a funded buyer, a 3-replica quorum-2 job, all slots claimed.
 async fn running_job() -> Setup {
     let mut m = Market::new().await;
-    let providers = vec![m.provider(STAKE).await, m.provider(STAKE).await, m.provider(STAKE).await];
+    let providers = vec![
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
     let buyer = m.actor(FUNDS).await;
     let start_total = m.total_tokens().await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     for p in &providers {
         m.claim(p, &job).await.unwrap();
     }
-    Setup { m, buyer, providers, job, start_total }
+    Setup {
+        m,
+        buyer,
+        providers,
+        job,
+        start_total,
+    }
 }
 
 impl Setup {
     async fn settle_all(&mut self) {
         let providers: Vec<&Actor> = self.providers.iter().collect();
-        self.m.settle(&self.buyer, &self.job, &providers).await.expect("settle");
+        self.m
+            .settle(&self.buyer, &self.job, &providers)
+            .await
+            .expect("settle");
     }
 
     async fn finish(mut self, treasury: u64, buyer: u64) {
         let (b, j) = (&self.buyer, self.job);
         self.m.close(b, &j).await.expect("close");
-        assert_eq!(self.m.bank.balance(&self.m.treasury.clone()).await, treasury, "treasury");
+        assert_eq!(
+            self.m.bank.balance(&self.m.treasury.clone()).await,
+            treasury,
+            "treasury"
+        );
         assert_eq!(self.m.bank.balance(&self.buyer.token).await, buyer, "buyer");
-        assert_eq!(self.m.total_tokens().await, self.start_total, "conservation");
+        assert_eq!(
+            self.m.total_tokens().await,
+            self.start_total,
+            "conservation"
+        );
         self.m.assert_conserved().await;
     }
 
@@ -63,7 +84,9 @@ async fn no_quorum_refunds_the_buyer_in_full_and_unlocks_revealers_unpaid() {
     s.settle_all().await;
     let state = s.m.job(&job).await;
     assert_eq!(state.agreed_hash, None);
-    assert!(state.slots[..3].iter().all(|x| x.outcome == SlotOutcome::Unpaid));
+    assert!(state.slots[..3]
+        .iter()
+        .all(|x| x.outcome == SlotOutcome::Unpaid));
     for i in 0..3 {
         assert_eq!(s.staked_locked(i).await, (STAKE, 0));
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, 0);
@@ -84,11 +107,22 @@ async fn no_quorum_with_a_no_show_slashes_only_the_no_show() {
     s.m.reveal(p1, &job, B, [2; 32]).await.unwrap();
     s.m.bank.warp(WINDOW).await; // reveal deadline passes
     s.settle_all().await;
-    let outcomes: Vec<_> = s.m.job(&job).await.slots[..3].iter().map(|x| x.outcome).collect();
-    assert_eq!(outcomes, [SlotOutcome::Unpaid, SlotOutcome::Unpaid, SlotOutcome::Slashed]);
+    let outcomes: Vec<_> = s.m.job(&job).await.slots[..3]
+        .iter()
+        .map(|x| x.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            SlotOutcome::Unpaid,
+            SlotOutcome::Unpaid,
+            SlotOutcome::Slashed
+        ]
+    );
     assert_eq!(s.staked_locked(0).await, (STAKE, 0));
     assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
-    s.finish(TREASURY_SLASH, FUNDS + COLLATERAL - TREASURY_SLASH).await;
+    s.finish(TREASURY_SLASH, FUNDS + COLLATERAL - TREASURY_SLASH)
+        .await;
 }
 
 #[tokio::test]
@@ -107,7 +141,10 @@ async fn no_show_that_never_committed_is_slashed_and_the_quorum_paid() {
     // Everyone who committed revealed, but the no-show keeps the job from settling early.
     let refs: Vec<&Actor> = s.providers.iter().collect();
     let early = s.m.settle(&s.buyer, &job, &refs).await;
-    concord_tests::bank::assert_error(early, u32::from(concord_market::errors::MarketError::SettleTooEarly));
+    concord_tests::bank::assert_error(
+        early,
+        u32::from(concord_market::errors::MarketError::SettleTooEarly),
+    );
     s.m.bank.warp(WINDOW).await;
     s.settle_all().await;
     for i in 0..2 {
@@ -150,12 +187,17 @@ async fn committed_but_never_revealed_is_slashed() {
 async fn invalid_job_pays_the_quorum_that_agrees_on_the_canonical_error() {
     // A job whose manifest is invalid still has a result: the canonical error outcome hash,
     // identical on every honest provider. The program treats it like any other agreed hash.
-    let invalid_manifest_outcome: [u8; 32] = *blake3::hash(b"concord-invalid-manifest-outcome").as_bytes();
+    let invalid_manifest_outcome: [u8; 32] =
+        *blake3::hash(b"concord-invalid-manifest-outcome").as_bytes();
     let mut s = running_job().await;
     let (job, refs) = (s.job, s.providers.iter().collect::<Vec<_>>());
-    s.m.commit_and_reveal(&job, &refs, &[invalid_manifest_outcome; 3]).await;
+    s.m.commit_and_reveal(&job, &refs, &[invalid_manifest_outcome; 3])
+        .await;
     s.settle_all().await;
-    assert_eq!(s.m.job(&job).await.agreed_hash, Some(invalid_manifest_outcome));
+    assert_eq!(
+        s.m.job(&job).await.agreed_hash,
+        Some(invalid_manifest_outcome)
+    );
     for i in 0..3 {
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, PRICE - FEE);
     }
@@ -174,7 +216,10 @@ async fn cancel_before_any_commit_unlocks_and_refunds_everything() {
     let escrow = m.escrow(&buyer, &job);
     let out = m
         .bank
-        .send(&[ix::cancel_job(&buyer.key(), &escrow, &[p.key()])], &[&buyer.wallet])
+        .send(
+            &[ix::cancel_job(&buyer.key(), &escrow, &[p.key()])],
+            &[&buyer.wallet],
+        )
         .await
         .expect("cancel");
     assert_eq!(out.events::<JobCancelled>()[0].refund, 3 * PRICE);
@@ -197,7 +242,10 @@ async fn cancel_of_a_running_job_with_no_commit_is_allowed() {
     let holders: Vec<_> = s.providers.iter().map(|p| p.key()).collect();
     let buyer = s.buyer.wallet.insecure_clone();
     s.m.bank
-        .send(&[ix::cancel_job(&s.buyer.key(), &escrow, &holders)], &[&buyer])
+        .send(
+            &[ix::cancel_job(&s.buyer.key(), &escrow, &holders)],
+            &[&buyer],
+        )
         .await
         .expect("cancel running job");
     for i in 0..3 {

@@ -56,7 +56,11 @@ mod tests {
         let outcomes: Vec<_> = slots.iter().map(|s| slot_outcome(s, w)).collect();
         assert_eq!(
             outcomes,
-            [SlotOutcome::Unpaid, SlotOutcome::Unpaid, SlotOutcome::Slashed]
+            [
+                SlotOutcome::Unpaid,
+                SlotOutcome::Unpaid,
+                SlotOutcome::Slashed
+            ]
         );
     }
 

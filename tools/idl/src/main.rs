@@ -47,7 +47,10 @@ fn run(check: bool) -> Result<bool> {
         if check {
             let current = std::fs::read_to_string(&path).unwrap_or_default();
             if current != json {
-                eprintln!("{} is stale: run ./scripts/idl.sh and commit it", path.display());
+                eprintln!(
+                    "{} is stale: run ./scripts/idl.sh and commit it",
+                    path.display()
+                );
                 fresh = false;
             } else {
                 println!("{} is up to date", path.display());

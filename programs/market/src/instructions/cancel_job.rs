@@ -23,8 +23,8 @@ pub struct CancelJob<'info> {
 
 pub fn handler<'info>(ctx: Context<'info, CancelJob<'info>>) -> Result<()> {
     let job = &ctx.accounts.escrow.job;
-    let cancellable = job.state == JobState::Open
-        || (job.state == JobState::Running && job.committed == 0);
+    let cancellable =
+        job.state == JobState::Open || (job.state == JobState::Running && job.committed == 0);
     require!(cancellable, MarketError::CannotCancel);
     let refund = release_slots_and_refund(
         &mut ctx.accounts.escrow,

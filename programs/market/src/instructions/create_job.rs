@@ -58,7 +58,9 @@ impl CreateJobArgs {
         );
         let window_ok = |w: i64| (p.min_window..=p.max_window).contains(&w);
         require!(
-            window_ok(self.claim_window) && window_ok(self.exec_window) && window_ok(self.reveal_window),
+            window_ok(self.claim_window)
+                && window_ok(self.exec_window)
+                && window_ok(self.reveal_window),
             MarketError::WindowOutOfBounds
         );
         Ok(())

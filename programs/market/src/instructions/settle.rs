@@ -60,10 +60,7 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     let slots = job.slots;
     let slash_bps = u128::from(job.slash_treasury_bps);
 
-    let staking = ctx
-        .accounts
-        .staking
-        .cpi(ctx.bumps.staking.market_authority);
+    let staking = ctx.accounts.staking.cpi(ctx.bumps.staking.market_authority);
     let mut totals = Totals::default();
     let mut outcomes = [SlotOutcome::Pending; MAX_REPLICAS];
     for (i, accounts) in slot_accounts.iter().enumerate() {

@@ -12,7 +12,9 @@ pub const MAX_REPLICAS: usize = 5;
 /// Longest manifest URI, in bytes.
 pub const MAX_MANIFEST_URI_LEN: usize = 200;
 
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
+)]
 pub enum JobState {
     /// Slots are being claimed.
     #[default]
@@ -33,7 +35,9 @@ impl JobState {
     }
 }
 
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
+)]
 pub enum SlotStatus {
     #[default]
     Empty,
@@ -42,7 +46,9 @@ pub enum SlotStatus {
     Revealed,
 }
 
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
+)]
 pub enum SlotOutcome {
     #[default]
     Pending,
@@ -56,7 +62,9 @@ pub enum SlotOutcome {
     Released,
 }
 
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
+)]
 pub struct Slot {
     /// The provider's authority (wallet), not its staking account.
     pub provider: Pubkey,
@@ -67,7 +75,9 @@ pub struct Slot {
 }
 
 /// What a provider's hardware must offer to claim a slot.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
+)]
 pub struct JobRequirements {
     pub min_memory_mib: u32,
     /// Every bit here must be set in the provider's feature bits.

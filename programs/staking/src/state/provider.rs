@@ -45,7 +45,9 @@ impl HardwareProfile {
 }
 
 /// Informational counters, updated by the market's CPIs.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
+)]
 pub struct ProviderStats {
     pub jobs_claimed: u64,
     pub jobs_paid: u64,

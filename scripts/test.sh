@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every check and test of Concord: formatting, clippy (-D warnings), the IDL staleness
+# check, and all tests (programs in the Agave bank, executor on lavapipe, client, end to end).
+# Installs what it needs on a fresh Debian machine first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+source scripts/env.sh
+echo "== target dir: $CARGO_TARGET_DIR"
+
+step() { echo; echo "== $*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "IDL is up to date (scripts/idl.sh --check)"
+./scripts/idl.sh --check
+
+step "cargo test"
+cargo test --workspace --no-fail-fast 2>&1 | tee "${CARGO_TARGET_DIR}/last-test.log"
+summary=$(grep -E '^test result:' "${CARGO_TARGET_DIR}/last-test.log" | awk '{p+=$4; f+=$6; i+=$8} END {print p" passed, "f" failed, "i" skipped"}')
+echo
+echo "tests: $summary"
