@@ -9,12 +9,14 @@
 //! | `reduce_f32` | fixed workgroup shape and fixed tree order; additions only |
 //! | `mix_u32` | integer hashing rounds |
 //! | `mandelbrot` | fixed-point (Q19.12) integer arithmetic |
+//! | `mlp_i8` | int8 layer: packed dot products, integer requantisation and ReLU |
 
 pub mod gemm_f32;
 pub mod gemm_i8;
 pub mod gemm_u32;
 pub mod mandelbrot;
 pub mod mix_u32;
+pub mod mlp_i8;
 pub mod reduce_f32;
 
 use crate::job::Job;
@@ -57,17 +59,19 @@ pub fn library(size: Size) -> Vec<KernelCase> {
         reduce_f32::case(size),
         mix_u32::case(size),
         mandelbrot::case(size),
+        mlp_i8::case(size),
     ]
 }
 
 /// Names of the library kernels.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 7] = [
     "gemm_u32",
     "gemm_i8",
     "gemm_f32",
     "reduce_f32",
     "mix_u32",
     "mandelbrot",
+    "mlp_i8",
 ];
 
 /// The library case (test size) whose WGSL source is exactly `source`, if any.
