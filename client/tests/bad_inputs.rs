@@ -212,6 +212,28 @@ fn float_atomics_and_big_workgroups_are_invalid_everywhere() {
 
 // Software rasterisers (llvmpipe/lavapipe) cut every loop off after 65535 iterations, so a
 // runaway there is made of many invocations each looping ~65000 times: about 10^16 steps.
+/// A job that passes the static checks but that wgpu rejects (one buffer bound read-only and
+/// read-write in the same dispatch): caught by the worker's error scopes, no panic, and the
+/// same canonical outcome on both backends.
+#[test]
+fn device_validation_errors_are_caught_by_error_scopes() {
+    const ALIAS: &str = "@group(0) @binding(0) var<storage, read> a: array<u32, 4>;
+@group(0) @binding(1) var<storage, read_write> b: array<u32, 4>;
+@compute @workgroup_size(1)
+fn main() {
+    b[0] = a[1];
+}
+";
+    let mut jb = JobBuilder::new();
+    let o = jb.output(16);
+    jb.pass(ALIAS, "main", [1, 1, 1], &[(0, o), (1, o)]);
+    let msg = expect_invalid(&jb.build(), ErrorCode::DeviceValidation);
+    assert!(
+        msg.starts_with("invalid job (device_validation): "),
+        "{msg}"
+    );
+}
+
 const RUNAWAY: &str = "@group(0) @binding(0) var<storage, read_write> o: array<u32>;
 @group(0) @binding(1) var<uniform> step: vec4<u32>;
 
