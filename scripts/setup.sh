@@ -7,6 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config libssl-dev libudev-dev clang libclang-dev protobuf-compiler
+  python3-pip
   mesa-vulkan-drivers libegl1 libgl1-mesa-dri
 )
 
@@ -20,6 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# moto's S3 server, for the content store's S3-compatible backend test.
+if ! command -v moto_server >/dev/null 2>&1; then
+  if command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1; then
+    "$(command -v pip3 || command -v pip)" install -q "moto[server]" || echo "setup: moto not installed; the S3 store test will be skipped"
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
