@@ -111,6 +111,8 @@ pub fn unsign(ix: &mut Instruction, key: &Pubkey) {
 
 pub struct Bank {
     pub ctx: ProgramTestContext,
+    /// Simulate every transaction first to collect its events (off for long fuzz runs).
+    pub collect_events: bool,
     pub token_program: Pubkey,
     pub mint: Pubkey,
     pub mint_authority: Keypair,
@@ -131,6 +133,7 @@ impl Bank {
         concord_native::install_sysvar_bridge();
         let mut bank = Bank {
             ctx,
+            collect_events: true,
             token_program,
             mint: Pubkey::default(),
             mint_authority: Keypair::new(),
@@ -173,6 +176,26 @@ impl Bank {
             &keys,
             self.ctx.last_blockhash,
         );
+        if !self.collect_events {
+            return match self
+                .ctx
+                .banks_client
+                .process_transaction_with_metadata(tx)
+                .await
+            {
+                Ok(r) => {
+                    let logs = r.metadata.map(|m| m.log_messages).unwrap_or_default();
+                    match r.result {
+                        Ok(()) => Ok(TxOutput {
+                            logs,
+                            events: vec![],
+                        }),
+                        Err(error) => Err(TxError { error, logs }),
+                    }
+                }
+                Err(other) => panic!("banks client: {other}"),
+            };
+        }
         let sim = self
             .ctx
             .banks_client

@@ -4,6 +4,7 @@
 pub mod bank;
 pub mod ix;
 pub mod pda;
+pub mod property;
 pub mod scenario;
 
 pub use bank::{Bank, TxError};
