@@ -1,6 +1,6 @@
 //! Concord client SDK: job manifests, the result hash and canonical error outcome, the
 //! content store, the reproducibility lint, the reproducible kernel library and the wgpu
-//! executor (feature `gpu`).
+//! executor (feature `gpu`), and the programs through RPC (feature `chain`).
 
 pub mod hashing;
 pub mod job;
@@ -8,7 +8,12 @@ pub mod kernels;
 pub mod manifest;
 
 #[cfg(feature = "store")]
+pub mod results;
+#[cfg(feature = "store")]
 pub mod store;
+
+#[cfg(feature = "chain")]
+pub mod chain;
 
 #[cfg(feature = "wgsl")]
 pub mod lint;

@@ -39,6 +39,8 @@ pub enum StoreError {
     TooLarge { hash: Hash32, size: u64, limit: u64 },
     #[error("the store at {location} cannot be reached: {reason}")]
     Unreachable { location: String, reason: String },
+    #[error("`{name}` is not in the store at {location}")]
+    NamedNotFound { name: String, location: String },
     #[error("`{0}` is not a store location (use a directory, file://, http(s):// or s3://bucket)")]
     BadLocation(String),
     #[error("the store at {location} is on a private, loopback or link-local address ({address}), which is refused")]
@@ -320,6 +322,45 @@ impl BlobStore {
             });
         }
         Ok(out)
+    }
+
+    /// Stores a small named record (not content-addressed), such as the pointer from a result
+    /// hash to its outputs. Readers must verify what it leads to.
+    pub async fn put_named(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner
+            .put(&ObjectPath::from(name), PutPayload::from(bytes.to_vec()))
+            .await
+            .map_err(|e| self.map_err(&Hash32([0; 32]), e))?;
+        Ok(())
+    }
+
+    /// Reads a named record of at most `max_bytes`.
+    pub async fn get_named(&self, name: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+        let path = ObjectPath::from(name);
+        let not_found = |e: object_store::Error| match e {
+            object_store::Error::NotFound { .. } => StoreError::NamedNotFound {
+                name: name.to_string(),
+                location: self.location.clone(),
+            },
+            other => self.map_err(&Hash32([0; 32]), other),
+        };
+        let meta = self.inner.head(&path).await.map_err(not_found)?;
+        if meta.size > max_bytes {
+            return Err(StoreError::TooLarge {
+                hash: Hash32([0; 32]),
+                size: meta.size,
+                limit: max_bytes,
+            });
+        }
+        let bytes = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(not_found)?
+            .bytes()
+            .await
+            .map_err(not_found)?;
+        Ok(bytes.to_vec())
     }
 
     /// Read the blob a [`BlobRef`] names; no more than its declared size is accepted.

@@ -97,7 +97,7 @@ struct Row {
 fn parse_dispatch(s: &str) -> Result<[u32; 3], CliError> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     let bad = || {
-        CliError(format!(
+        CliError::msg(format!(
             "`{s}` is not a dispatch size; write x,y,z (for example 4,4,1)"
         ))
     };
@@ -127,15 +127,15 @@ fn load_target(args: &CheckArgs, target: &str) -> Result<Target, CliError> {
         if let Some(case) = kernels::find_by_name(target) {
             return Ok(library_target(case));
         }
-        return Err(CliError(format!(
+        return Err(CliError::msg(format!(
             "{target} is neither a file nor a library kernel (see `concord kernel list`)"
         )));
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError(format!("cannot read {target}: {e}")))?;
+        .map_err(|e| CliError::msg(format!("cannot read {target}: {e}")))?;
     if path.extension().is_some_and(|e| e == "json") {
         let manifest =
-            Manifest::from_json(&text).map_err(|e| CliError(format!("{target}: {e}")))?;
+            Manifest::from_json(&text).map_err(|e| CliError::msg(format!("{target}: {e}")))?;
         let location = match &args.store {
             Some(s) => s.clone(),
             None => path
@@ -151,7 +151,7 @@ fn load_target(args: &CheckArgs, target: &str) -> Result<Target, CliError> {
             .build()?;
         let job = match rt.block_on(store.fetch_job(manifest))? {
             Ok(job) => job,
-            Err(invalid) => return Err(CliError(format!("{target}: {invalid}"))),
+            Err(invalid) => return Err(CliError::msg(format!("{target}: {invalid}"))),
         };
         let findings = lint_job(&job);
         let reference = job.manifest.passes.first().and_then(|_| {
@@ -172,7 +172,7 @@ fn load_target(args: &CheckArgs, target: &str) -> Result<Target, CliError> {
     }
     let findings = match lint_wgsl(&text) {
         Ok(f) => f,
-        Err(e) => return Err(CliError(format!("{target}: {e}"))),
+        Err(e) => return Err(CliError::msg(format!("{target}: {e}"))),
     };
     let dispatch = parse_dispatch(&args.dispatch)?;
     let job = match crate::wgsl::synthesize_job(&text, args.entry.as_deref(), dispatch) {
@@ -180,7 +180,7 @@ fn load_target(args: &CheckArgs, target: &str) -> Result<Target, CliError> {
         Err(invalid) => {
             // Still show the lint: that is why the kernel cannot run.
             print_findings(target, &findings);
-            return Err(CliError(format!("{target}: {invalid}")));
+            return Err(CliError::msg(format!("{target}: {invalid}")));
         }
     };
     Ok(Target {
@@ -308,19 +308,19 @@ fn check(args: &CheckArgs, output: OutputFormat) -> Result<Status, CliError> {
             .collect()
     } else {
         let Some(t) = &args.target else {
-            return Err(CliError(
-                "give a WGSL file, a manifest or a kernel name, or --library".into(),
+            return Err(CliError::msg(
+                "give a WGSL file, a manifest or a kernel name, or --library",
             ));
         };
         vec![load_target(args, t)?]
     };
-    let expect = match &args.expect {
-        Some(h) => Some(
-            Hash32::from_hex(h)
-                .map_err(|_| CliError(format!("--expect {h} is not a 64-character hex hash")))?,
-        ),
-        None => None,
-    };
+    let expect =
+        match &args.expect {
+            Some(h) => Some(Hash32::from_hex(h).map_err(|_| {
+                CliError::msg(format!("--expect {h} is not a 64-character hex hash"))
+            })?),
+            None => None,
+        };
     let mut status = Status::Ok;
     let mut table = Vec::new();
     for target in &targets {

@@ -94,18 +94,27 @@ impl JobRequirements {
     }
 }
 
+/// Byte offset of `Job::state` in the account data (after the discriminator, `buyer` and
+/// `job_id`), for `getProgramAccounts` memcmp filters. Fixed-size fields come first so the
+/// offsets of everything clients filter on never move.
+pub const JOB_STATE_OFFSET: usize = 8 + 32 + 8;
+/// Byte offset of `Job::buyer`.
+pub const JOB_BUYER_OFFSET: usize = 8;
+
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Job {
     pub buyer: Pubkey,
     pub job_id: u64,
-    /// blake3 of the canonical manifest: the job's identity.
-    pub manifest_hash: [u8; 32],
-    #[max_len(MAX_MANIFEST_URI_LEN)]
-    pub manifest_uri: String,
-    pub requirements: JobRequirements,
+    pub state: JobState,
     pub replicas: u8,
     pub quorum: u8,
+    pub filled: u8,
+    pub committed: u8,
+    pub revealed: u8,
+    /// blake3 of the canonical manifest: the job's identity.
+    pub manifest_hash: [u8; 32],
+    pub requirements: JobRequirements,
     pub price_per_replica: u64,
     /// Protocol fee taken out of each paid replica (fixed at creation).
     pub fee_per_replica: u64,
@@ -119,10 +128,6 @@ pub struct Job {
     /// Set when the last slot is claimed.
     pub exec_deadline: i64,
     pub reveal_deadline: i64,
-    pub state: JobState,
-    pub filled: u8,
-    pub committed: u8,
-    pub revealed: u8,
     pub agreed_hash: Option<[u8; 32]>,
     /// What the vault still has to pay out; the vault's balance always equals it.
     pub escrow_owed: u64,
@@ -131,6 +136,9 @@ pub struct Job {
     pub slots: [Slot; MAX_REPLICAS],
     pub bump: u8,
     pub vault_bump: u8,
+    /// Where the manifest can be fetched (content store URI); variable length, so last.
+    #[max_len(MAX_MANIFEST_URI_LEN)]
+    pub manifest_uri: String,
 }
 
 impl Job {

@@ -56,10 +56,15 @@ pub struct ProviderStats {
     pub slashed: u64,
 }
 
+/// Byte offset of `Provider::accepting_jobs` (after the discriminator and `authority`), for
+/// `getProgramAccounts` memcmp filters. Fixed-size fields come first.
+pub const PROVIDER_ACCEPTING_OFFSET: usize = 8 + 32;
+
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Provider {
     pub authority: Pubkey,
+    pub accepting_jobs: bool,
     pub stake_vault: Pubkey,
     /// Tokens in the vault that belong to the provider: free + locked + unbonding.
     pub staked: u64,
@@ -68,14 +73,14 @@ pub struct Provider {
     /// Tokens waiting for `unbonding_release_at`.
     pub unbonding: u64,
     pub unbonding_release_at: i64,
-    pub accepting_jobs: bool,
-    pub hardware: HardwareProfile,
-    #[max_len(MAX_METADATA_URI_LEN)]
-    pub metadata_uri: String,
     pub stats: ProviderStats,
     pub registered_at: i64,
     pub bump: u8,
     pub vault_bump: u8,
+    /// Variable length (GPU name), so after every fixed-size field.
+    pub hardware: HardwareProfile,
+    #[max_len(MAX_METADATA_URI_LEN)]
+    pub metadata_uri: String,
 }
 
 impl Provider {

@@ -1,4 +1,5 @@
-//! Instruction builders for both programs, from the Anchor-generated account and data types.
+//! Instruction builders for both programs, from the Anchor-generated account and data types,
+//! plus the two helper instructions clients need (associated token account, priority fee).
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
@@ -7,7 +8,7 @@ use concord_market::MarketParams;
 use concord_staking::instructions::ProviderUpdate;
 use concord_staking::{ConfigParams, HardwareProfile};
 
-use crate::pda;
+use super::pda;
 
 use concord_market::accounts as ma;
 use concord_market::instruction as mi;
@@ -46,6 +47,43 @@ fn market_events() -> Pubkey {
 pub fn replace_account(ix: &mut Instruction, old: &Pubkey, new: &Pubkey) {
     for meta in ix.accounts.iter_mut().filter(|m| m.pubkey == *old) {
         meta.pubkey = *new;
+    }
+}
+
+/// Creates `wallet`'s associated token account for `mint` if it does not exist yet.
+pub fn create_associated_token_idempotent(
+    payer: &Pubkey,
+    wallet: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
+    use anchor_lang::solana_program::instruction::AccountMeta;
+    Instruction {
+        program_id: pda::ASSOCIATED_TOKEN_PROGRAM,
+        accounts: vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new(pda::associated_token(wallet, mint, token_program), false),
+            AccountMeta::new_readonly(*wallet, false),
+            AccountMeta::new_readonly(*mint, false),
+            AccountMeta::new_readonly(system_program::ID, false),
+            AccountMeta::new_readonly(*token_program, false),
+        ],
+        data: vec![1],
+    }
+}
+
+/// The compute budget program.
+pub const COMPUTE_BUDGET_PROGRAM: Pubkey =
+    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+
+/// Sets a priority fee of `micro_lamports` per compute unit for the transaction.
+pub fn set_compute_unit_price(micro_lamports: u64) -> Instruction {
+    let mut data = vec![3u8];
+    data.extend_from_slice(&micro_lamports.to_le_bytes());
+    Instruction {
+        program_id: COMPUTE_BUDGET_PROGRAM,
+        accounts: vec![],
+        data,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Program-derived addresses of both programs, from the seeds the programs define.
+//! Program-derived addresses of both programs, from the seeds the programs define, and the
+//! associated token account convention used for payouts.
 use anchor_lang::prelude::Pubkey;
 use concord_market::state as m;
 use concord_staking::state as s;
@@ -39,4 +40,17 @@ pub fn job_vault(job: &Pubkey) -> Pubkey {
 }
 pub fn event_authority(program: &Pubkey) -> Pubkey {
     find(&[b"__event_authority"], program)
+}
+
+/// The SPL Associated Token Account program.
+pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey =
+    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
+/// The associated token account of `wallet` for `mint`: where Concord pays providers and
+/// refunds buyers by default.
+pub fn associated_token(wallet: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    find(
+        &[wallet.as_ref(), token_program.as_ref(), mint.as_ref()],
+        &ASSOCIATED_TOKEN_PROGRAM,
+    )
 }

@@ -1,0 +1,257 @@
+//! What every chain command needs, in Solana CLI conventions: the RPC URL (`-u`, a moniker or a
+//! URL, else `json_rpc_url` of `~/.config/solana/cli/config.yml`, else localhost), the keypair
+//! (`-k`, else `keypair_path` of that config, else `~/.config/solana/id.json`), the payment
+//! mint, token amounts in whole units, and the mapping of chain errors to exit codes.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anchor_lang::prelude::Pubkey;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+use super::{exit, CliError};
+use crate::chain::{pda, Chain, ChainError, Sender};
+
+/// The global chain options.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ChainArgs {
+    /// RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (default: the Solana CLI config).
+    #[arg(short = 'u', long = "url", global = true)]
+    pub url: Option<String>,
+    /// Keypair file (default: the Solana CLI config's keypair, ~/.config/solana/id.json).
+    #[arg(short = 'k', long = "keypair", global = true)]
+    pub keypair: Option<PathBuf>,
+    /// Solana CLI config file to read defaults from.
+    #[arg(long = "config", global = true)]
+    pub config: Option<PathBuf>,
+    /// Priority fee in micro-lamports per compute unit.
+    #[arg(long, global = true)]
+    pub priority_fee: Option<u64>,
+}
+
+/// The RPC URL a moniker stands for, or the URL itself.
+pub fn resolve_url(url: &str) -> String {
+    match url {
+        "localhost" | "l" => "http://127.0.0.1:8899".into(),
+        "devnet" | "d" => "https://api.devnet.solana.com".into(),
+        "testnet" | "t" => "https://api.testnet.solana.com".into(),
+        "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com".into(),
+        other => other.into(),
+    }
+}
+
+#[derive(Default)]
+struct SolanaConfig {
+    json_rpc_url: Option<String>,
+    keypair_path: Option<String>,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Reads the two fields Concord uses from the Solana CLI's YAML config.
+fn solana_config(path: Option<&PathBuf>) -> Result<SolanaConfig, CliError> {
+    let explicit = path.is_some();
+    let path = path
+        .cloned()
+        .unwrap_or_else(|| home().join(".config/solana/cli/config.yml"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) if !explicit => return Ok(SolanaConfig::default()),
+        Err(e) => {
+            return Err(CliError::new(
+                exit::INPUT,
+                format!("cannot read the config file {}: {e}", path.display()),
+            ))
+        }
+    };
+    let mut config = SolanaConfig::default();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            let v = v.trim().trim_matches('\'').trim_matches('"').to_string();
+            match k.trim() {
+                "json_rpc_url" => config.json_rpc_url = Some(v),
+                "keypair_path" => config.keypair_path = Some(v),
+                _ => {}
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// A connection and a signer for chain commands.
+pub struct Ctx {
+    pub chain: Chain,
+    pub sender: Sender,
+    pub url: String,
+}
+
+impl Ctx {
+    pub fn new(args: &ChainArgs) -> Result<Ctx, CliError> {
+        let config = solana_config(args.config.as_ref())?;
+        let url = resolve_url(
+            args.url
+                .as_deref()
+                .or(config.json_rpc_url.as_deref())
+                .unwrap_or("localhost"),
+        );
+        let keypair_path = args
+            .keypair
+            .clone()
+            .or(config.keypair_path.map(PathBuf::from))
+            .unwrap_or_else(|| home().join(".config/solana/id.json"));
+        let payer = read_keypair(&keypair_path)?;
+        let rpc = Arc::new(RpcClient::new_with_commitment(
+            url.clone(),
+            CommitmentConfig::confirmed(),
+        ));
+        let mut sender = Sender::new(rpc.clone(), Arc::new(payer));
+        sender.priority_fee = args.priority_fee;
+        Ok(Ctx {
+            chain: Chain::new(rpc),
+            sender,
+            url,
+        })
+    }
+
+    pub fn me(&self) -> Pubkey {
+        self.sender.payer.pubkey()
+    }
+
+    pub fn payer(&self) -> &Keypair {
+        &self.sender.payer
+    }
+
+    /// The payment mint, its token program and decimals (from the market config).
+    pub async fn mint(&self) -> Result<Mint, CliError> {
+        let config = self
+            .chain
+            .market_config()
+            .await
+            .map_err(|e| chain_error(e, &self.url))?;
+        let account = self
+            .chain
+            .rpc
+            .get_account(&config.payment_mint)
+            .await
+            .map_err(|e| chain_error(ChainError::Rpc(e.to_string()), &self.url))?;
+        Ok(Mint {
+            address: config.payment_mint,
+            token_program: account.owner,
+            decimals: account.data[44],
+        })
+    }
+}
+
+/// The payment mint.
+#[derive(Clone, Copy, Debug)]
+pub struct Mint {
+    pub address: Pubkey,
+    pub token_program: Pubkey,
+    pub decimals: u8,
+}
+
+impl Mint {
+    /// A wallet's associated token account for this mint.
+    pub fn account_of(&self, wallet: &Pubkey) -> Pubkey {
+        pda::associated_token(wallet, &self.address, &self.token_program)
+    }
+
+    /// Parses a whole-unit amount ("1.5") into base units.
+    pub fn parse(&self, amount: &str) -> Result<u64, CliError> {
+        let bad = || {
+            CliError::new(
+                exit::INPUT,
+                format!("`{amount}` is not a token amount (e.g. 2 or 0.5)"),
+            )
+        };
+        let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+        if frac.len() > usize::from(self.decimals) || (whole.is_empty() && frac.is_empty()) {
+            return Err(bad());
+        }
+        let scale = 10u64.pow(u32::from(self.decimals));
+        let whole: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
+        let frac_units: u64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse::<u64>().map_err(|_| bad())?
+                * 10u64.pow(u32::from(self.decimals) - frac.len() as u32)
+        };
+        whole
+            .checked_mul(scale)
+            .and_then(|w| w.checked_add(frac_units))
+            .ok_or_else(bad)
+    }
+
+    /// Formats base units as whole units.
+    pub fn format(&self, units: u64) -> String {
+        let scale = 10u64.pow(u32::from(self.decimals));
+        let frac = units % scale;
+        if frac == 0 {
+            format!("{}", units / scale)
+        } else {
+            let s = format!("{frac:0width$}", width = usize::from(self.decimals));
+            format!("{}.{}", units / scale, s.trim_end_matches('0'))
+        }
+    }
+}
+
+fn read_keypair(path: &PathBuf) -> Result<Keypair, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            exit::INPUT,
+            format!("cannot read the keypair file {}: {e}", path.display()),
+        )
+    })?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|_| {
+        CliError::new(
+            exit::INPUT,
+            format!(
+                "{} is not a Solana keypair file (a JSON array of 64 bytes)",
+                path.display()
+            ),
+        )
+    })?;
+    Keypair::try_from(bytes.as_slice()).map_err(|_| {
+        CliError::new(
+            exit::INPUT,
+            format!("{} is not a valid keypair", path.display()),
+        )
+    })
+}
+
+/// A chain error as the user sees it, with its exit code.
+pub fn chain_error(e: ChainError, url: &str) -> CliError {
+    let code = match &e {
+        ChainError::Rpc(_) => exit::NETWORK,
+        ChainError::Program { .. } | ChainError::Transaction(_) => exit::REFUSED,
+        ChainError::Timeout(_) => exit::TIMEOUT,
+        ChainError::NotFound(_) => exit::NOT_FOUND,
+        ChainError::Invalid(_) => exit::INPUT,
+    };
+    let message = match &e {
+        ChainError::Rpc(cause) => {
+            let cause = cause
+                .find("error sending request")
+                .map_or(cause.as_str(), |i| &cause[i..]);
+            format!("cannot reach the cluster at {url}: {cause}")
+        }
+        _ => e.to_string(),
+    };
+    CliError::new(code, message)
+}
+
+/// Parses a base58 address given on the command line.
+pub fn parse_pubkey(s: &str, what: &str) -> Result<Pubkey, CliError> {
+    s.parse()
+        .map_err(|_| CliError::new(exit::INPUT, format!("`{s}` is not a valid {what} address")))
+}

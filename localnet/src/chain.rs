@@ -1,0 +1,374 @@
+//! Starting the validator, adding the programs, and creating the mint and configs.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::solana_program::system_instruction;
+use anchor_spl::token_2022::spl_token_2022;
+use anyhow::{anyhow, Context, Result};
+use concord_client::chain::{ix, pda, Sender};
+use concord_market::MarketParams;
+use concord_staking::ConfigParams;
+use serde::{Deserialize, Serialize};
+use solana_commitment_config::CommitmentConfig;
+use solana_program_runtime::program_cache_entry::ProgramCacheEntry;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+use solana_test_validator::{TestValidator, TestValidatorGenesis};
+
+/// How to start a local chain.
+#[derive(Clone, Debug)]
+pub struct LocalnetConfig {
+    /// JSON-RPC port; PubSub listens on the next one.
+    pub rpc_port: u16,
+    /// Port of the HTTP token faucet (`POST /airdrop`).
+    pub token_faucet_port: u16,
+    /// Ledger directory; a fresh temporary one when `None`.
+    pub ledger: Option<PathBuf>,
+    /// Pay in a Token-2022 mint instead of a classic SPL Token mint.
+    pub token_2022: bool,
+    pub market: MarketParams,
+    pub staking: ConfigParams,
+    /// Create the mint's configs (staking and market); off leaves a bare chain for
+    /// `concord market init`.
+    pub initialize: bool,
+}
+
+impl Default for LocalnetConfig {
+    fn default() -> Self {
+        LocalnetConfig {
+            rpc_port: 8899,
+            token_faucet_port: 8901,
+            ledger: None,
+            token_2022: false,
+            market: MarketParams {
+                fee_bps: 500,
+                slash_treasury_bps: 2_000,
+                min_replicas: 1,
+                max_replicas: 5,
+                min_price_per_replica: 1,
+                max_price_per_replica: 1_000_000_000_000,
+                min_collateral_per_replica: 1,
+                min_window: 5,
+                max_window: 7 * 24 * 3600,
+            },
+            staking: ConfigParams {
+                min_stake: 1_000_000,
+                unbonding_period: 60,
+            },
+            initialize: true,
+        }
+    }
+}
+
+/// What a started chain offers, as printed and as written to `<ledger>/localnet.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LocalnetInfo {
+    pub rpc_url: String,
+    pub pubsub_url: String,
+    pub token_faucet_url: String,
+    pub staking_program: String,
+    pub market_program: String,
+    pub payment_mint: String,
+    pub token_program: String,
+    pub decimals: u8,
+    pub treasury: String,
+    pub admin: String,
+    pub ledger: String,
+}
+
+/// A free TCP port on 127.0.0.1 (for tests that start several chains).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl LocalnetConfig {
+    /// Defaults on free ports: for tests running next to other chains.
+    pub fn on_free_ports() -> LocalnetConfig {
+        // The validator also binds the port after the RPC port (PubSub) and a range after it.
+        let rpc_port = loop {
+            let p = free_port();
+            if p < 60_000 && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+                break p;
+            }
+        };
+        LocalnetConfig {
+            rpc_port,
+            token_faucet_port: free_port(),
+            ..LocalnetConfig::default()
+        }
+    }
+}
+
+/// A running local chain. Dropping it stops the validator.
+pub struct Localnet {
+    pub validator: TestValidator,
+    pub info: LocalnetInfo,
+    pub rpc: Arc<RpcClient>,
+    /// Funded genesis keypair; admin of both configs.
+    pub admin: Arc<Keypair>,
+    pub mint: Pubkey,
+    pub mint_authority: Arc<Keypair>,
+    pub token_program: Pubkey,
+    _ledger_dir: Option<tempdir::TempDir>,
+}
+
+mod tempdir {
+    /// A directory removed on drop.
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub const DECIMALS: u8 = 6;
+
+impl Localnet {
+    /// Starts the validator with both programs, then creates the mint and the configs.
+    pub async fn start(config: LocalnetConfig) -> Result<Localnet> {
+        install_native_runtime().await;
+        let (ledger, guard) = match &config.ledger {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let dir = std::env::temp_dir().join(format!(
+                    "concord-localnet-{}-{}",
+                    std::process::id(),
+                    config.rpc_port
+                ));
+                (dir.clone(), Some(tempdir::TempDir(dir)))
+            }
+        };
+        let mut genesis = TestValidatorGenesis::default();
+        genesis.ledger_path(&ledger).rpc_port(config.rpc_port);
+        let (validator, admin) = genesis.start_async().await;
+        add_programs(&validator);
+        let rpc = Arc::new(RpcClient::new_with_commitment(
+            validator.rpc_url(),
+            CommitmentConfig::confirmed(),
+        ));
+        wait_slots(&rpc, 3).await?;
+
+        let admin = Arc::new(admin);
+        let token_program = if config.token_2022 {
+            anchor_spl::token_2022::ID
+        } else {
+            anchor_spl::token::ID
+        };
+        let mint_authority = Arc::new(Keypair::new());
+        let sender = Sender::new(rpc.clone(), admin.clone());
+        let mint = create_mint(&rpc, &sender, &mint_authority.pubkey(), &token_program).await?;
+        let treasury = pda::associated_token(&admin.pubkey(), &mint, &token_program);
+        let mut ixs = vec![ix::create_associated_token_idempotent(
+            &admin.pubkey(),
+            &admin.pubkey(),
+            &mint,
+            &token_program,
+        )];
+        if config.initialize {
+            ixs.push(ix::initialize_staking(
+                &admin.pubkey(),
+                &mint,
+                config.staking,
+                pda::market_authority(),
+            ));
+            ixs.push(ix::initialize_market(
+                &admin.pubkey(),
+                &mint,
+                &treasury,
+                config.market,
+            ));
+        }
+        sender
+            .send(&ixs, &[])
+            .await
+            .context("initializing the staking and market configs")?;
+
+        let info = LocalnetInfo {
+            rpc_url: validator.rpc_url(),
+            pubsub_url: validator.rpc_pubsub_url(),
+            token_faucet_url: format!("http://127.0.0.1:{}", config.token_faucet_port),
+            staking_program: concord_staking::ID.to_string(),
+            market_program: concord_market::ID.to_string(),
+            payment_mint: mint.to_string(),
+            token_program: token_program.to_string(),
+            decimals: DECIMALS,
+            treasury: treasury.to_string(),
+            admin: admin.pubkey().to_string(),
+            ledger: ledger.display().to_string(),
+        };
+        std::fs::write(
+            ledger.join("localnet.json"),
+            serde_json::to_string_pretty(&info)?,
+        )?;
+        // A local chain's admin key is no secret: scripts use it for `concord market update`.
+        std::fs::write(
+            ledger.join("admin-keypair.json"),
+            serde_json::to_string(&admin.to_bytes().to_vec())?,
+        )?;
+        Ok(Localnet {
+            validator,
+            info,
+            rpc,
+            admin,
+            mint,
+            mint_authority,
+            token_program,
+            _ledger_dir: guard,
+        })
+    }
+
+    /// What hands out SOL and payment tokens on this chain.
+    pub fn funder(&self) -> Funder {
+        Funder {
+            rpc: self.rpc.clone(),
+            admin: self.admin.clone(),
+            mint: self.mint,
+            mint_authority: self.mint_authority.clone(),
+            token_program: self.token_program,
+        }
+    }
+
+    /// See [`Funder::airdrop`].
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64, tokens: u64) -> Result<()> {
+        self.funder().airdrop(to, lamports, tokens).await
+    }
+
+    /// Serves the HTTP token faucet in the background.
+    pub async fn serve_token_faucet(&self, port: u16) -> Result<SocketAddr> {
+        crate::faucet::serve(self.funder(), port).await
+    }
+}
+
+/// The keys that fund accounts on a local chain (the admin's SOL, the mint authority).
+#[derive(Clone)]
+pub struct Funder {
+    pub rpc: Arc<RpcClient>,
+    pub admin: Arc<Keypair>,
+    pub mint: Pubkey,
+    pub mint_authority: Arc<Keypair>,
+    pub token_program: Pubkey,
+}
+
+impl Funder {
+    /// Sends `lamports` of SOL and `tokens` of the payment mint (to `to`'s associated token
+    /// account, created if needed) to `to`.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64, tokens: u64) -> Result<()> {
+        let sender = Sender::new(self.rpc.clone(), self.admin.clone());
+        let mut ixs = Vec::new();
+        if lamports > 0 {
+            ixs.push(system_instruction::transfer(
+                &self.admin.pubkey(),
+                to,
+                lamports,
+            ));
+        }
+        if tokens > 0 {
+            let ata = pda::associated_token(to, &self.mint, &self.token_program);
+            ixs.push(ix::create_associated_token_idempotent(
+                &self.admin.pubkey(),
+                to,
+                &self.mint,
+                &self.token_program,
+            ));
+            ixs.push(spl_token_2022::instruction::mint_to(
+                &self.token_program,
+                &self.mint,
+                &ata,
+                &self.mint_authority.pubkey(),
+                &[],
+                tokens,
+            )?);
+        }
+        if ixs.is_empty() {
+            return Ok(());
+        }
+        sender
+            .send(&ixs, &[&self.mint_authority])
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    }
+}
+
+/// Program-test installs the syscall stubs native programs need (once per process), then the
+/// bridge makes Anchor's 3.x sysvar stubs reach them.
+async fn install_native_runtime() {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let _ = solana_program_test::ProgramTest::default().start().await;
+        concord_native::install_sysvar_bridge();
+    })
+    .await;
+}
+
+fn add_programs(validator: &TestValidator) {
+    let bank = validator
+        .bank_forks()
+        .read()
+        .expect("bank forks")
+        .working_bank();
+    for b in concord_native::builtins() {
+        bank.add_builtin(
+            b.program_id,
+            b.name,
+            ProgramCacheEntry::new_builtin(0, b.name.len(), b.registerer),
+        );
+    }
+}
+
+/// Waits until the chain has advanced `n` slots (programs added to the working bank are
+/// usable from the next slots on).
+async fn wait_slots(rpc: &RpcClient, n: u64) -> Result<()> {
+    let start = rpc.get_slot().await.context("reading the slot")?;
+    for _ in 0..200 {
+        if rpc.get_slot().await? >= start + n {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(anyhow!("the validator is not producing slots"))
+}
+
+async fn create_mint(
+    rpc: &RpcClient,
+    sender: &Sender,
+    authority: &Pubkey,
+    token_program: &Pubkey,
+) -> Result<Pubkey> {
+    let mint = Keypair::new();
+    let space = spl_token_2022::state::Mint::LEN;
+    let rent = rpc.get_minimum_balance_for_rent_exemption(space).await?;
+    let payer = sender.payer.pubkey();
+    sender
+        .send(
+            &[
+                system_instruction::create_account(
+                    &payer,
+                    &mint.pubkey(),
+                    rent,
+                    space as u64,
+                    token_program,
+                ),
+                spl_token_2022::instruction::initialize_mint2(
+                    token_program,
+                    &mint.pubkey(),
+                    authority,
+                    None,
+                    DECIMALS,
+                )?,
+            ],
+            &[&mint],
+        )
+        .await
+        .map_err(|e| anyhow!("creating the payment mint: {e}"))?;
+    Ok(mint.pubkey())
+}

@@ -1,0 +1,9 @@
+//! `concord-localnet`: a real local Solana chain for laptops, the demo and end-to-end tests.
+//! An in-process `solana-test-validator` (real JSON-RPC and PubSub, slots advancing, SPL Token
+//! from genesis) with both Concord programs added to its bank as native builtins, a payment
+//! mint, both configs initialized, the standard `requestAirdrop` faucet, and an HTTP faucet
+//! that also hands out the payment token. The same setup is a library tests start in-process.
+pub mod chain;
+pub mod faucet;
+
+pub use chain::{free_port, Funder, Localnet, LocalnetConfig, LocalnetInfo};
