@@ -13,10 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 source scripts/env.sh
-echo "== building (release)"
-cargo build --release --quiet -p concord-localnet --bins
-cargo build --release --quiet -p concord-client --features cli --bins
-bin="$CARGO_TARGET_DIR/release"
+echo "== building"
+cargo build --quiet -p concord-localnet --bins
+cargo build --quiet -p concord-client --features cli --bins
+bin="$CARGO_TARGET_DIR/debug"
 work=$(mktemp -d)
 export HOME="$work/home"
 mkdir -p "$HOME"

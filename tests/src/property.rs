@@ -92,7 +92,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -100,7 +100,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     fn byte(&mut self, n: u64) -> u8 {
         self.below(n) as u8
@@ -198,9 +198,9 @@ pub fn random_action(rng: &mut Rng) -> Action {
             Action::Garbage {
                 program: rng.byte(3),
                 instruction: rng.byte(11),
-                data: (0..len).map(|_| rng.next() as u8).collect(),
+                data: (0..len).map(|_| rng.next_u64() as u8).collect(),
                 accounts: (0..n)
-                    .map(|_| (rng.next() as u8, rng.below(2) == 0, rng.below(3) == 0))
+                    .map(|_| (rng.next_u64() as u8, rng.below(2) == 0, rng.below(3) == 0))
                     .collect(),
             }
         }
@@ -393,8 +393,7 @@ impl World {
     /// The natural next step for a job, as a concrete action.
     async fn next_step(&mut self, job: u8, result: u8) -> Option<Action> {
         let (address, _) = self.job(job)?;
-        let state = self.job_account(&address).await;
-        let Some(j) = state else { return None };
+        let j = self.job_account(&address).await?;
         let all_committed = j.committed == j.replicas;
         Some(match j.state {
             JobState::Open => Action::Claim {

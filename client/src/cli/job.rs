@@ -305,6 +305,11 @@ fn state_dir(dir: Option<PathBuf>) -> PathBuf {
     })
 }
 
+/// The file a commitment is kept in: one per job and provider key.
+fn commitment_file(job: &Pubkey, provider: &Pubkey) -> String {
+    format!("{job}-{provider}.json")
+}
+
 /// The salt for a commitment, derived from the provider's secret key and the job: secret to
 /// others, and never lost (it can be derived again after a crash).
 pub fn commitment_salt(secret: &[u8], job: &Pubkey) -> [u8; 32] {
@@ -665,8 +670,9 @@ pub async fn run(
             std::fs::create_dir_all(&dir)
                 .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))?;
             std::fs::write(
-                dir.join(format!("{address}.json")),
-                json!({"job": address.to_string(), "result_hash": result.to_hex()}).to_string(),
+                dir.join(commitment_file(&address, &me)),
+                json!({"job": address.to_string(), "provider": me.to_string(), "result_hash": result.to_hex()})
+                    .to_string(),
             )
             .map_err(|e| CliError::msg(format!("cannot save the commitment: {e}")))?;
             let sig = ctx
@@ -694,7 +700,7 @@ pub async fn run(
             state_dir: dir,
         } => {
             let address = job_address(&job)?;
-            let path = state_dir(dir).join(format!("{address}.json"));
+            let path = state_dir(dir).join(commitment_file(&address, &me));
             let saved: serde_json::Value = std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok())

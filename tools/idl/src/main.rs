@@ -19,9 +19,9 @@ fn workspace_root() -> PathBuf {
         .expect("workspace root")
 }
 
-fn build(root: &Path, program_dir: &str) -> Result<String> {
-    // The IDL build compiles with its own features and RUSTFLAGS; a separate target dir keeps
-    // it from invalidating the main build's artifacts.
+/// The IDL build compiles with its own features and RUSTFLAGS; a separate target dir keeps
+/// it from invalidating the main build's artifacts.
+fn use_idl_target_dir(root: &Path) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
@@ -30,6 +30,9 @@ fn build(root: &Path, program_dir: &str) -> Result<String> {
     // anchor-lang-idl 0.1.4 turns RUSTUP_TOOLCHAIN (set by `cargo run`) into a literal
     // "+{toolchain}" argument; the toolchain is the workspace's anyway.
     std::env::remove_var("RUSTUP_TOOLCHAIN");
+}
+
+fn build(root: &Path, program_dir: &str) -> Result<String> {
     let idl = IdlBuilder::new()
         .program_path(root.join(program_dir))
         .skip_lint(false)
@@ -40,6 +43,7 @@ fn build(root: &Path, program_dir: &str) -> Result<String> {
 
 fn run(check: bool) -> Result<bool> {
     let root = workspace_root();
+    use_idl_target_dir(&root);
     let mut fresh = true;
     for (dir, name) in PROGRAMS {
         let json = build(&root, dir)?;
