@@ -148,8 +148,29 @@ impl Bank {
         self.ctx.payer.pubkey()
     }
 
-    /// Sends `ixs` paid by the context payer and signed by `signers`.
+    /// Sends `ixs` paid by the context payer and signed by `signers`. The bank may still hold
+    /// the previous transaction's account locks for an instant (`AccountInUse`): that is
+    /// retried, never a test failure.
     pub async fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<TxOutput, TxError> {
+        for _ in 0..20 {
+            match self.send_once(ixs, signers).await {
+                Err(TxError {
+                    error: TransactionError::AccountInUse,
+                    ..
+                }) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                other => return other,
+            }
+        }
+        self.send_once(ixs, signers).await
+    }
+
+    async fn send_once(
         &mut self,
         ixs: &[Instruction],
         signers: &[&Keypair],

@@ -51,6 +51,9 @@ async fn random_sequences_keep_every_invariant() {
             );
         }
         steps += STEPS;
+        if (i + 1) % 500 == 0 {
+            println!("{} sequences, 0 invariant violations so far", i + 1);
+        }
     }
     println!("{sequences} sequences, {steps} steps, 0 invariant violations");
     println!("accepted / refused per action: {:?}", stats.0);
