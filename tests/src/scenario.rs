@@ -125,6 +125,29 @@ impl Market {
         }
     }
 
+    /// A market with `providers` staked providers ([`STAKE`] each) and a buyer holding `funds`.
+    pub async fn with_actors(providers: usize, funds: u64) -> (Market, Actor, Vec<Actor>) {
+        let mut m = Market::new().await;
+        let mut ps = Vec::new();
+        for _ in 0..providers {
+            ps.push(m.provider(STAKE).await);
+        }
+        let buyer = m.actor(funds).await;
+        (m, buyer, ps)
+    }
+
+    /// Creates [`job_args`]`(id)` for `buyer` and has every provider of `ps` claim it.
+    pub async fn running_job(&mut self, buyer: &Actor, ps: &[Actor], id: u64) -> Pubkey {
+        let job = self
+            .create_job(buyer, job_args(id))
+            .await
+            .expect("create job");
+        for p in ps {
+            self.claim(p, &job).await.expect("claim");
+        }
+        job
+    }
+
     /// Remembers a token account for [`Market::total_tokens`].
     pub fn track(&mut self, account: Pubkey) {
         if !self.tracked.contains(&account) {

@@ -21,24 +21,6 @@ fn me(e: MarketError) -> u32 {
 const A: [u8; 32] = [0xA; 32];
 const FUNDS: u64 = 100_000_000;
 
-async fn setup(providers: usize) -> (Market, Actor, Vec<Actor>) {
-    let mut m = Market::new().await;
-    let mut ps = Vec::new();
-    for _ in 0..providers {
-        ps.push(m.provider(STAKE).await);
-    }
-    let buyer = m.actor(FUNDS).await;
-    (m, buyer, ps)
-}
-
-async fn running(m: &mut Market, buyer: &Actor, ps: &[Actor], id: u64) -> Pubkey {
-    let job = m.create_job(buyer, job_args(id)).await.unwrap();
-    for p in ps {
-        m.claim(p, &job).await.unwrap();
-    }
-    job
-}
-
 /// Plants an account with `data` owned by `owner` at a fresh address (what an attacker's own
 /// program could create).
 async fn plant(m: &mut Market, owner: Pubkey, data: Vec<u8>) -> Pubkey {
@@ -56,8 +38,8 @@ async fn plant(m: &mut Market, owner: Pubkey, data: Vec<u8>) -> Pubkey {
 
 #[tokio::test]
 async fn missing_signer() {
-    let (mut m, buyer, ps) = setup(3).await;
-    let job = running(&mut m, &buyer, &ps, 1).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.running_job(&buyer, &ps, 1).await;
     let escrow = m.escrow(&buyer, &job);
     let holders: Vec<_> = ps.iter().map(|p| p.key()).collect();
     let (mint, program) = (m.bank.mint, m.bank.token_program);
@@ -87,8 +69,8 @@ async fn missing_signer() {
 
 #[tokio::test]
 async fn wrong_account_owner() {
-    let (mut m, buyer, ps) = setup(3).await;
-    let job = running(&mut m, &buyer, &ps, 1).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.running_job(&buyer, &ps, 1).await;
     let refs: Vec<&Actor> = ps.iter().collect();
     m.commit_and_reveal(&job, &refs, &[A, A, A]).await;
     // A byte-for-byte copy of a real Provider account, owned by the attacker's program,
@@ -121,8 +103,8 @@ async fn wrong_account_owner() {
 
 #[tokio::test]
 async fn type_cosplay() {
-    let (mut m, buyer, ps) = setup(3).await;
-    let job = running(&mut m, &buyer, &ps, 1).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.running_job(&buyer, &ps, 1).await;
     // The market config (same owner, same program) where a job is expected.
     let mut attack = ix::commit_result(&ps[0].key(), &job, [1; 32]);
     ix::replace_account(&mut attack, &job, &pda::market_config());
@@ -159,7 +141,7 @@ async fn type_cosplay() {
 
 #[tokio::test]
 async fn reinitialization() {
-    let (mut m, buyer, ps) = setup(1).await;
+    let (mut m, buyer, ps) = Market::with_actors(1, FUNDS).await;
     let admin = m.admin.insecure_clone();
     let (mint, program, treasury) = (m.bank.mint, m.bank.token_program, m.treasury);
     let cases = [
@@ -205,7 +187,7 @@ async fn reinitialization() {
 
 #[tokio::test]
 async fn arbitrary_cpi_fake_programs() {
-    let (mut m, buyer, ps) = setup(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let mint = m.bank.mint;
     // A fake token program for the escrow transfer.
     let fake_token = Pubkey::new_unique();
@@ -223,7 +205,7 @@ async fn arbitrary_cpi_fake_programs() {
         Anchor::InvalidProgramId,
     );
     // The system program passed as the token program at settlement.
-    let job = running(&mut m, &buyer, &ps, 2).await;
+    let job = m.running_job(&buyer, &ps, 2).await;
     let refs: Vec<&Actor> = ps.iter().collect();
     m.commit_and_reveal(&job, &refs, &[A, A, A]).await;
     let mut escrow = m.escrow(&buyer, &job);
@@ -238,7 +220,7 @@ async fn arbitrary_cpi_fake_programs() {
 
 #[tokio::test]
 async fn duplicate_mutable_accounts() {
-    let (mut m, buyer, ps) = setup(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     // One provider in two slots.
     m.claim(&ps[0], &job).await.unwrap();
@@ -300,7 +282,7 @@ async fn duplicate_mutable_accounts() {
 
 #[tokio::test]
 async fn non_canonical_bump() {
-    let (mut m, buyer, ps) = setup(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     // The market authority derived with a non-canonical bump.
     let (_, canonical) = Pubkey::find_program_address(&[b"authority"], &concord_market::ID);
@@ -340,7 +322,7 @@ async fn non_canonical_bump() {
 
 #[tokio::test]
 async fn pda_sharing() {
-    let (mut m, buyer, ps) = setup(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let (mint, program) = (m.bank.mint, m.bank.token_program);
     // Depositing into / withdrawing from another provider's stake vault.
     let mut attack = ix::deposit_stake(&ps[0].key(), &ps[0].token, &mint, &program, 1);
@@ -370,8 +352,8 @@ async fn pda_sharing() {
         Anchor::ConstraintHasOne,
     );
     // Settling one job out of another job's vault.
-    let rich = running(&mut m, &buyer, &ps, 1).await;
-    let poor = running(&mut m, &buyer, &ps, 2).await;
+    let rich = m.running_job(&buyer, &ps, 1).await;
+    let poor = m.running_job(&buyer, &ps, 2).await;
     let refs: Vec<&Actor> = ps.iter().collect();
     m.commit_and_reveal(&poor, &refs, &[A, A, A]).await;
     let escrow = m.escrow(&buyer, &poor);
@@ -394,8 +376,8 @@ async fn pda_sharing() {
 
 #[tokio::test]
 async fn closing_and_revival() {
-    let (mut m, buyer, ps) = setup(3).await;
-    let job = running(&mut m, &buyer, &ps, 1).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.running_job(&buyer, &ps, 1).await;
     let refs: Vec<&Actor> = ps.iter().collect();
     m.commit_and_reveal(&job, &refs, &[A, A, A]).await;
     m.settle(&buyer, &job, &refs).await.unwrap();
@@ -447,8 +429,8 @@ async fn sysvar_spoofing() {
         let text = std::fs::read_to_string(&path).expect("idl");
         assert!(!text.contains("Sysvar"), "{idl} takes a sysvar account");
     }
-    let (mut m, buyer, ps) = setup(3).await;
-    let job = running(&mut m, &buyer, &ps, 1).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.running_job(&buyer, &ps, 1).await;
     m.commit(&ps[0], &job, A, [1; 32]).await.unwrap();
     let mut clock = m.bank.clock().await;
     clock.unix_timestamp += 10 * WINDOW;
@@ -478,7 +460,7 @@ fn bincode_clock(c: &anchor_lang::prelude::Clock) -> Vec<u8> {
 
 #[tokio::test]
 async fn overflow_at_the_limits() {
-    let (mut m, buyer, ps) = setup(1).await;
+    let (mut m, buyer, ps) = Market::with_actors(1, FUNDS).await;
     let admin = m.admin.insecure_clone();
     let treasury = m.treasury;
     let wide = MarketParams {
@@ -552,8 +534,8 @@ async fn overflow_at_the_limits() {
 
 #[tokio::test]
 async fn double_payout_patterns() {
-    let (mut m, buyer, ps) = setup(3).await;
-    let job = running(&mut m, &buyer, &ps, 1).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.running_job(&buyer, &ps, 1).await;
     let refs: Vec<&Actor> = ps.iter().collect();
     m.commit_and_reveal(&job, &refs, &[A, A, A]).await;
     assert_error(

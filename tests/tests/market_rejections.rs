@@ -20,24 +20,6 @@ fn me(e: MarketError) -> u32 {
 const A: [u8; 32] = [0xA; 32];
 const FUNDS: u64 = 100_000_000;
 
-async fn market_with_actors(providers: usize) -> (Market, Actor, Vec<Actor>) {
-    let mut m = Market::new().await;
-    let mut ps = Vec::new();
-    for _ in 0..providers {
-        ps.push(m.provider(STAKE).await);
-    }
-    let buyer = m.actor(FUNDS).await;
-    (m, buyer, ps)
-}
-
-async fn running(m: &mut Market, buyer: &Actor, ps: &[Actor], id: u64) -> Pubkey {
-    let job = m.create_job(buyer, job_args(id)).await.unwrap();
-    for p in ps {
-        m.claim(p, &job).await.unwrap();
-    }
-    job
-}
-
 #[tokio::test]
 async fn market_config_rejections() {
     let mut m = Market::new().await;
@@ -237,7 +219,7 @@ async fn initialize_market_checks_the_staking_config() {
 
 #[tokio::test]
 async fn create_job_rejections() {
-    let (mut m, buyer, _) = market_with_actors(0).await;
+    let (mut m, buyer, _) = Market::with_actors(0, FUNDS).await;
     let cases: Vec<(CreateJobArgs, MarketError)> = vec![
         (
             CreateJobArgs {
@@ -397,9 +379,9 @@ async fn create_job_rejections() {
 
 #[tokio::test]
 async fn pause_stops_new_jobs_and_claims_but_not_exits() {
-    let (mut m, buyer, ps) = market_with_actors(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let open = m.create_job(&buyer, job_args(1)).await.unwrap();
-    let job = running(&mut m, &buyer, &ps, 2).await;
+    let job = m.running_job(&buyer, &ps, 2).await;
     let admin = m.admin.insecure_clone();
     m.bank
         .send(&[ix::set_paused(&admin.pubkey(), true)], &[&admin])
@@ -434,7 +416,7 @@ async fn pause_stops_new_jobs_and_claims_but_not_exits() {
 
 #[tokio::test]
 async fn claim_rejections() {
-    let (mut m, buyer, ps) = market_with_actors(4).await;
+    let (mut m, buyer, ps) = Market::with_actors(4, FUNDS).await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     m.claim(&ps[0], &job).await.unwrap();
     // The same provider twice.
@@ -530,20 +512,20 @@ async fn claim_rejections() {
         me(MarketError::ClaimDeadlinePassed),
     );
     // A running job has no free slot.
-    let job2 = running(&mut m, &buyer, &ps[..3], 2).await;
+    let job2 = m.running_job(&buyer, &ps[..3], 2).await;
     assert_error(m.claim(&ps[3], &job2).await, me(MarketError::JobNotOpen));
 }
 
 #[tokio::test]
 async fn commit_rejections() {
-    let (mut m, buyer, ps) = market_with_actors(4).await;
+    let (mut m, buyer, ps) = Market::with_actors(4, FUNDS).await;
     let open = m.create_job(&buyer, job_args(1)).await.unwrap();
     m.claim(&ps[0], &open).await.unwrap();
     assert_error(
         m.commit(&ps[0], &open, A, [1; 32]).await,
         me(MarketError::JobNotRunning),
     );
-    let job = running(&mut m, &buyer, &ps[..3], 2).await;
+    let job = m.running_job(&buyer, &ps[..3], 2).await;
     assert_error(
         m.commit(&ps[3], &job, A, [1; 32]).await,
         me(MarketError::NotASlotHolder),
@@ -565,13 +547,13 @@ async fn commit_rejections() {
 
 #[tokio::test]
 async fn reveal_rejections() {
-    let (mut m, buyer, ps) = market_with_actors(4).await;
+    let (mut m, buyer, ps) = Market::with_actors(4, FUNDS).await;
     let open = m.create_job(&buyer, job_args(1)).await.unwrap();
     assert_error(
         m.reveal(&ps[0], &open, A, [1; 32]).await,
         me(MarketError::JobNotRunning),
     );
-    let job = running(&mut m, &buyer, &ps[..3], 2).await;
+    let job = m.running_job(&buyer, &ps[..3], 2).await;
     m.commit(&ps[0], &job, A, [1; 32]).await.unwrap();
     m.commit(&ps[1], &job, A, [2; 32]).await.unwrap();
     // Not every slot committed and the execution deadline has not passed.
@@ -617,14 +599,14 @@ async fn reveal_rejections() {
 
 #[tokio::test]
 async fn settle_rejections_and_idempotence() {
-    let (mut m, buyer, ps) = market_with_actors(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let open = m.create_job(&buyer, job_args(1)).await.unwrap();
     let refs: Vec<&Actor> = ps.iter().collect();
     assert_error(
         m.settle(&buyer, &open, &[]).await,
         me(MarketError::JobNotRunning),
     );
-    let job = running(&mut m, &buyer, &ps, 2).await;
+    let job = m.running_job(&buyer, &ps, 2).await;
     assert_error(
         m.settle(&buyer, &job, &refs).await,
         me(MarketError::SettleTooEarly),
@@ -685,7 +667,7 @@ async fn settle_rejections_and_idempotence() {
 
 #[tokio::test]
 async fn cancel_refund_and_close_rejections() {
-    let (mut m, buyer, ps) = market_with_actors(3).await;
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     m.claim(&ps[0], &job).await.unwrap();
     let escrow = m.escrow(&buyer, &job);
@@ -770,7 +752,7 @@ async fn cancel_refund_and_close_rejections() {
 
 #[tokio::test]
 async fn wrong_token_program_is_refused() {
-    let (mut m, buyer, _) = market_with_actors(0).await;
+    let (mut m, buyer, _) = Market::with_actors(0, FUNDS).await;
     let mint = m.bank.mint;
     let ix_ = ix::create_job(
         &buyer.key(),
