@@ -16,45 +16,71 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[tokio::test]
-async fn random_sequences_keep_every_invariant() {
+/// Runs sequences `first..first+count` (seeds `base + i`) and returns the merged statistics;
+/// a failure is shrunk, saved, and reported as a panic.
+fn run_sequences(base: u64, first: u64, count: u64, done: &std::sync::atomic::AtomicU64) -> Stats {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut stats = Stats::default();
+        for i in first..first + count {
+            let seed = base.wrapping_add(i);
+            let actions = random_sequence(seed, STEPS);
+            let failure = match run(&actions).await {
+                Ok(s) => {
+                    stats.merge(&s);
+                    None
+                }
+                Err(f) => Some(f),
+            };
+            if let Some(failure) = failure {
+                let shrunk = shrink(actions[..=failure.step].to_vec()).await;
+                let regression = Regression { seed, note: failure.message.clone(), actions: shrunk };
+                std::fs::create_dir_all(regressions_dir()).unwrap();
+                let path = regressions_dir().join(format!("seed-{seed}.json"));
+                std::fs::write(&path, serde_json::to_string_pretty(&regression).unwrap()).unwrap();
+                panic!(
+                    "sequence {i} (seed {seed}) broke an invariant at step {}: {}\nshrunk to {} steps, saved in {}",
+                    failure.step,
+                    failure.message,
+                    regression.actions.len(),
+                    path.display()
+                );
+            }
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n % 500 == 0 {
+                println!("{n} sequences, 0 invariant violations so far");
+            }
+        }
+        stats
+    })
+}
+
+#[test]
+fn random_sequences_keep_every_invariant() {
     let sequences = env_u64("CONCORD_PROPERTY_SEQUENCES", 200);
     let base = env_u64("CONCORD_PROPERTY_SEED", 0xC0C0_2026);
-    let mut steps = 0;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let threads = env_u64("CONCORD_PROPERTY_THREADS", cores).clamp(1, sequences.max(1));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let per = sequences.div_ceil(threads);
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (first, done) = (t * per, done.clone());
+            let count = per.min(sequences.saturating_sub(first));
+            std::thread::spawn(move || run_sequences(base, first, count, &done))
+        })
+        .collect();
     let mut stats = Stats::default();
-    for i in 0..sequences {
-        let seed = base.wrapping_add(i);
-        let actions = random_sequence(seed, STEPS);
-        let failure = match run(&actions).await {
-            Ok(s) => {
-                stats.merge(&s);
-                None
-            }
-            Err(f) => Some(f),
-        };
-        if let Some(failure) = failure {
-            let shrunk = shrink(actions[..=failure.step].to_vec()).await;
-            let regression = Regression {
-                seed,
-                note: failure.message.clone(),
-                actions: shrunk,
-            };
-            std::fs::create_dir_all(regressions_dir()).unwrap();
-            let path = regressions_dir().join(format!("seed-{seed}.json"));
-            std::fs::write(&path, serde_json::to_string_pretty(&regression).unwrap()).unwrap();
-            panic!(
-                "sequence {i} (seed {seed}) broke an invariant at step {}: {}\nshrunk to {} steps, saved in {}",
-                failure.step,
-                failure.message,
-                regression.actions.len(),
-                path.display()
-            );
-        }
-        steps += STEPS;
-        if (i + 1) % 500 == 0 {
-            println!("{} sequences, 0 invariant violations so far", i + 1);
+    for w in workers {
+        match w.join() {
+            Ok(s) => stats.merge(&s),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
+    let steps = sequences * STEPS as u64;
     println!("{sequences} sequences, {steps} steps, 0 invariant violations");
     println!("accepted / refused per action: {:?}", stats.0);
     // The sequences must reach every part of a job's life, or the invariants prove little.
