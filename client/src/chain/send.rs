@@ -1,6 +1,7 @@
-//! Sending transactions: a fresh blockhash per attempt, an optional priority fee, preflight
-//! errors decoded into named program errors (never retried), transport errors and expired
-//! blockhashes retried with backoff, and confirmation polled at the client's commitment.
+//! Sending transactions: one signature re-sent until confirmed or its blockhash expires (so a
+//! retry never executes twice), an optional priority fee, preflight errors decoded into named
+//! program errors (never retried), transport errors and expired blockhashes retried with
+//! backoff, and confirmation polled at the client's commitment.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
 use solana_sdk::signature::{Keypair, Signature};
 use solana_sdk::signer::Signer;
-use solana_sdk::transaction::Transaction;
+use solana_sdk::transaction::{Transaction, TransactionError};
 
 use super::errors::ChainError;
 use super::ix;
@@ -41,6 +42,11 @@ impl Sender {
     }
 
     /// Sends `ixs` paid by the payer and signed by it and `signers`; returns once confirmed.
+    ///
+    /// One signed transaction is re-sent until it confirms, fails, or its blockhash expires;
+    /// only then is it signed again with a fresh blockhash. A transaction whose first send was
+    /// lost in transit can therefore never execute twice (its blockhash has expired before a
+    /// second signature exists).
     pub async fn send(
         &self,
         ixs: &[Instruction],
@@ -77,26 +83,8 @@ impl Sender {
                 &keys,
                 blockhash,
             );
-            let config = RpcSendTransactionConfig {
-                preflight_commitment: Some(self.rpc.commitment().commitment),
-                ..Default::default()
-            };
-            let signature = match self.rpc.send_transaction_with_config(&tx, config).await {
-                Ok(sig) => sig,
-                Err(e) => match refusal(&e) {
-                    Some(refused) => return Err(refused),
-                    None => {
-                        last_error = ChainError::Rpc(e.to_string());
-                        continue;
-                    }
-                },
-            };
-            match self.confirm(&signature).await {
-                Ok(true) => return Ok(signature),
-                Ok(false) => {
-                    last_error =
-                        ChainError::Timeout(format!("transaction {signature} did not confirm"))
-                }
+            match self.send_until_expired(&tx, &blockhash).await {
+                Ok(signature) => return Ok(signature),
                 Err(refused @ (ChainError::Program { .. } | ChainError::Transaction(_))) => {
                     return Err(refused)
                 }
@@ -106,28 +94,76 @@ impl Sender {
         Err(last_error)
     }
 
-    /// Polls the signature until it is confirmed (`true`), fails (an error), or its blockhash
-    /// expires or the timeout passes (`false`, safe to re-send with a new blockhash).
-    async fn confirm(&self, signature: &Signature) -> Result<bool, ChainError> {
+    /// Sends and re-sends one signed transaction until it is confirmed (its signature), fails
+    /// (the decoded error), or its blockhash expires or the timeout passes (a retryable error).
+    async fn send_until_expired(
+        &self,
+        tx: &Transaction,
+        blockhash: &solana_sdk::hash::Hash,
+    ) -> Result<Signature, ChainError> {
+        let signature = tx.signatures[0];
+        let config = RpcSendTransactionConfig {
+            preflight_commitment: Some(self.rpc.commitment().commitment),
+            ..Default::default()
+        };
         let start = std::time::Instant::now();
+        let mut last_error =
+            ChainError::Timeout(format!("transaction {signature} did not confirm"));
         while start.elapsed() < self.confirm_timeout {
-            match self.rpc.get_signature_statuses(&[*signature]).await {
-                Ok(response) => {
-                    if let Some(Some(status)) = response.value.first() {
-                        if let Some(err) = &status.err {
-                            let logs = self.logs_of(signature).await;
-                            return Err(ChainError::from_transaction(err, &logs));
-                        }
-                        if status.satisfies_commitment(self.rpc.commitment()) {
-                            return Ok(true);
-                        }
+            if let Err(e) = self.rpc.send_transaction_with_config(tx, config).await {
+                if let Some(refused) = refusal(&e) {
+                    // Preflight refused it; but it may have landed on an earlier send.
+                    if self.status(&signature).await? == Some(true) {
+                        return Ok(signature);
                     }
+                    return Err(refused);
                 }
-                Err(e) => return Err(ChainError::Rpc(e.to_string())),
+                last_error = ChainError::Rpc(e.to_string());
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            for _ in 0..10 {
+                match self.status(&signature).await {
+                    Ok(Some(true)) => return Ok(signature),
+                    Ok(_) => {}
+                    Err(failed @ (ChainError::Program { .. } | ChainError::Transaction(_))) => {
+                        return Err(failed)
+                    }
+                    Err(other) => last_error = other,
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            if let Ok(false) = self
+                .rpc
+                .is_blockhash_valid(blockhash, self.rpc.commitment())
+                .await
+            {
+                // Expired: it can no longer land. One last look, then the caller re-signs.
+                if self.status(&signature).await? == Some(true) {
+                    return Ok(signature);
+                }
+                return Err(last_error);
+            }
         }
-        Ok(false)
+        Err(last_error)
+    }
+
+    /// `Some(true)` once confirmed, `Some(false)` while only processed, `None` if unknown;
+    /// a failed transaction is returned as its decoded error.
+    async fn status(&self, signature: &Signature) -> Result<Option<bool>, ChainError> {
+        let response = self
+            .rpc
+            .get_signature_statuses(&[*signature])
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        match response.value.first() {
+            Some(Some(status)) => {
+                if let Some(err) = &status.err {
+                    let logs = self.logs_of(signature).await;
+                    return Err(ChainError::from_transaction(err, &logs));
+                }
+                Ok(Some(status.satisfies_commitment(self.rpc.commitment())))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn logs_of(&self, signature: &Signature) -> Vec<String> {
@@ -150,11 +186,13 @@ fn refusal(e: &ClientError) -> Option<ChainError> {
     }) = e.kind()
     {
         let logs = sim.logs.clone().unwrap_or_default();
-        return sim
-            .err
-            .as_ref()
-            .map(|err| ChainError::from_transaction(&err.clone().into(), &logs));
+        let err: Option<TransactionError> = sim.err.clone().map(Into::into);
+        // Re-sending a transaction that already landed is not a refusal: keep polling.
+        return err
+            .filter(|e| *e != TransactionError::AlreadyProcessed)
+            .map(|err| ChainError::from_transaction(&err, &logs));
     }
     e.get_transaction_error()
+        .filter(|e| *e != TransactionError::AlreadyProcessed)
         .map(|err| ChainError::from_transaction(&err, &[]))
 }
