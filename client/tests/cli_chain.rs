@@ -18,10 +18,11 @@ const TOKEN: u64 = 1_000_000; // 6 decimals
 static ONE_CHAIN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Env {
-    _turn: tokio::sync::MutexGuard<'static, ()>,
     net: Localnet,
     dir: PathBuf,
     faucet: String,
+    /// Last field: released only after the validator has been dropped (fields drop in order).
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Env {
@@ -213,7 +214,10 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
             withdrawn = true;
             break;
         }
-        assert!(err.contains("UnbondingNotElapsed"), "withdraw failed: {err}");
+        assert!(
+            err.contains("UnbondingNotElapsed"),
+            "withdraw failed: {err}"
+        );
     }
     assert!(withdrawn, "the unbonding period never passed");
     assert_eq!(env.ok(&ps[0], &["provider", "show"])["staked"], "9");

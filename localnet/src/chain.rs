@@ -27,6 +27,8 @@ pub struct LocalnetConfig {
     pub rpc_port: u16,
     /// Port of the HTTP token faucet (`POST /airdrop`).
     pub token_faucet_port: u16,
+    /// Gossip port; the validator's default when `None`.
+    pub gossip_port: Option<u16>,
     /// Ledger directory; a fresh temporary one when `None`.
     pub ledger: Option<PathBuf>,
     /// Pay in a Token-2022 mint instead of a classic SPL Token mint.
@@ -43,6 +45,7 @@ impl Default for LocalnetConfig {
         LocalnetConfig {
             rpc_port: 8899,
             token_faucet_port: 8901,
+            gossip_port: None,
             ledger: None,
             token_2022: false,
             market: MarketParams {
@@ -149,6 +152,9 @@ impl Localnet {
         };
         let mut genesis = TestValidatorGenesis::default();
         genesis.ledger_path(&ledger).rpc_port(config.rpc_port);
+        if let Some(port) = config.gossip_port {
+            genesis.gossip_port(port);
+        }
         let (validator, admin) = genesis.start_async().await;
         add_programs(&validator);
         let rpc = Arc::new(RpcClient::new_with_commitment(
