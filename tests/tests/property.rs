@@ -50,7 +50,7 @@ fn run_sequences(base: u64, first: u64, count: u64, done: &std::sync::atomic::At
                 );
             }
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if n % 500 == 0 {
+            if n.is_multiple_of(500) {
                 println!("{n} sequences, 0 invariant violations so far");
             }
         }
