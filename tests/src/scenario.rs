@@ -166,6 +166,13 @@ impl Market {
     /// A registered provider with `stake` deposited (its wallet token account ends empty).
     pub async fn provider(&mut self, stake: u64) -> Actor {
         let p = self.actor(stake).await;
+        self.register_as_provider(&p, stake).await;
+        p
+    }
+
+    /// Registers an existing actor (a buyer, say) as a provider and deposits `stake` from its
+    /// token account.
+    pub async fn register_as_provider(&mut self, p: &Actor, stake: u64) {
         let (mint, program) = (self.bank.mint, self.bank.token_program);
         let mut ixs = vec![ix::register_provider(
             &p.key(),
@@ -188,7 +195,6 @@ impl Market {
             .await
             .expect("register provider");
         self.track(pda::stake_vault(&pda::provider(&p.key())));
-        p
     }
 
     pub fn escrow(&self, buyer: &Actor, job: &Pubkey) -> EscrowKeys {

@@ -236,33 +236,7 @@ async fn duplicate_mutable_accounts() {
     );
     assert_eq!(m.job(&job).await.filled, 1);
     // The buyer as a provider of its own job.
-    let (mint, program) = (m.bank.mint, m.bank.token_program);
-    m.bank
-        .send(
-            &[ix::register_provider(
-                &buyer.key(),
-                &mint,
-                &program,
-                gpu(),
-                "",
-            )],
-            &[&buyer.wallet],
-        )
-        .await
-        .unwrap();
-    m.bank
-        .send(
-            &[ix::deposit_stake(
-                &buyer.key(),
-                &buyer.token,
-                &mint,
-                &program,
-                STAKE,
-            )],
-            &[&buyer.wallet],
-        )
-        .await
-        .unwrap();
+    m.register_as_provider(&buyer, STAKE).await;
     assert_error(
         m.claim(&buyer, &job).await,
         me(MarketError::BuyerCannotServe),

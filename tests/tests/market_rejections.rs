@@ -114,105 +114,56 @@ async fn market_config_rejections() {
     assert_error(r, me(MarketError::MintMismatch));
 }
 
+/// A bare bank whose staking config names `market_authority`: (bank, admin, stake mint).
+async fn bank_with_staking(
+    market_authority: Pubkey,
+) -> (
+    concord_tests::bank::Bank,
+    solana_sdk::signature::Keypair,
+    Pubkey,
+) {
+    let mut bank = concord_tests::bank::Bank::start(anchor_spl::token::ID).await;
+    let admin = bank.new_wallet().await;
+    let mint = bank.mint;
+    let ix_ = ix::initialize_staking(&admin.pubkey(), &mint, staking_params(), market_authority);
+    bank.send(&[ix_], &[&admin]).await.unwrap();
+    (bank, admin, mint)
+}
+
+/// `initialize_market` paid in `mint`, with a treasury of that mint.
+async fn try_initialize_market(
+    bank: &mut concord_tests::bank::Bank,
+    admin: &solana_sdk::signature::Keypair,
+    mint: &Pubkey,
+    params: MarketParams,
+) -> Result<concord_tests::bank::TxOutput, concord_tests::TxError> {
+    let treasury = bank
+        .token_account_of(&admin.pubkey(), mint, &anchor_spl::token::ID)
+        .await;
+    let ix_ = ix::initialize_market(&admin.pubkey(), mint, &treasury, params);
+    bank.send(&[ix_], &[admin]).await
+}
+
 #[tokio::test]
 async fn initialize_market_checks_the_staking_config() {
-    use concord_tests::bank::Bank;
     // Payment mint differs from the stake mint.
-    let mut bank = Bank::start(anchor_spl::token::ID).await;
-    let admin = bank.new_wallet().await;
-    let stake_mint = bank.mint;
+    let (mut bank, admin, _stake_mint) = bank_with_staking(pda::market_authority()).await;
     let other = bank.new_mint().await;
-    let treasury = bank
-        .token_account_of(&admin.pubkey(), &other, &anchor_spl::token::ID)
-        .await;
-    bank.send(
-        &[ix::initialize_staking(
-            &admin.pubkey(),
-            &stake_mint,
-            staking_params(),
-            pda::market_authority(),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let r = bank
-        .send(
-            &[ix::initialize_market(
-                &admin.pubkey(),
-                &other,
-                &treasury,
-                market_params(),
-            )],
-            &[&admin],
-        )
-        .await;
+    let r = try_initialize_market(&mut bank, &admin, &other, market_params()).await;
     assert_error(r, me(MarketError::MintMismatch));
 
     // Staking config that names another market authority.
-    let mut bank = Bank::start(anchor_spl::token::ID).await;
-    let admin = bank.new_wallet().await;
-    let mint = bank.mint;
-    let treasury = bank
-        .token_account_of(&admin.pubkey(), &mint, &anchor_spl::token::ID)
-        .await;
-    bank.send(
-        &[ix::initialize_staking(
-            &admin.pubkey(),
-            &mint,
-            staking_params(),
-            Pubkey::new_unique(),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let r = bank
-        .send(
-            &[ix::initialize_market(
-                &admin.pubkey(),
-                &mint,
-                &treasury,
-                market_params(),
-            )],
-            &[&admin],
-        )
-        .await;
+    let (mut bank, admin, mint) = bank_with_staking(Pubkey::new_unique()).await;
+    let r = try_initialize_market(&mut bank, &admin, &mint, market_params()).await;
     assert_error(r, me(MarketError::MarketAuthorityMismatch));
 
     // Invalid parameters at creation (with a correct staking config).
-    let mut bank = Bank::start(anchor_spl::token::ID).await;
-    let admin = bank.new_wallet().await;
-    let mint = bank.mint;
-    let treasury = bank
-        .token_account_of(&admin.pubkey(), &mint, &anchor_spl::token::ID)
-        .await;
-    bank.send(
-        &[ix::initialize_staking(
-            &admin.pubkey(),
-            &mint,
-            staking_params(),
-            pda::market_authority(),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    let (mut bank, admin, mint) = bank_with_staking(pda::market_authority()).await;
     let bad = MarketParams {
         fee_bps: 20_000,
         ..market_params()
     };
-    let r = bank
-        .send(
-            &[ix::initialize_market(
-                &admin.pubkey(),
-                &mint,
-                &treasury,
-                bad,
-            )],
-            &[&admin],
-        )
-        .await;
+    let r = try_initialize_market(&mut bank, &admin, &mint, bad).await;
     assert_error(r, me(MarketError::InvalidParams));
     assert!(!bank.exists(&pda::market_config()).await);
 }
@@ -422,33 +373,7 @@ async fn claim_rejections() {
     // The same provider twice.
     assert_error(m.claim(&ps[0], &job).await, me(MarketError::AlreadyClaimed));
     // The buyer serving its own job.
-    let (mint, program) = (m.bank.mint, m.bank.token_program);
-    m.bank
-        .send(
-            &[ix::register_provider(
-                &buyer.key(),
-                &mint,
-                &program,
-                gpu(),
-                "",
-            )],
-            &[&buyer.wallet],
-        )
-        .await
-        .unwrap();
-    m.bank
-        .send(
-            &[ix::deposit_stake(
-                &buyer.key(),
-                &buyer.token,
-                &mint,
-                &program,
-                STAKE,
-            )],
-            &[&buyer.wallet],
-        )
-        .await
-        .unwrap();
+    m.register_as_provider(&buyer, STAKE).await;
     assert_error(
         m.claim(&buyer, &job).await,
         me(MarketError::BuyerCannotServe),
