@@ -96,6 +96,25 @@ impl Chain {
         }
     }
 
+    /// The cluster clock's unix time, as the programs see it (deadlines are compared to it).
+    pub async fn unix_timestamp(&self) -> Result<i64, ChainError> {
+        let clock = solana_sdk::sysvar::clock::ID;
+        let account = self
+            .rpc
+            .get_account_with_commitment(&clock, self.rpc.commitment())
+            .await
+            .map_err(rpc_error)?
+            .value
+            .ok_or_else(|| ChainError::NotFound("the clock sysvar".into()))?;
+        // Clock: slot, epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp.
+        let bytes: [u8; 8] = account
+            .data
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ChainError::Invalid("the clock sysvar is malformed".into()))?;
+        Ok(i64::from_le_bytes(bytes))
+    }
+
     pub async fn exists(&self, address: &Pubkey) -> Result<bool, ChainError> {
         let r = self
             .rpc

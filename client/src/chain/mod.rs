@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod errors;
 pub mod ix;
+pub mod mint;
 pub mod pda;
 pub mod send;
 
 pub use accounts::{Chain, JobFilter};
 pub use errors::ChainError;
+pub use mint::{commitment_salt, Mint};
 pub use send::Sender;
 
 pub use concord_market::{

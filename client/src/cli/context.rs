@@ -12,7 +12,7 @@ use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 
 use super::{exit, CliError};
-use crate::chain::{pda, Chain, ChainError, Sender};
+use crate::chain::{Chain, ChainError, Sender};
 
 /// The global chain options.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -129,79 +129,20 @@ impl Ctx {
 
     /// The payment mint, its token program and decimals (from the market config).
     pub async fn mint(&self) -> Result<Mint, CliError> {
-        let config = self
-            .chain
-            .market_config()
+        self.chain
+            .payment_mint()
             .await
-            .map_err(|e| chain_error(e, &self.url))?;
-        let account = self
-            .chain
-            .rpc
-            .get_account(&config.payment_mint)
-            .await
-            .map_err(|e| chain_error(ChainError::Rpc(e.to_string()), &self.url))?;
-        Ok(Mint {
-            address: config.payment_mint,
-            token_program: account.owner,
-            decimals: account.data[44],
-        })
+            .map_err(|e| chain_error(e, &self.url))
     }
 }
 
-/// The payment mint.
-#[derive(Clone, Copy, Debug)]
-pub struct Mint {
-    pub address: Pubkey,
-    pub token_program: Pubkey,
-    pub decimals: u8,
-}
+pub use crate::chain::Mint;
 
 impl Mint {
-    /// A wallet's associated token account for this mint.
-    pub fn account_of(&self, wallet: &Pubkey) -> Pubkey {
-        pda::associated_token(wallet, &self.address, &self.token_program)
-    }
-
     /// Parses a whole-unit amount ("1.5") into base units.
     pub fn parse(&self, amount: &str) -> Result<u64, CliError> {
-        let bad = || {
-            CliError::new(
-                exit::INPUT,
-                format!("`{amount}` is not a token amount (e.g. 2 or 0.5)"),
-            )
-        };
-        let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
-        if frac.len() > usize::from(self.decimals) || (whole.is_empty() && frac.is_empty()) {
-            return Err(bad());
-        }
-        let scale = 10u64.pow(u32::from(self.decimals));
-        let whole: u64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| bad())?
-        };
-        let frac_units: u64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse::<u64>().map_err(|_| bad())?
-                * 10u64.pow(u32::from(self.decimals) - frac.len() as u32)
-        };
-        whole
-            .checked_mul(scale)
-            .and_then(|w| w.checked_add(frac_units))
-            .ok_or_else(bad)
-    }
-
-    /// Formats base units as whole units.
-    pub fn format(&self, units: u64) -> String {
-        let scale = 10u64.pow(u32::from(self.decimals));
-        let frac = units % scale;
-        if frac == 0 {
-            format!("{}", units / scale)
-        } else {
-            let s = format!("{frac:0width$}", width = usize::from(self.decimals));
-            format!("{}.{}", units / scale, s.trim_end_matches('0'))
-        }
+        self.parse_units(amount)
+            .map_err(|e| CliError::new(exit::INPUT, e))
     }
 }
 

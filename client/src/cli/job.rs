@@ -13,7 +13,8 @@ use super::context::{chain_error, parse_pubkey, ChainArgs, Ctx, Mint};
 use super::progress;
 use super::store::{open as open_store, store_error};
 use super::{emit, exit, CliError, OutputFormat, Status};
-use crate::chain::ix::{self, EscrowKeys};
+use crate::chain::commitment_salt;
+use crate::chain::ix;
 use crate::chain::{
     commitment_hash, pda, Job as JobAccount, JobFilter, JobState, SlotOutcome, SlotStatus,
 };
@@ -287,15 +288,6 @@ fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
     s
 }
 
-fn escrow(mint: &Mint, job: &Pubkey, buyer: &Pubkey) -> EscrowKeys {
-    EscrowKeys {
-        job: *job,
-        buyer_token: mint.account_of(buyer),
-        payment_mint: mint.address,
-        token_program: mint.token_program,
-    }
-}
-
 fn state_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| {
         std::env::var_os("HOME")
@@ -308,14 +300,6 @@ fn state_dir(dir: Option<PathBuf>) -> PathBuf {
 /// The file a commitment is kept in: one per job and provider key.
 fn commitment_file(job: &Pubkey, provider: &Pubkey) -> String {
     format!("{job}-{provider}.json")
-}
-
-/// The salt for a commitment, derived from the provider's secret key and the job: secret to
-/// others, and never lost (it can be derived again after a crash).
-pub fn commitment_salt(secret: &[u8], job: &Pubkey) -> [u8; 32] {
-    let mut material = secret.to_vec();
-    material.extend_from_slice(job.as_ref());
-    blake3::derive_key("concord commitment salt v1", &material)
 }
 
 pub async fn run(
@@ -537,7 +521,7 @@ pub async fn run(
                 .send(
                     &[ix::cancel_job(
                         &me,
-                        &escrow(&mint, &address, &j.buyer),
+                        &mint.escrow(&address, &j.buyer),
                         &holders,
                     )],
                     &[],
@@ -586,7 +570,7 @@ pub async fn run(
                 .sender
                 .send(
                     &[ix::close_job(
-                        &escrow(&mint, &address, &j.buyer),
+                        &mint.escrow(&address, &j.buyer),
                         &j.buyer,
                         &treasury,
                     )],
@@ -723,30 +707,7 @@ pub async fn run(
         JobCommand::Settle { job } => {
             let address = job_address(&job)?;
             let j = ctx.chain.job(&address).await.map_err(fail)?;
-            let keys = escrow(&mint, &address, &j.buyer);
-            let holders: Vec<Pubkey> = j.slots[..usize::from(j.filled)]
-                .iter()
-                .map(|s| s.provider)
-                .collect();
-            let ixs = if j.state == JobState::Open {
-                vec![ix::refund_unfilled(&keys, &holders)]
-            } else {
-                let mut ixs: Vec<_> = holders
-                    .iter()
-                    .map(|p| {
-                        ix::create_associated_token_idempotent(
-                            &me,
-                            p,
-                            &mint.address,
-                            &mint.token_program,
-                        )
-                    })
-                    .collect();
-                let slots: Vec<(Pubkey, Pubkey)> =
-                    holders.iter().map(|p| (*p, mint.account_of(p))).collect();
-                ixs.push(ix::settle(&keys, &slots));
-                ixs
-            };
+            let ixs = mint.settle_instructions(&me, &address, &j);
             let sig = ctx.sender.send(&ixs, &[]).await.map_err(fail)?;
             let after = ctx.chain.job(&address).await.map_err(fail)?;
             let outcomes: Vec<String> = after.slots[..usize::from(after.filled)]

@@ -1,0 +1,423 @@
+//! One job's life on this provider, as a loop over (journal stage, job on chain): run the job,
+//! record the result and salt, commit, reveal in the reveal window, upload the outputs, settle
+//! if nobody else has, and record the outcome. Each pass takes at most one step, so the agent
+//! can stop between any two and resume from the journal; during shutdown a task ends as soon
+//! as its next step would be a wait.
+use std::time::{Duration, Instant};
+
+use concord_client::chain::{commitment_hash, commitment_salt, ix, ChainError, Job, JobState};
+use concord_client::chain::{SlotOutcome, SlotStatus};
+use concord_client::executor::Execution;
+use concord_client::manifest::Hash32;
+use concord_client::results;
+use solana_sdk::pubkey::Pubkey;
+use tracing::{error, info, warn};
+
+use crate::agent::{fetch_for, Agent};
+use crate::fetch::{open_job_store, Prepared};
+use crate::journal::{Entry, Stage};
+
+/// How often a waiting job re-reads the chain.
+const WATCH_INTERVAL: Duration = Duration::from_millis(1_000);
+
+/// What ended a task early.
+#[derive(Debug)]
+enum Stop {
+    /// Shutdown began while waiting; the journal resumes it.
+    Shutdown,
+    Failed(String),
+}
+
+impl From<ChainError> for Stop {
+    fn from(e: ChainError) -> Self {
+        Stop::Failed(e.to_string())
+    }
+}
+
+impl From<crate::journal::JournalError> for Stop {
+    fn from(e: crate::journal::JournalError) -> Self {
+        Stop::Failed(e.to_string())
+    }
+}
+
+/// Drives `address` until it is finished, shutdown begins, or something fails for good.
+pub async fn drive(agent: &Agent, address: Pubkey, prepared: Option<Prepared>) {
+    agent.metrics.jobs_in_flight.inc();
+    let mut task = Task {
+        agent,
+        address,
+        prepared,
+        settleable_since: None,
+    };
+    match task.run().await {
+        Ok(()) | Err(Stop::Shutdown) => {}
+        Err(Stop::Failed(reason)) => {
+            error!(job = %address, reason, "stopped working on the job; it resumes on restart")
+        }
+    }
+    agent.metrics.jobs_in_flight.dec();
+}
+
+struct Task<'a> {
+    agent: &'a Agent,
+    address: Pubkey,
+    prepared: Option<Prepared>,
+    /// When the job was first seen settleable (to give others a moment first).
+    settleable_since: Option<Instant>,
+}
+
+/// What one pass decided.
+enum Next {
+    Continue,
+    Wait,
+    Done,
+}
+
+impl Task<'_> {
+    async fn run(&mut self) -> Result<(), Stop> {
+        loop {
+            let entry = self
+                .agent
+                .journal
+                .get(&self.address)?
+                .ok_or_else(|| Stop::Failed("no journal record".into()))?;
+            if entry.is_finished() {
+                return Ok(());
+            }
+            let job = self
+                .agent
+                .retry("read job", || self.agent.chain.job(&self.address))
+                .await
+                .map_err(|e| {
+                    if self.agent.shutting_down() {
+                        Stop::Shutdown
+                    } else {
+                        e.into()
+                    }
+                })?;
+            match self.step(entry, &job).await? {
+                Next::Continue => {}
+                Next::Done => return Ok(()),
+                Next::Wait => {
+                    if self.agent.shutting_down() {
+                        return Err(Stop::Shutdown);
+                    }
+                    self.agent.pause(WATCH_INTERVAL).await;
+                }
+            }
+        }
+    }
+
+    fn slot_index(&self, job: &Job) -> Option<usize> {
+        job.slots[..usize::from(job.filled)]
+            .iter()
+            .position(|s| s.provider == self.agent.me)
+    }
+
+    async fn step(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
+        if job.state.is_terminal() {
+            return self.finish(entry, job).map(|_| Next::Done);
+        }
+        let Some(slot) = self.slot_index(job) else {
+            if job.state == JobState::Open && entry.stage == Stage::Claimed {
+                // Our claim never landed.
+                info!(job = %self.address, "no slot held; forgetting the job");
+                self.agent.journal.remove(&self.address)?;
+                return Ok(Next::Done);
+            }
+            return Err(Stop::Failed("the job does not list us in its slots".into()));
+        };
+        let status = job.slots[slot].status;
+        let now = self.agent.chain.unix_timestamp().await?;
+        match entry.stage {
+            Stage::Claimed => self.execute(entry).await,
+            Stage::Executed => {
+                if status != SlotStatus::Claimed {
+                    entry.stage = Stage::Committed;
+                    self.agent.journal.put(&entry)?;
+                    return Ok(Next::Continue);
+                }
+                if job.state == JobState::Open {
+                    return Ok(Next::Wait); // Commits start once every slot is claimed.
+                }
+                if now > job.exec_deadline {
+                    return self.give_up(entry, "the execution deadline passed before the commit");
+                }
+                self.commit(entry).await
+            }
+            Stage::Committed => {
+                if status == SlotStatus::Revealed {
+                    entry.stage = Stage::Revealed;
+                    self.agent.journal.put(&entry)?;
+                    return Ok(Next::Continue);
+                }
+                if now > job.reveal_deadline {
+                    return self.give_up(entry, "the reveal deadline passed");
+                }
+                if job.committed < job.replicas && now <= job.exec_deadline {
+                    return Ok(Next::Wait); // The reveal window has not opened.
+                }
+                self.reveal(entry).await
+            }
+            Stage::Revealed | Stage::Abandoned => {
+                if entry.stage == Stage::Revealed && entry.has_outputs && !entry.outputs_uploaded {
+                    self.upload(&mut entry, job).await;
+                }
+                let settleable = job.revealed == job.replicas || now > job.reveal_deadline;
+                if !settleable {
+                    return Ok(Next::Wait);
+                }
+                let since = *self.settleable_since.get_or_insert_with(Instant::now);
+                let delay = self.agent.config.jobs.settle_delay_secs * (slot as u64 + 1);
+                if since.elapsed() < Duration::from_secs(delay) {
+                    return Ok(Next::Wait);
+                }
+                self.settle(job).await
+            }
+            Stage::Finished { .. } => Ok(Next::Done),
+        }
+    }
+
+    /// Runs the job (fetching it first after a restart) and records result and salt.
+    async fn execute(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let prepared = match self.prepared.take() {
+            Some(p) => p,
+            None => {
+                let job = agent.chain.job(&self.address).await?;
+                match fetch_for(agent, &job).await {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        warn!(job = %self.address, reason, "cannot fetch the job; retrying");
+                        return Ok(Next::Wait);
+                    }
+                }
+            }
+        };
+        let execution = match prepared {
+            Err(invalid) => Execution::Invalid(invalid),
+            Ok(compute) => {
+                let _gpu = agent.gpu.acquire().await.expect("semaphore open");
+                let executor = agent.executor.clone();
+                let started = Instant::now();
+                let ran = tokio::task::spawn_blocking(move || executor.execute(&compute))
+                    .await
+                    .map_err(|e| Stop::Failed(format!("the executor task failed: {e}")))?;
+                match ran {
+                    Ok(execution) => execution,
+                    Err(e) => {
+                        agent.metrics.exec_failures.inc();
+                        return self.give_up(entry, &format!("the job could not run here: {e}"));
+                    }
+                }
+                .tap_completed(|gpu| {
+                    agent.metrics.kernel_seconds.observe(gpu.as_secs_f64());
+                    info!(job = %self.address, gpu_ms = gpu.as_millis() as u64, wall_ms = started.elapsed().as_millis() as u64, "ran the job");
+                })
+            }
+        };
+        let (result, outputs) = match execution {
+            Execution::Completed { mut outputs, .. } => {
+                if agent.config.chaos.corrupt_results {
+                    if let Some(byte) = outputs.iter_mut().find_map(|o| o.first_mut()) {
+                        *byte ^= 1;
+                    }
+                    warn!(job = %self.address, "chaos.corrupt_results: committing a corrupted result");
+                }
+                (concord_client::result_hash(&outputs), Some(outputs))
+            }
+            Execution::Invalid(e) => {
+                agent.metrics.jobs_invalid.inc();
+                info!(job = %self.address, error = %e, "the job is invalid; committing the canonical error outcome");
+                (Execution::Invalid(e).outcome().hash(), None)
+            }
+        };
+        if let Some(outputs) = &outputs {
+            agent.journal.save_outputs(&self.address, outputs)?;
+        }
+        let salt = commitment_salt(&agent.keypair.to_bytes()[..32], &self.address);
+        entry.stage = Stage::Executed;
+        entry.result_hash = Some(result.to_hex());
+        entry.salt = Some(hex::encode(salt));
+        entry.has_outputs = outputs.is_some();
+        // Durable before the commitment is sent.
+        agent.journal.put(&entry)?;
+        Ok(Next::Continue)
+    }
+
+    async fn commit(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let (Some(result), Some(salt)) = (entry.result_hash_bytes(), entry.salt_bytes()) else {
+            return Err(Stop::Failed("the journal lost the result".into()));
+        };
+        let commitment = commitment_hash(&self.address, &agent.me, &result, &salt);
+        let ixs = [ix::commit_result(&agent.me, &self.address, commitment)];
+        let sent = agent
+            .retry("commit", || agent.sender.send(&ixs, &[]))
+            .await;
+        match sent {
+            Ok(sig) => {
+                agent.metrics.jobs_committed.inc();
+                info!(job = %self.address, signature = %sig, result = %hex::encode(result), "committed");
+                entry.stage = Stage::Committed;
+                agent.journal.put(&entry)?;
+                Ok(Next::Continue)
+            }
+            // Landed earlier, or the window closed: the next pass reads the chain and decides.
+            Err(e) => {
+                warn!(job = %self.address, error = %e, "commit refused");
+                Ok(Next::Wait)
+            }
+        }
+    }
+
+    async fn reveal(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let (Some(result), Some(salt)) = (entry.result_hash_bytes(), entry.salt_bytes()) else {
+            return Err(Stop::Failed("the journal lost the result".into()));
+        };
+        let ixs = [ix::reveal_result(&agent.me, &self.address, result, salt)];
+        let sent = agent
+            .retry("reveal", || agent.sender.send(&ixs, &[]))
+            .await;
+        match sent {
+            Ok(sig) => {
+                agent.metrics.jobs_revealed.inc();
+                info!(job = %self.address, signature = %sig, "revealed");
+                entry.stage = Stage::Revealed;
+                agent.journal.put(&entry)?;
+                Ok(Next::Continue)
+            }
+            Err(e) => {
+                warn!(job = %self.address, error = %e, "reveal refused");
+                Ok(Next::Wait)
+            }
+        }
+    }
+
+    /// Publishes the outputs to the job's store (after the reveal, so nobody can copy them
+    /// into a commitment). A failure is logged and retried on the next pass.
+    async fn upload(&mut self, entry: &mut Entry, job: &Job) {
+        let agent = self.agent;
+        let outputs = match agent.journal.load_outputs(&self.address) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                entry.has_outputs = false;
+                let _ = agent.journal.put(entry);
+                return;
+            }
+            Err(e) => {
+                warn!(job = %self.address, error = %e, "cannot read the saved outputs");
+                return;
+            }
+        };
+        let uploaded = async {
+            let store = open_job_store(
+                &job.manifest_uri,
+                &agent.config.store,
+                agent.config.jobs.max_job_bytes,
+            )
+            .await?;
+            results::publish_outputs(&store, &outputs)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        match uploaded {
+            Ok(hash) => {
+                info!(job = %self.address, result = %hash.to_hex(), "uploaded the outputs");
+                entry.outputs_uploaded = true;
+                if agent.journal.put(entry).is_ok() {
+                    agent.journal.drop_outputs(&self.address);
+                }
+            }
+            Err(e) => warn!(job = %self.address, error = %e, "output upload failed; retrying"),
+        }
+    }
+
+    async fn settle(&mut self, job: &Job) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let ixs = agent
+            .mint
+            .settle_instructions(&agent.me, &self.address, job);
+        match agent
+            .retry("settle", || agent.sender.send(&ixs, &[]))
+            .await
+        {
+            Ok(sig) => {
+                agent.metrics.jobs_settled_by_us.inc();
+                info!(job = %self.address, signature = %sig, "settled the job");
+            }
+            Err(e) => warn!(job = %self.address, error = %e, "settle refused"),
+        }
+        Ok(Next::Continue)
+    }
+
+    /// Records the job's end and our slot's outcome.
+    fn finish(&mut self, mut entry: Entry, job: &Job) -> Result<(), Stop> {
+        let m = &self.agent.metrics;
+        let outcome = self
+            .slot_index(job)
+            .map(|i| job.slots[i].outcome)
+            .unwrap_or(SlotOutcome::Released);
+        let name = match outcome {
+            SlotOutcome::Paid => {
+                entry.earned = job.price_per_replica - job.fee_per_replica;
+                m.jobs_paid.inc();
+                m.earned_units.inc_by(entry.earned);
+                "paid"
+            }
+            SlotOutcome::Slashed => {
+                entry.slashed = job.collateral_per_replica;
+                m.jobs_slashed.inc();
+                m.slashed_units.inc_by(entry.slashed);
+                "slashed"
+            }
+            SlotOutcome::Unpaid => {
+                m.jobs_unpaid.inc();
+                "unpaid"
+            }
+            SlotOutcome::Released => "released",
+            SlotOutcome::Pending => "pending",
+        };
+        info!(
+            job = %self.address,
+            outcome = name,
+            earned = %self.agent.mint.format(entry.earned),
+            slashed = %self.agent.mint.format(entry.slashed),
+            agreed = %job.agreed_hash.map(|h| Hash32(h).to_hex()).unwrap_or_default(),
+            "job finished"
+        );
+        entry.stage = Stage::Finished {
+            outcome: name.into(),
+        };
+        self.agent.journal.put(&entry)?;
+        self.agent.journal.drop_outputs(&self.address);
+        Ok(())
+    }
+
+    /// Nothing more can be done for the job (we will be slashed as a no-show); keep watching
+    /// it only to record the outcome.
+    fn give_up(&mut self, mut entry: Entry, reason: &str) -> Result<Next, Stop> {
+        error!(job = %self.address, reason, "giving up on the job");
+        entry.note = Some(reason.to_string());
+        entry.stage = Stage::Abandoned;
+        entry.has_outputs = false;
+        self.agent.journal.put(&entry)?;
+        Ok(Next::Continue)
+    }
+}
+
+/// Calls `f` with the GPU time of a completed execution.
+trait TapCompleted {
+    fn tap_completed(self, f: impl FnOnce(Duration)) -> Self;
+}
+
+impl TapCompleted for Execution {
+    fn tap_completed(self, f: impl FnOnce(Duration)) -> Self {
+        if let Execution::Completed { gpu_time, .. } = &self {
+            f(*gpu_time);
+        }
+        self
+    }
+}
