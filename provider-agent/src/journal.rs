@@ -129,7 +129,12 @@ impl Journal {
             std::fs::create_dir_all(parent).map_err(|e| err(e.to_string()))?;
         }
         std::fs::create_dir_all(outputs).map_err(|e| err(e.to_string()))?;
-        let db = Database::create(path).map_err(|e| err(e.to_string()))?;
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                err("it is open in another process (is an agent running with this config?)".into())
+            }
+            other => err(other.to_string()),
+        })?;
         let journal = Journal {
             db,
             path: path.to_path_buf(),

@@ -42,6 +42,8 @@ static TURN: Mutex<()> = Mutex::new(());
 /// binary.
 fn shared_chain() -> &'static SharedChain {
     CHAIN.get_or_init(|| {
+        // The validator logs every transaction otherwise.
+        std::env::set_var("RUST_LOG", "error");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -185,7 +187,8 @@ impl Scenario {
     }
 
     /// Writes a config for an agent named `name` serving this scenario's buyer, and returns
-    /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is appended TOML.
+    /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is more TOML (top-level
+    /// keys, or sections when it starts with one).
     pub async fn agent(&self, name: &str, rpc_url: Option<&str>, extra: &str) -> AgentProcess {
         let key = self.funded_provider().await;
         let dir = self.dir.join(name);
@@ -197,7 +200,8 @@ impl Scenario {
         std::fs::write(
             &config,
             format!(
-                r#"rpc_url = "{rpc}"
+                r#"{top}
+rpc_url = "{rpc}"
 keypair = "id.json"
 journal = "journal.redb"
 poll_interval_ms = 500
@@ -213,6 +217,8 @@ allow_local_paths = true
 {extra}
 "#,
                 rpc = rpc_url.unwrap_or(&self.rpc_url),
+                top = if extra.trim_start().starts_with('[') { "" } else { extra },
+                extra = if extra.trim_start().starts_with('[') { extra } else { "" },
                 buyer = self.buyer.pubkey(),
             ),
         )
@@ -236,7 +242,19 @@ allow_local_paths = true
                     return j;
                 }
             }
-            assert!(start.elapsed() < limit, "{}: timed out waiting for {what}", self.name);
+            if start.elapsed() > limit {
+                let state = self.chain.job(job).await.map(|j| format!("{j:?}"));
+                let logs: String = std::fs::read_dir(&self.dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|d| {
+                        let log = std::fs::read_to_string(d.path().join("agent.log")).ok()?;
+                        Some(format!("---- {} ----\n{log}", d.file_name().to_string_lossy()))
+                    })
+                    .collect();
+                panic!("{}: timed out waiting for {what}; job: {state:?}\n{logs}", self.name);
+            }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
