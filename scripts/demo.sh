@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # The main job: starts a real local chain (concord-localnet, a solana-test-validator with both
-# programs) in another process, funds a buyer and four providers, submits a job from the
-# reproducible kernel library (3 replicas, quorum 2), has three providers claim it (one of them
-# corrupts its output), run it on this machine's GPU (lavapipe without one), commit, reveal,
-# and settles. It prints who was paid and who was slashed, downloads the result, checks it
-# against the CPU reference, and exits non-zero if anything differs from the expected
-# settlement. Installs what it needs on a fresh Debian machine.
-#
-# The providers are driven by the `concord` CLI here (claim / execute / reveal by hand); the
-# unattended `concord-agent` daemon will take their place.
+# programs) in another process, funds a buyer and four providers, and runs four provider
+# agents (`concord-agent`) as separate processes: three honest, one configured to corrupt its
+# output. The buyer submits a job from the reproducible kernel library (3 replicas, quorum 2);
+# the agents claim it, run it on this machine's GPU (lavapipe without one), commit, reveal,
+# upload the outputs and settle. The script prints who was paid and who was slashed and a
+# scrape of an agent's metrics, downloads the result, checks it against the CPU reference, and
+# exits non-zero if anything differs from the expected settlement. Installs what it needs on a
+# fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -16,84 +15,163 @@ source scripts/env.sh
 echo "== building"
 cargo build --quiet -p concord-localnet --bins
 cargo build --quiet -p concord-client --features cli --bins
+cargo build --quiet -p concord-agent --bins
 bin="$CARGO_TARGET_DIR/debug"
 work=$(mktemp -d)
 export HOME="$work/home"
 mkdir -p "$HOME"
-url=http://127.0.0.1:28899
-faucet=http://127.0.0.1:28901
+rpc_port=${CONCORD_DEMO_RPC_PORT:-28899}
+faucet_port=$((rpc_port + 2))
+url=http://127.0.0.1:$rpc_port
+faucet=http://127.0.0.1:$faucet_port
 store="$work/store"
 kernel=${CONCORD_DEMO_KERNEL:-gemm_u32}
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "${CONCORD_DEMO_KEEP:-}" ]; then echo "demo files kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
 
 echo "== starting the local chain"
-"$bin/concord-localnet" --quiet --ledger "$work/ledger" --rpc-port 28899 \
-  --token-faucet-port 28901 > "$work/localnet.json" 2> "$work/localnet.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin/concord-localnet" --quiet --ledger "$work/ledger" --rpc-port "$rpc_port" \
+  --token-faucet-port "$faucet_port" > "$work/localnet.out" 2> "$work/localnet.log" &
+pids+=($!)
 for _ in $(seq 1 240); do
-  grep -q '"rpc_url"' "$work/localnet.json" 2>/dev/null && break
-  kill -0 $pid 2>/dev/null || { cat "$work/localnet.log"; exit 1; }
+  [ -s "$work/ledger/localnet.json" ] && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/localnet.log"; exit 1; }
   sleep 0.5
 done
-cat "$work/localnet.json"
+cat "$work/ledger/localnet.json"; echo
 
 c() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" "$@"; }
 cj() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" --output json "$@"; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 echo "== funding a buyer and four providers (honest-1..3, liar)"
 for who in buyer honest-1 honest-2 honest-3 liar; do
-  "$bin/concord" keygen -o "$work/$who.json" > /dev/null
+  "$bin/concord" --output json keygen -o "$work/$who.json" | field address > "$work/$who.address"
 done
+buyer_address=$(cat "$work/buyer.address")
 c buyer airdrop --sol 5 --tokens 100 --faucet "$faucet"
 for p in honest-1 honest-2 honest-3 liar; do
   c "$p" airdrop --sol 5 --tokens 20 --faucet "$faucet" > /dev/null
-  c "$p" provider register --detect --memory-mib 4096 > /dev/null
-  c "$p" provider stake 10 > /dev/null
 done
+
+# One config per agent (docs/operators.md lists every field).
+metrics_port=$((rpc_port + 100))
+agent_config() { # name port extra
+  mkdir -p "$work/agents/$1"
+  cat > "$work/agents/$1/agent.toml" <<TOML
+rpc_url = "$url"
+keypair = "$work/$1.json"
+journal = "journal.redb"
+metrics_addr = "127.0.0.1:$2"
+poll_interval_ms = 500
+
+[provider]
+memory_mib = 4096
+stake = "10"
+
+[gpu]
+# This demo runs anywhere; a real provider leaves this off (CPU rasterisers truncate loops).
+allow_cpu_adapter = true
+
+[jobs]
+price_floor = "1"
+max_concurrent = 2
+buyers = ["$buyer_address"]
+settle_delay_secs = 1
+
+[store]
+# The demo's store is a directory on this machine.
+allow_local_paths = true
+$3
+TOML
+}
+start_agent() { # name
+  "$bin/concord-agent" run --config "$work/agents/$1/agent.toml" > /dev/null 2> "$work/agents/$1/agent.log" &
+  pids+=($!)
+  eval "pid_${1//-/_}=$!"
+}
+wait_healthy() { # name port
+  for _ in $(seq 1 120); do
+    curl -fs "http://127.0.0.1:$2/health" > /dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "agent $1 did not become healthy:"; cat "$work/agents/$1/agent.log"; exit 1
+}
+
+agent_config honest-1 $metrics_port ""
+agent_config honest-2 $((metrics_port + 1)) ""
+agent_config honest-3 $((metrics_port + 2)) ""
+agent_config liar $((metrics_port + 3)) "[chaos]
+corrupt_results = true"
+
+# The liar and honest-1 start first, so the liar certainly holds one of the three slots.
+echo "== starting the agents liar and honest-1 (each registers itself and stakes 10 tokens)"
+start_agent liar; start_agent honest-1
+wait_healthy liar $((metrics_port + 3)); wait_healthy honest-1 $metrics_port
 c buyer provider list
 
 echo "== the buyer submits $kernel: 3 replicas, quorum 2, 2 tokens per replica, 3 tokens collateral"
 job=$(cj buyer job submit --kernel "$kernel" --store "$store" --replicas 3 --quorum 2 --price 2 --collateral 3 \
-  --exec-window 300 --reveal-window 300 | python3 -c 'import json,sys; print(json.load(sys.stdin)["job"])')
+  --exec-window 120 --reveal-window 120 | field job)
 echo "job $job"
+for _ in $(seq 1 120); do
+  [ "$(cj buyer job status "$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["filled"])')" -ge 2 ] && break
+  sleep 0.5
+done
+echo "== two slots claimed; starting honest-2 and honest-3 (one of them takes the last slot)"
+start_agent honest-2; start_agent honest-3
+c buyer job wait "$job" --timeout 300 > /dev/null
 
-echo "== three providers claim, run, commit (the liar corrupts its output), reveal"
-for p in honest-1 liar honest-2; do c "$p" job claim "$job" > /dev/null; done
-for p in honest-1 honest-2; do c "$p" job execute "$job"; done
-c liar job execute "$job" --corrupt
-for p in honest-1 liar honest-2; do c "$p" job reveal "$job" > /dev/null; done
-c buyer job settle "$job"
+echo "== the agents' metrics (curl http://127.0.0.1:$metrics_port/metrics, honest-1)"
+sleep 1
+curl -fs "http://127.0.0.1:$metrics_port/metrics" | grep -E '^concord_agent_(jobs|earned|slashed|rpc|kernel_seconds_(sum|count))' | tee "$work/metrics.txt"
+curl -fs "http://127.0.0.1:$metrics_port/health"; echo
 
 echo "== settlement"
 cj buyer job status "$job" > "$work/status.json"
-for p in honest-1 honest-2 liar honest-3; do
-  cj "$p" provider show > "$work/$p.show.json"
-  printf '%s %s\n' "$p" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["authority"])' "$work/$p.show.json")"
-done > "$work/names"
-python3 - "$work" <<'PY'
+for p in honest-1 honest-2 honest-3 liar; do cj "$p" provider show > "$work/$p.show.json"; done
+python3 - "$work" <<'PY2'
 import json, sys
 work = sys.argv[1]
 status = json.load(open(f"{work}/status.json"))
-names = dict(reversed(l.split()) for l in open(f"{work}/names"))
 slots = {s["provider"]: s for s in status["slots"]}
 print(f"{'provider':<10} {'result hash':<18} {'outcome':<8} {'paid':>6} {'slashed':>8}")
 ok = status["state"] == "settled" and status["agreed_hash"] is not None
-for name in ["honest-1", "honest-2", "liar", "honest-3"]:
+paid_honest = 0
+for name in ["honest-1", "honest-2", "honest-3", "liar"]:
     show = json.load(open(f"{work}/{name}.show.json"))
     slot = slots.get(show["authority"])
     outcome = slot["outcome"] if slot else "-"
     h = (slot["result_hash"] or "-")[:16] if slot else "-"
     print(f"{name:<10} {h:<18} {outcome:<8} {show['earned']:>6} {show['slashed']:>8}")
-    expected = {"honest-1": ("paid", "0"), "honest-2": ("paid", "0"), "liar": ("slashed", "3"), "honest-3": ("-", "0")}[name]
-    ok &= (outcome, show["slashed"]) == expected
+    if name == "liar":
+        ok &= (outcome, show["slashed"]) == ("slashed", "3")
+    elif slot:
+        ok &= (outcome, show["slashed"]) == ("paid", "0")
+        paid_honest += 1
+    else:
+        ok &= show["earned"] == "0"
+ok &= paid_honest == 2
 print(f"agreed hash {status['agreed_hash']}")
 sys.exit(0 if ok else 1)
-PY
+PY2
 
 echo "== the buyer downloads the result, verified against the agreed hash"
 c buyer job result "$job" --out "$work/result"
 # The agreed hash must be what this machine's backends and the kernel's CPU reference compute.
-"$bin/concord" kernel check "$kernel" --expect "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agreed_hash"])' "$work/status.json")" \
-  | tail -n 5
+"$bin/concord" kernel check "$kernel" --expect "$(field agreed_hash < "$work/status.json")" | tail -n 5
 c buyer job close "$job" > /dev/null
+
+echo "== stopping the agents (SIGTERM: graceful)"
+for p in honest-1 honest-2 honest-3 liar; do
+  pid_var="pid_${p//-/_}"; kill -TERM "${!pid_var}"
+done
+for p in honest-1 honest-2 honest-3 liar; do
+  pid_var="pid_${p//-/_}"; wait "${!pid_var}" || { echo "agent $p exited with an error:"; tail -n 20 "$work/agents/$p/agent.log"; exit 1; }
+done
 echo "demo: settled as expected; the result matches the CPU reference"

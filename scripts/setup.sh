@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config libssl-dev libudev-dev clang libclang-dev protobuf-compiler
-  python3-pip
+  python3-pip curl
   mesa-vulkan-drivers libegl1 libgl1-mesa-dri
 )
 

@@ -75,9 +75,17 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(outputs.expect("outputs uploaded"), reference);
-    // Metrics and health of a running agent.
-    let (code, metrics) = http_get(&format!("http://127.0.0.1:{port}/metrics")).await;
-    assert_eq!(code, 200);
+    // Metrics and health of a running agent (it notices the settlement within a second).
+    let mut metrics = String::new();
+    for _ in 0..40 {
+        let (code, text) = http_get(&format!("http://127.0.0.1:{port}/metrics")).await;
+        assert_eq!(code, 200);
+        metrics = text;
+        if metrics.contains("concord_agent_jobs_paid_total 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     assert!(metrics.contains("concord_agent_jobs_paid_total 1"), "{metrics}");
     assert!(metrics.contains("concord_agent_jobs_committed_total 1"), "{metrics}");
     assert!(metrics.contains(&format!("concord_agent_earned_units_total {}", PRICE - settled.fee_per_replica)), "{metrics}");
