@@ -128,7 +128,10 @@ start_agent honest-2; start_agent honest-3
 c buyer job wait "$job" --timeout 300 > /dev/null
 
 echo "== the agents' metrics (curl http://127.0.0.1:$metrics_port/metrics, honest-1)"
-sleep 1
+for _ in $(seq 1 20); do  # the agent notices the settlement within a second
+  curl -fs "http://127.0.0.1:$metrics_port/metrics" | grep -q '^concord_agent_jobs_paid_total 1' && break
+  sleep 0.5
+done
 curl -fs "http://127.0.0.1:$metrics_port/metrics" | grep -E '^concord_agent_(jobs|earned|slashed|rpc|kernel_seconds_(sum|count))' | tee "$work/metrics.txt"
 curl -fs "http://127.0.0.1:$metrics_port/health"; echo
 

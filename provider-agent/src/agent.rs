@@ -99,7 +99,7 @@ impl Agent {
     }
 }
 
-fn read_keypair(path: &std::path::Path) -> Result<Keypair, StartError> {
+pub fn read_keypair(path: &std::path::Path) -> Result<Keypair, StartError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         StartError::Config(format!("cannot read the keypair {}: {e}", path.display()))
     })?;
@@ -114,7 +114,7 @@ fn read_keypair(path: &std::path::Path) -> Result<Keypair, StartError> {
 }
 
 /// The adapter jobs will run on, by the config's choice.
-fn choose_adapter(config: &Config) -> Result<(AdapterSelector, AdapterSummary), StartError> {
+pub fn choose_adapter(config: &Config) -> Result<(AdapterSelector, AdapterSummary), StartError> {
     let selector = AdapterSelector {
         backend: config
             .gpu
@@ -129,16 +129,21 @@ fn choose_adapter(config: &Config) -> Result<(AdapterSelector, AdapterSummary), 
         .iter()
         .find(|a| {
             selector.backend.is_none_or(|b| a.backend == b)
-                && selector.name_contains.as_deref().is_none_or(|n| {
-                    a.name.to_lowercase().contains(&n.to_lowercase())
-                })
+                && selector
+                    .name_contains
+                    .as_deref()
+                    .is_none_or(|n| a.name.to_lowercase().contains(&n.to_lowercase()))
         })
         .cloned()
         .ok_or_else(|| {
             let seen: Vec<String> = all.iter().map(|a| a.to_string()).collect();
             StartError::Adapter(format!(
                 "no GPU adapter matches the [gpu] section (adapters here: {})",
-                if seen.is_empty() { "none".into() } else { seen.join("; ") }
+                if seen.is_empty() {
+                    "none".into()
+                } else {
+                    seen.join("; ")
+                }
             ))
         })?;
     if chosen.device_type == "Cpu" && !config.gpu.allow_cpu_adapter {
@@ -291,12 +296,7 @@ async fn ensure_registered(agent: &Agent) -> Result<(), ChainError> {
 }
 
 /// Starts a task driving `job` unless one is running already.
-fn spawn_job(
-    agent: &Arc<Agent>,
-    tasks: &mut JoinSet<()>,
-    job: Pubkey,
-    prepared: Option<Prepared>,
-) {
+fn spawn_job(agent: &Arc<Agent>, tasks: &mut JoinSet<()>, job: Pubkey, prepared: Option<Prepared>) {
     if !agent.active.lock().expect("lock").insert(job) {
         return;
     }
@@ -376,17 +376,26 @@ pub async fn run(agent: Arc<Agent>) -> Result<(), StartError> {
         agent.pause(poll).await;
     }
 
-    info!(in_flight = tasks.len(), "shutting down: no new claims; letting in-flight steps finish");
+    info!(
+        in_flight = tasks.len(),
+        "shutting down: no new claims; letting in-flight steps finish"
+    );
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
     })
     .await;
     if drained.is_err() {
-        warn!(left = tasks.len(), "steps still running after the grace period; stopping them (the journal resumes them)");
+        warn!(
+            left = tasks.len(),
+            "steps still running after the grace period; stopping them (the journal resumes them)"
+        );
         tasks.abort_all();
     }
     let left = agent.journal.unfinished()?.len();
-    info!(unfinished = left, "stopped; unfinished jobs resume on the next start");
+    info!(
+        unfinished = left,
+        "stopped; unfinished jobs resume on the next start"
+    );
     Ok(())
 }
 
@@ -426,7 +435,9 @@ async fn discover(
     let mut free_stake = provider.staked.saturating_sub(provider.locked);
     let mut candidates: Vec<_> = open
         .into_iter()
-        .filter(|(a, _)| !passed_over.contains(a) && !agent.active.lock().expect("lock").contains(a))
+        .filter(|(a, _)| {
+            !passed_over.contains(a) && !agent.active.lock().expect("lock").contains(a)
+        })
         .collect();
     // Best paid first.
     candidates.sort_by_key(|(_, j)| std::cmp::Reverse(j.price_per_replica - j.fee_per_replica));

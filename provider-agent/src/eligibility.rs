@@ -86,7 +86,8 @@ mod tests {
             now: 500,
         };
         assert_eq!(refusal(&job(), &offer), None);
-        let cases: Vec<(Box<dyn Fn(&mut Job)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Job)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|j| j.state = JobState::Running), "not open"),
             (Box::new(|j| j.claim_deadline = 499), "deadline"),
             (Box::new(|j| j.filled = 3), "no free slot"),
@@ -98,7 +99,10 @@ mod tests {
                 }),
                 "already holding",
             ),
-            (Box::new(|j| j.requirements.min_memory_mib = 8192), "hardware"),
+            (
+                Box::new(|j| j.requirements.min_memory_mib = 8192),
+                "hardware",
+            ),
             (Box::new(|j| j.fee_per_replica = 20), "floor"),
             (Box::new(|j| j.collateral_per_replica = 61), "free stake"),
         ];

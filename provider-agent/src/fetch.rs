@@ -24,9 +24,7 @@ pub async fn open_job_store(
         } else {
             BlobStore::open_untrusted(uri).await
         }
-    } else if uri.starts_with("s3://") {
-        BlobStore::open(uri)
-    } else if policy.allow_local_paths {
+    } else if uri.starts_with("s3://") || policy.allow_local_paths {
         BlobStore::open(uri)
     } else {
         return Err(format!(
@@ -67,7 +65,9 @@ mod tests {
     #[tokio::test]
     async fn local_and_loopback_stores_are_refused_unless_allowed() {
         let strict = StoreSection::default();
-        let err = open_job_store("/tmp/store", &strict, 1 << 20).await.unwrap_err();
+        let err = open_job_store("/tmp/store", &strict, 1 << 20)
+            .await
+            .unwrap_err();
         assert!(err.contains("allow_local_paths"), "{err}");
         let err = open_job_store("http://127.0.0.1:9/store", &strict, 1 << 20)
             .await
@@ -78,11 +78,15 @@ mod tests {
             allow_local_paths: true,
         };
         let dir = tempfile::tempdir().unwrap();
-        assert!(open_job_store(dir.path().to_str().unwrap(), &lenient, 1 << 20)
-            .await
-            .is_ok());
-        assert!(open_job_store("http://127.0.0.1:9/store", &lenient, 1 << 20)
-            .await
-            .is_ok());
+        assert!(
+            open_job_store(dir.path().to_str().unwrap(), &lenient, 1 << 20)
+                .await
+                .is_ok()
+        );
+        assert!(
+            open_job_store("http://127.0.0.1:9/store", &lenient, 1 << 20)
+                .await
+                .is_ok()
+        );
     }
 }

@@ -229,7 +229,9 @@ impl Journal {
 
     pub fn load_outputs(&self, job: &Pubkey) -> Result<Option<Vec<Vec<u8>>>, JournalError> {
         match std::fs::read(self.outputs_path(job)) {
-            Ok(bytes) => borsh::from_slice(&bytes).map(Some).map_err(|e| self.error(e)),
+            Ok(bytes) => borsh::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| self.error(e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.error(e)),
         }

@@ -252,9 +252,7 @@ impl Task<'_> {
         };
         let commitment = commitment_hash(&self.address, &agent.me, &result, &salt);
         let ixs = [ix::commit_result(&agent.me, &self.address, commitment)];
-        let sent = agent
-            .retry("commit", || agent.sender.send(&ixs, &[]))
-            .await;
+        let sent = agent.retry("commit", || agent.sender.send(&ixs, &[])).await;
         match sent {
             Ok(sig) => {
                 agent.metrics.jobs_committed.inc();
@@ -277,9 +275,7 @@ impl Task<'_> {
             return Err(Stop::Failed("the journal lost the result".into()));
         };
         let ixs = [ix::reveal_result(&agent.me, &self.address, result, salt)];
-        let sent = agent
-            .retry("reveal", || agent.sender.send(&ixs, &[]))
-            .await;
+        let sent = agent.retry("reveal", || agent.sender.send(&ixs, &[])).await;
         match sent {
             Ok(sig) => {
                 agent.metrics.jobs_revealed.inc();
@@ -340,10 +336,7 @@ impl Task<'_> {
         let ixs = agent
             .mint
             .settle_instructions(&agent.me, &self.address, job);
-        match agent
-            .retry("settle", || agent.sender.send(&ixs, &[]))
-            .await
-        {
+        match agent.retry("settle", || agent.sender.send(&ixs, &[])).await {
             Ok(sig) => {
                 agent.metrics.jobs_settled_by_us.inc();
                 info!(job = %self.address, signature = %sig, "settled the job");

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use concord_agent::agent;
 use concord_agent::config::Config;
 use concord_agent::journal::Journal;
 use tokio::sync::watch;
@@ -65,17 +66,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker => ExitCode::from(concord_client::executor::worker_main() as u8),
-        Command::Check { config } => {
-            let outcome = load(&config).and_then(|c| {
-                let adapters = concord_client::executor::list_adapters();
-                println!("config ok: rpc {} keypair {}", c.rpc_url, c.keypair.display());
-                for a in adapters {
-                    println!("adapter: {a}");
-                }
-                Ok(())
-            });
-            report(outcome)
-        }
+        Command::Check { config } => report(load(&config).and_then(|c| {
+            let key = agent::read_keypair(&c.keypair).map_err(|e| e.to_string())?;
+            for a in concord_client::executor::list_adapters() {
+                println!("adapter available: {a}");
+            }
+            let (_, chosen) = agent::choose_adapter(&c).map_err(|e| e.to_string())?;
+            println!(
+                "config ok: provider {} on {}, rpc {}, journal {}",
+                solana_sdk::signer::Signer::pubkey(&key),
+                chosen,
+                c.rpc_url,
+                c.journal.display()
+            );
+            Ok(())
+        })),
         Command::Journal { config } => report(load(&config).and_then(|c| {
             let journal = Journal::open(&c.journal, &c.outputs_dir()).map_err(|e| e.to_string())?;
             for e in journal.entries().map_err(|e| e.to_string())? {
@@ -129,5 +134,7 @@ async fn serve(path: PathBuf) -> Result<(), String> {
             .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
         info!(address = %bound, "serving /metrics and /health");
     }
-    concord_agent::agent::run(agent).await.map_err(|e| e.to_string())
+    concord_agent::agent::run(agent)
+        .await
+        .map_err(|e| e.to_string())
 }

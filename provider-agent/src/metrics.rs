@@ -50,18 +50,58 @@ impl Metrics {
             jobs_claimed: counter(&mut registry, "jobs_claimed", "Slots claimed"),
             jobs_committed: counter(&mut registry, "jobs_committed", "Commitments landed"),
             jobs_revealed: counter(&mut registry, "jobs_revealed", "Reveals landed"),
-            jobs_paid: counter(&mut registry, "jobs_paid", "Jobs settled with this provider paid"),
-            jobs_slashed: counter(&mut registry, "jobs_slashed", "Jobs settled with this provider slashed"),
-            jobs_unpaid: counter(&mut registry, "jobs_unpaid", "Jobs settled without a quorum (collateral returned, nothing paid)"),
-            jobs_settled_by_us: counter(&mut registry, "jobs_settled_by_us", "Settle transactions this agent sent"),
-            jobs_invalid: counter(&mut registry, "jobs_invalid", "Jobs found invalid (the canonical error outcome was committed)"),
-            exec_failures: counter(&mut registry, "exec_failures", "Jobs this machine could not run (timeout, device error)"),
-            rpc_errors: counter(&mut registry, "rpc_errors", "RPC calls that failed and were retried"),
-            earned_units: counter(&mut registry, "earned_units", "Payment-mint base units earned (price minus fee)"),
-            slashed_units: counter(&mut registry, "slashed_units", "Collateral base units lost to slashing"),
+            jobs_paid: counter(
+                &mut registry,
+                "jobs_paid",
+                "Jobs settled with this provider paid",
+            ),
+            jobs_slashed: counter(
+                &mut registry,
+                "jobs_slashed",
+                "Jobs settled with this provider slashed",
+            ),
+            jobs_unpaid: counter(
+                &mut registry,
+                "jobs_unpaid",
+                "Jobs settled without a quorum (collateral returned, nothing paid)",
+            ),
+            jobs_settled_by_us: counter(
+                &mut registry,
+                "jobs_settled_by_us",
+                "Settle transactions this agent sent",
+            ),
+            jobs_invalid: counter(
+                &mut registry,
+                "jobs_invalid",
+                "Jobs found invalid (the canonical error outcome was committed)",
+            ),
+            exec_failures: counter(
+                &mut registry,
+                "exec_failures",
+                "Jobs this machine could not run (timeout, device error)",
+            ),
+            rpc_errors: counter(
+                &mut registry,
+                "rpc_errors",
+                "RPC calls that failed and were retried",
+            ),
+            earned_units: counter(
+                &mut registry,
+                "earned_units",
+                "Payment-mint base units earned (price minus fee)",
+            ),
+            slashed_units: counter(
+                &mut registry,
+                "slashed_units",
+                "Collateral base units lost to slashing",
+            ),
             jobs_in_flight: {
                 let g = Gauge::default();
-                registry.register("jobs_in_flight", "Jobs held and not yet finished", g.clone());
+                registry.register(
+                    "jobs_in_flight",
+                    "Jobs held and not yet finished",
+                    g.clone(),
+                );
                 g
             },
             kernel_seconds: {

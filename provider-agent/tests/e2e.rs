@@ -41,7 +41,11 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
     let s = Scenario::start("honest").await;
     let port = concord_localnet::free_port();
     let mut a1 = s
-        .agent("honest-1", None, &format!("metrics_addr = \"127.0.0.1:{port}\""))
+        .agent(
+            "honest-1",
+            None,
+            &format!("metrics_addr = \"127.0.0.1:{port}\""),
+        )
         .await;
     let mut a2 = s.agent("honest-2", None, "").await;
     let mut a3 = s.agent("honest-3", None, "").await;
@@ -53,7 +57,11 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&a1, &a2, &a3]);
     for a in [&a1, &a2, &a3] {
-        assert_eq!(outcome_of(&settled, &a.pubkey()), Some(SlotOutcome::Paid), "{logs}");
+        assert_eq!(
+            outcome_of(&settled, &a.pubkey()),
+            Some(SlotOutcome::Paid),
+            "{logs}"
+        );
         let p = s.chain.provider(&a.pubkey()).await.unwrap();
         assert_eq!(p.stats.earned, PRICE - settled.fee_per_replica);
         assert_eq!(p.locked, 0, "collateral unlocked");
@@ -62,9 +70,10 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
     let reference = case.cpu_reference();
     let agreed = Hash32(settled.agreed_hash.expect("a quorum"));
     assert_eq!(agreed, concord_client::result_hash(&reference));
-    let manifest = concord_client::results::fetch_manifest(&s.store, &Hash32(settled.manifest_hash))
-        .await
-        .unwrap();
+    let manifest =
+        concord_client::results::fetch_manifest(&s.store, &Hash32(settled.manifest_hash))
+            .await
+            .unwrap();
     let mut outputs = None;
     for _ in 0..40 {
         // Outputs are uploaded right after each reveal; give the last upload a moment.
@@ -86,16 +95,36 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(metrics.contains("concord_agent_jobs_paid_total 1"), "{metrics}");
-    assert!(metrics.contains("concord_agent_jobs_committed_total 1"), "{metrics}");
-    assert!(metrics.contains(&format!("concord_agent_earned_units_total {}", PRICE - settled.fee_per_replica)), "{metrics}");
+    assert!(
+        metrics.contains("concord_agent_jobs_paid_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("concord_agent_jobs_committed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "concord_agent_earned_units_total {}",
+            PRICE - settled.fee_per_replica
+        )),
+        "{metrics}"
+    );
     let (code, health) = http_get(&format!("http://127.0.0.1:{port}/health")).await;
     assert_eq!(code, 200, "{health}");
     assert!(health.contains("\"ok\""), "{health}");
     // Stopped gracefully, its journal records the end.
-    assert_eq!(a1.sigterm(Duration::from_secs(60)), Some(0), "{}", a1.logs());
+    assert_eq!(
+        a1.sigterm(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        a1.logs()
+    );
     let journal = a1.journal();
-    let entry = journal.iter().find(|e| e["job"] == job.to_string()).expect("journal entry");
+    let entry = journal
+        .iter()
+        .find(|e| e["job"] == job.to_string())
+        .expect("journal entry");
     assert_eq!(entry["stage"], "finished");
     assert_eq!(entry["outcome"], "paid");
 }
@@ -105,7 +134,9 @@ async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
     let s = Scenario::start("liar").await;
     let mut h1 = s.agent("honest-1", None, "").await;
     let mut h2 = s.agent("honest-2", None, "").await;
-    let mut liar = s.agent("liar", None, "[chaos]\ncorrupt_results = true").await;
+    let mut liar = s
+        .agent("liar", None, "[chaos]\ncorrupt_results = true")
+        .await;
     for a in [&mut h1, &mut h2, &mut liar] {
         a.start();
     }
@@ -113,9 +144,21 @@ async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&h1, &h2, &liar]);
-    assert_eq!(outcome_of(&settled, &h1.pubkey()), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(outcome_of(&settled, &h2.pubkey()), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(outcome_of(&settled, &liar.pubkey()), Some(SlotOutcome::Slashed), "{logs}");
+    assert_eq!(
+        outcome_of(&settled, &h1.pubkey()),
+        Some(SlotOutcome::Paid),
+        "{logs}"
+    );
+    assert_eq!(
+        outcome_of(&settled, &h2.pubkey()),
+        Some(SlotOutcome::Paid),
+        "{logs}"
+    );
+    assert_eq!(
+        outcome_of(&settled, &liar.pubkey()),
+        Some(SlotOutcome::Slashed),
+        "{logs}"
+    );
     assert_eq!(
         settled.agreed_hash.map(Hash32),
         Some(concord_client::result_hash(&case.cpu_reference()))
@@ -140,17 +183,36 @@ async fn c_an_agent_stopped_before_committing_is_slashed_as_a_no_show() {
     // Stopped while the job waits for its other slots: nothing was committed.
     let code = quitter.sigterm(Duration::from_secs(90));
     assert_eq!(code, Some(0), "graceful exit:\n{}", quitter.logs());
-    assert!(quitter.logs().contains("shutting down"), "{}", quitter.logs());
+    assert!(
+        quitter.logs().contains("shutting down"),
+        "{}",
+        quitter.logs()
+    );
     let mut h1 = s.agent("honest-1", None, "").await;
     let mut h2 = s.agent("honest-2", None, "").await;
     h1.start();
     h2.start();
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&quitter, &h1, &h2]);
-    assert_eq!(outcome_of(&settled, &me), Some(SlotOutcome::Slashed), "{logs}");
-    assert_eq!(outcome_of(&settled, &h1.pubkey()), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(outcome_of(&settled, &h2.pubkey()), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(s.chain.provider(&me).await.unwrap().stats.slashed, COLLATERAL);
+    assert_eq!(
+        outcome_of(&settled, &me),
+        Some(SlotOutcome::Slashed),
+        "{logs}"
+    );
+    assert_eq!(
+        outcome_of(&settled, &h1.pubkey()),
+        Some(SlotOutcome::Paid),
+        "{logs}"
+    );
+    assert_eq!(
+        outcome_of(&settled, &h2.pubkey()),
+        Some(SlotOutcome::Paid),
+        "{logs}"
+    );
+    assert_eq!(
+        s.chain.provider(&me).await.unwrap().stats.slashed,
+        COLLATERAL
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,12 +224,17 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
     other.start();
     let case = gemm();
     let job = s.submit(&case.job, 3, 2, 25, 40).await;
-    s.wait_for(&job, Duration::from_secs(120), "two claims", |j| j.filled == 2)
-        .await;
+    s.wait_for(&job, Duration::from_secs(120), "two claims", |j| {
+        j.filled == 2
+    })
+    .await;
     // The third slot is held by a provider that never commits, so reveals open only at the
     // execution deadline: the victim is certainly between its commit and its reveal.
     let silent = s.funded_provider().await;
-    let silent_sender = concord_client::chain::Sender::new(s.chain.rpc.clone(), std::sync::Arc::new(silent.insecure_clone()));
+    let silent_sender = concord_client::chain::Sender::new(
+        s.chain.rpc.clone(),
+        std::sync::Arc::new(silent.insecure_clone()),
+    );
     let hw = HardwareProfile {
         gpu_name: "silent".into(),
         memory_mib: 4096,
@@ -179,7 +246,13 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
         .send(
             &[
                 ix::register_provider(&me, &s.mint.address, &s.mint.token_program, hw, ""),
-                ix::deposit_stake(&me, &s.mint.account_of(&me), &s.mint.address, &s.mint.token_program, 10 * support::TOKEN),
+                ix::deposit_stake(
+                    &me,
+                    &s.mint.account_of(&me),
+                    &s.mint.address,
+                    &s.mint.token_program,
+                    10 * support::TOKEN,
+                ),
                 ix::claim_slot(&me, &job),
             ],
             &[],
@@ -188,9 +261,16 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
         .expect("the silent provider claims the last slot");
     let v = victim.pubkey();
     let committed = s
-        .wait_for(&job, Duration::from_secs(120), "the victim's commitment", |j| {
-            j.slots.iter().any(|slot| slot.provider == v && slot.status == SlotStatus::Committed)
-        })
+        .wait_for(
+            &job,
+            Duration::from_secs(120),
+            "the victim's commitment",
+            |j| {
+                j.slots
+                    .iter()
+                    .any(|slot| slot.provider == v && slot.status == SlotStatus::Committed)
+            },
+        )
         .await;
     victim.sigkill();
     assert_eq!(committed.revealed, 0);
@@ -198,8 +278,16 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&victim, &other]);
     assert_eq!(outcome_of(&settled, &v), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(outcome_of(&settled, &other.pubkey()), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(outcome_of(&settled, &me), Some(SlotOutcome::Slashed), "{logs}");
+    assert_eq!(
+        outcome_of(&settled, &other.pubkey()),
+        Some(SlotOutcome::Paid),
+        "{logs}"
+    );
+    assert_eq!(
+        outcome_of(&settled, &me),
+        Some(SlotOutcome::Slashed),
+        "{logs}"
+    );
     assert!(victim.logs().contains("resuming"), "{}", victim.logs());
 }
 
@@ -219,11 +307,18 @@ async fn e_the_job_settles_with_30_percent_of_rpc_sends_failing() {
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&agents.iter().collect::<Vec<_>>());
     for a in &agents {
-        assert_eq!(outcome_of(&settled, &a.pubkey()), Some(SlotOutcome::Paid), "{logs}");
+        assert_eq!(
+            outcome_of(&settled, &a.pubkey()),
+            Some(SlotOutcome::Paid),
+            "{logs}"
+        );
     }
     let sends = stats.sends.load(Ordering::Relaxed);
     let failed = stats.dropped.load(Ordering::Relaxed) + stats.answers_lost.load(Ordering::Relaxed);
-    assert!(failed > 0 && sends >= 12, "{failed} of {sends} sends failed");
+    assert!(
+        failed > 0 && sends >= 12,
+        "{failed} of {sends} sends failed"
+    );
     eprintln!("flaky proxy: {failed} of {sends} sendTransaction calls failed");
 }
 
@@ -258,7 +353,11 @@ async fn f_an_invalid_job_settles_on_the_canonical_error() {
     let logs = all_logs(&agents.iter().collect::<Vec<_>>());
     assert_eq!(settled.agreed_hash.map(Hash32), Some(expected), "{logs}");
     for a in &agents {
-        assert_eq!(outcome_of(&settled, &a.pubkey()), Some(SlotOutcome::Paid), "{logs}");
+        assert_eq!(
+            outcome_of(&settled, &a.pubkey()),
+            Some(SlotOutcome::Paid),
+            "{logs}"
+        );
     }
     assert!(logs.contains("the job is invalid"), "{logs}");
 }

@@ -109,9 +109,10 @@ impl Chain {
             .get_account(&config.payment_mint)
             .await
             .map_err(rpc_error)?;
-        let decimals = *account.data.get(44).ok_or_else(|| {
-            ChainError::Invalid(format!("{} is not a mint", config.payment_mint))
-        })?;
+        let decimals = *account
+            .data
+            .get(44)
+            .ok_or_else(|| ChainError::Invalid(format!("{} is not a mint", config.payment_mint)))?;
         Ok(Mint {
             address: config.payment_mint,
             token_program: account.owner,

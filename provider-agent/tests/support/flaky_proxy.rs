@@ -31,13 +31,19 @@ pub async fn start(upstream: &str, failure_percent: u64) -> (String, Arc<ProxySt
     let st = stats.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let (client, upstream, stats, seed) =
                 (client.clone(), upstream.clone(), st.clone(), seed.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let (client, upstream, stats, seed) =
-                        (client.clone(), upstream.clone(), stats.clone(), seed.clone());
+                    let (client, upstream, stats, seed) = (
+                        client.clone(),
+                        upstream.clone(),
+                        stats.clone(),
+                        seed.clone(),
+                    );
                     async move {
                         let body = req.into_body().collect().await?.to_bytes();
                         let is_send = memchr(&body, b"\"sendTransaction\"");

@@ -9,7 +9,7 @@ pub mod flaky_proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use concord_client::chain::{ix, pda, Chain, Job, JobState, Mint, Sender, SlotOutcome};
@@ -36,7 +36,7 @@ pub struct SharedChain {
 }
 
 static CHAIN: OnceLock<SharedChain> = OnceLock::new();
-static TURN: Mutex<()> = Mutex::new(());
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts the chain once, in a thread of its own that keeps it running for the whole test
 /// binary.
@@ -80,7 +80,7 @@ pub struct Scenario {
     pub buyer_sender: Sender,
     pub store: BlobStore,
     _dir: tempfile::TempDir,
-    _turn: MutexGuard<'static, ()>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 fn keypair_from(bytes: &[u8]) -> Arc<Keypair> {
@@ -89,7 +89,7 @@ fn keypair_from(bytes: &[u8]) -> Arc<Keypair> {
 
 impl Scenario {
     pub async fn start(name: &str) -> Scenario {
-        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let turn = TURN.lock().await;
         let shared = shared_chain();
         let rpc = Arc::new(RpcClient::new_with_commitment(
             shared.rpc_url.clone(),
@@ -194,8 +194,11 @@ impl Scenario {
         let dir = self.dir.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let keypair = dir.join("id.json");
-        std::fs::write(&keypair, serde_json::to_string(&key.to_bytes().to_vec()).unwrap())
-            .unwrap();
+        std::fs::write(
+            &keypair,
+            serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+        )
+        .unwrap();
         let config = dir.join("agent.toml");
         std::fs::write(
             &config,
@@ -217,8 +220,16 @@ allow_local_paths = true
 {extra}
 "#,
                 rpc = rpc_url.unwrap_or(&self.rpc_url),
-                top = if extra.trim_start().starts_with('[') { "" } else { extra },
-                extra = if extra.trim_start().starts_with('[') { extra } else { "" },
+                top = if extra.trim_start().starts_with('[') {
+                    ""
+                } else {
+                    extra
+                },
+                extra = if extra.trim_start().starts_with('[') {
+                    extra
+                } else {
+                    ""
+                },
                 buyer = self.buyer.pubkey(),
             ),
         )
@@ -234,7 +245,13 @@ allow_local_paths = true
     }
 
     /// Polls the job until `done` holds (or panics after `limit`).
-    pub async fn wait_for(&self, job: &Pubkey, limit: Duration, what: &str, done: impl Fn(&Job) -> bool) -> Job {
+    pub async fn wait_for(
+        &self,
+        job: &Pubkey,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&Job) -> bool,
+    ) -> Job {
         let start = Instant::now();
         loop {
             if let Ok(j) = self.chain.job(job).await {
@@ -250,10 +267,16 @@ allow_local_paths = true
                     .flatten()
                     .filter_map(|d| {
                         let log = std::fs::read_to_string(d.path().join("agent.log")).ok()?;
-                        Some(format!("---- {} ----\n{log}", d.file_name().to_string_lossy()))
+                        Some(format!(
+                            "---- {} ----\n{log}",
+                            d.file_name().to_string_lossy()
+                        ))
                     })
                     .collect();
-                panic!("{}: timed out waiting for {what}; job: {state:?}\n{logs}", self.name);
+                panic!(
+                    "{}: timed out waiting for {what}; job: {state:?}\n{logs}",
+                    self.name
+                );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -330,7 +353,11 @@ impl AgentProcess {
             if start.elapsed() > limit {
                 child.kill().unwrap();
                 child.wait().unwrap();
-                panic!("{} did not stop within {limit:?} of SIGTERM:\n{}", self.name, self.logs());
+                panic!(
+                    "{} did not stop within {limit:?} of SIGTERM:\n{}",
+                    self.name,
+                    self.logs()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
