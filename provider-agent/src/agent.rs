@@ -58,6 +58,8 @@ pub struct Agent {
     pub shutdown: watch::Receiver<bool>,
     /// Jobs with a running task.
     pub active: Mutex<HashSet<Pubkey>>,
+    /// Open jobs decided against for good (refused, unfetchable, claim refused).
+    pub passed_over: Mutex<HashSet<Pubkey>>,
 }
 
 impl Agent {
@@ -222,6 +224,7 @@ pub async fn start(
         gpu: Semaphore::new(1),
         shutdown,
         active: Mutex::new(HashSet::new()),
+        passed_over: Mutex::new(HashSet::new()),
     };
     ensure_registered(&agent).await.map_err(chain_err)?;
     Ok(Arc::new(agent))
@@ -295,14 +298,25 @@ async fn ensure_registered(agent: &Agent) -> Result<(), ChainError> {
     Ok(())
 }
 
-/// Starts a task driving `job` unless one is running already.
+/// Starts a task driving `job` (resumed from the journal) unless one is running already.
 fn spawn_job(agent: &Arc<Agent>, tasks: &mut JoinSet<()>, job: Pubkey, prepared: Option<Prepared>) {
+    spawn_task(agent, tasks, job, move |agent| async move {
+        lifecycle::drive(&agent, job, prepared, None).await
+    });
+}
+
+/// Runs `work` for `job` in a task unless one is running for it already.
+fn spawn_task<F, Fut>(agent: &Arc<Agent>, tasks: &mut JoinSet<()>, job: Pubkey, work: F)
+where
+    F: FnOnce(Arc<Agent>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     if !agent.active.lock().expect("lock").insert(job) {
         return;
     }
     let agent = agent.clone();
     tasks.spawn(async move {
-        lifecycle::drive(&agent, job, prepared).await;
+        work(agent.clone()).await;
         agent.active.lock().expect("lock").remove(&job);
     });
 }
@@ -364,10 +378,9 @@ pub async fn run(agent: Arc<Agent>) -> Result<(), StartError> {
     }
 
     let poll = Duration::from_millis(agent.config.poll_interval_ms);
-    let mut passed_over: HashSet<Pubkey> = HashSet::new();
     while !agent.shutting_down() {
         while tasks.try_join_next().is_some() {}
-        if let Err(e) = discover(&agent, &mut tasks, &mut passed_over).await {
+        if let Err(e) = discover(&agent, &mut tasks).await {
             agent.metrics.rpc_errors.inc();
             warn!(error = %e, "job discovery failed");
         } else {
@@ -399,12 +412,9 @@ pub async fn run(agent: Arc<Agent>) -> Result<(), StartError> {
     Ok(())
 }
 
-/// One discovery pass: list open jobs, claim those we can serve.
-async fn discover(
-    agent: &Arc<Agent>,
-    tasks: &mut JoinSet<()>,
-    passed_over: &mut HashSet<Pubkey>,
-) -> Result<(), ChainError> {
+/// One discovery pass: list open jobs and start a claim for each we can serve (claims go out
+/// concurrently, each in its own task).
+async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(), ChainError> {
     let held = agent.active.lock().expect("lock").len();
     if held >= agent.config.jobs.max_concurrent {
         return Ok(());
@@ -416,7 +426,14 @@ async fn discover(
             buyer: None,
         })
         .await?;
-    if open.iter().all(|(a, _)| passed_over.contains(a)) {
+    let mut candidates: Vec<_> = {
+        let passed_over = agent.passed_over.lock().expect("lock");
+        let active = agent.active.lock().expect("lock");
+        open.into_iter()
+            .filter(|(a, _)| !passed_over.contains(a) && !active.contains(a))
+            .collect()
+    };
+    if candidates.is_empty() {
         return Ok(());
     }
     let provider = agent.chain.provider(&agent.me).await?;
@@ -433,14 +450,10 @@ async fn discover(
         .parse_units(&agent.config.jobs.price_floor)
         .map_err(|e| ChainError::Invalid(format!("jobs.price_floor: {e}")))?;
     let mut free_stake = provider.staked.saturating_sub(provider.locked);
-    let mut candidates: Vec<_> = open
-        .into_iter()
-        .filter(|(a, _)| {
-            !passed_over.contains(a) && !agent.active.lock().expect("lock").contains(a)
-        })
-        .collect();
     // Best paid first.
-    candidates.sort_by_key(|(_, j)| std::cmp::Reverse(j.price_per_replica - j.fee_per_replica));
+    candidates.sort_by_key(|(_, j)| {
+        std::cmp::Reverse(j.price_per_replica.saturating_sub(j.fee_per_replica))
+    });
     let mut in_flight = held;
     for (address, job) in candidates {
         if in_flight >= agent.config.jobs.max_concurrent || agent.shutting_down() {
@@ -458,55 +471,15 @@ async fn discover(
             tracing::debug!(job = %address, reason, "passing over");
             // Stake can free up later; other refusals are final.
             if !reason.contains("free stake") {
-                passed_over.insert(address);
+                agent.passed_over.lock().expect("lock").insert(address);
             }
             continue;
         }
-        // Fetch and check the content before claiming: never claim what we cannot fetch.
-        let prepared = match fetch_for(agent, &job).await {
-            Ok(p) => p,
-            Err(reason) => {
-                warn!(job = %address, reason, "not claiming: its content cannot be fetched");
-                passed_over.insert(address);
-                continue;
-            }
-        };
-        // Recorded before the claim is sent, so a crash right after it never loses the slot.
-        if let Err(e) = agent.journal.put(&Entry::claimed(&address)) {
-            warn!(error = %e, "cannot write the journal; not claiming");
-            return Ok(());
-        }
-        match agent
-            .sender
-            .send(&[ix::claim_slot(&agent.me, &address)], &[])
-            .await
-        {
-            Ok(sig) => {
-                agent.metrics.jobs_claimed.inc();
-                info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), "claimed a slot");
-                free_stake = free_stake.saturating_sub(job.collateral_per_replica);
-                in_flight += 1;
-                spawn_job(agent, tasks, address, Some(prepared));
-            }
-            Err(e) => {
-                // It may have landed before the error (a lost response): the task finds out.
-                let landed = agent
-                    .chain
-                    .job(&address)
-                    .await
-                    .map(|j| j.slots.iter().any(|s| s.provider == agent.me))
-                    .unwrap_or(false);
-                if landed {
-                    agent.metrics.jobs_claimed.inc();
-                    in_flight += 1;
-                    spawn_job(agent, tasks, address, Some(prepared));
-                } else {
-                    let _ = agent.journal.remove(&address);
-                    passed_over.insert(address);
-                    info!(job = %address, error = %e, "claim refused");
-                }
-            }
-        }
+        free_stake = free_stake.saturating_sub(job.collateral_per_replica);
+        in_flight += 1;
+        spawn_task(agent, tasks, address, move |agent| async move {
+            lifecycle::claim_and_drive(&agent, address, job).await
+        });
     }
     Ok(())
 }

@@ -40,14 +40,64 @@ impl From<crate::journal::JournalError> for Stop {
     }
 }
 
+/// Fetches an open job's content, claims a slot (recorded in the journal first), and drives
+/// the job. Content that cannot be fetched is never claimed.
+pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
+    let prepared = match fetch_for(agent, &job).await {
+        Ok(p) => p,
+        Err(reason) => {
+            warn!(job = %address, reason, "not claiming: its content cannot be fetched");
+            agent.passed_over.lock().expect("lock").insert(address);
+            return;
+        }
+    };
+    let fetched_at = Instant::now();
+    // Recorded before the claim is sent, so a crash right after it never loses the slot.
+    if let Err(e) = agent.journal.put(&Entry::claimed(&address)) {
+        warn!(error = %e, "cannot write the journal; not claiming");
+        return;
+    }
+    let claim = [ix::claim_slot(&agent.me, &address)];
+    match agent.sender.send(&claim, &[]).await {
+        Ok(sig) => {
+            info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), "claimed a slot");
+        }
+        Err(e) => {
+            // It may have landed before the error (a lost response).
+            let landed = agent
+                .chain
+                .job(&address)
+                .await
+                .map(|j| j.slots.iter().any(|s| s.provider == agent.me))
+                .unwrap_or(false);
+            if !landed {
+                let _ = agent.journal.remove(&address);
+                agent.passed_over.lock().expect("lock").insert(address);
+                info!(job = %address, error = %e, "claim refused");
+                return;
+            }
+        }
+    }
+    agent.metrics.jobs_claimed.inc();
+    drive(agent, address, Some(prepared), Some(fetched_at)).await;
+}
+
 /// Drives `address` until it is finished, shutdown begins, or something fails for good.
-pub async fn drive(agent: &Agent, address: Pubkey, prepared: Option<Prepared>) {
+/// `fetched_at` is when its content was fetched (for the overhead figures in the log).
+pub async fn drive(
+    agent: &Agent,
+    address: Pubkey,
+    prepared: Option<Prepared>,
+    fetched_at: Option<Instant>,
+) {
     agent.metrics.jobs_in_flight.inc();
     let mut task = Task {
         agent,
         address,
         prepared,
         settleable_since: None,
+        fetched_at,
+        kernel: Duration::ZERO,
     };
     match task.run().await {
         Ok(()) | Err(Stop::Shutdown) => {}
@@ -64,6 +114,9 @@ struct Task<'a> {
     prepared: Option<Prepared>,
     /// When the job was first seen settleable (to give others a moment first).
     settleable_since: Option<Instant>,
+    /// When the content was fetched, and the GPU time of the run (for overhead figures).
+    fetched_at: Option<Instant>,
+    kernel: Duration,
 }
 
 /// What one pass decided.
@@ -186,7 +239,10 @@ impl Task<'_> {
             None => {
                 let job = agent.chain.job(&self.address).await?;
                 match fetch_for(agent, &job).await {
-                    Ok(p) => p,
+                    Ok(p) => {
+                        self.fetched_at = Some(Instant::now());
+                        p
+                    }
                     Err(reason) => {
                         warn!(job = %self.address, reason, "cannot fetch the job; retrying");
                         return Ok(Next::Wait);
@@ -211,6 +267,7 @@ impl Task<'_> {
                     }
                 }
                 .tap_completed(|gpu| {
+                    self.kernel = gpu;
                     agent.metrics.kernel_seconds.observe(gpu.as_secs_f64());
                     info!(job = %self.address, gpu_ms = gpu.as_millis() as u64, wall_ms = started.elapsed().as_millis() as u64, "ran the job");
                 })
@@ -256,7 +313,16 @@ impl Task<'_> {
         match sent {
             Ok(sig) => {
                 agent.metrics.jobs_committed.inc();
-                info!(job = %self.address, signature = %sig, result = %hex::encode(result), "committed");
+                // From content fetched to commitment confirmed: claim, run, journal, commit.
+                let fetched_to_commit_ms = self.fetched_at.map(|t| t.elapsed().as_millis() as u64);
+                info!(
+                    job = %self.address,
+                    signature = %sig,
+                    result = %hex::encode(result),
+                    fetched_to_commit_ms,
+                    kernel_ms = self.kernel.as_secs_f64() * 1e3,
+                    "committed"
+                );
                 entry.stage = Stage::Committed;
                 agent.journal.put(&entry)?;
                 Ok(Next::Continue)
