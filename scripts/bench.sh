@@ -1,14 +1,61 @@
 #!/usr/bin/env bash
-# Executor benchmarks -> docs/benchmarks.md. Release build of `concord-bench` (client/src/bin),
-# run on the local adapters (Vulkan and GL; lavapipe/llvmpipe on a machine without a GPU).
-# Usage: scripts/bench.sh [--repeats N] [--backend vulkan|gl] [--hash-mib N]
-# Honours CARGO_TARGET_DIR. Needs: mesa-vulkan-drivers libegl1 libgl1-mesa-dri without a GPU.
+# Benchmarks -> docs/benchmarks.md: the executor (every library kernel at two sizes against its
+# CPU reference, result hashing against plain blake3), the protocol (write locks per
+# instruction -- the bench FAILS if a per-job instruction write-locks a global account --,
+# account bytes and rent, transactions and signatures per job life against replicas), and the
+# agents at scale on a real local chain (jobs settled per second with 1/2/4/8 agents and
+# 10/100/1000 queued jobs, per-job latency, agent overhead and RSS).
+#
+# Usage: scripts/bench.sh [--quick]      (--quick: 1 and 2 agents, 10 jobs; for a smoke run)
+# Environment: CONCORD_BENCH_AGENTS="1 2 4 8", CONCORD_BENCH_JOBS="10 100 1000",
+#              CONCORD_BENCH_TIMEOUT=600 (seconds per scale run), CONCORD_BENCH_REPEATS=5.
+# Installs what it needs on a fresh Debian machine (scripts/setup.sh); honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+./scripts/setup.sh
+source scripts/env.sh
+agents_list=${CONCORD_BENCH_AGENTS:-"1 2 4 8"}
+jobs_list=${CONCORD_BENCH_JOBS:-"10 100 1000"}
+if [ "${1:-}" = "--quick" ]; then agents_list="1 2"; jobs_list="10"; fi
+timeout=${CONCORD_BENCH_TIMEOUT:-600}
+repeats=${CONCORD_BENCH_REPEATS:-5}
+work=$(mktemp -d)
+pid=""
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
+echo "== building (executor bench in release; chain, CLI and agent as the tests build them)"
 cargo build --release -q -p concord-client --no-default-features --features gpu --bin concord-bench
-CONCORD_BENCH_COMMAND="scripts/bench.sh${*:+ $*}" \
-    "$CARGO_TARGET_DIR/release/concord-bench" --repeats 5 "$@" --out docs/benchmarks.md
+cargo build -q -p concord-localnet --bins
+cargo build -q -p concord-client --features cli --bin concord
+cargo build -q -p concord-agent --bins
+dbg="$CARGO_TARGET_DIR/debug"
+
+echo "== executor"
+"$CARGO_TARGET_DIR/release/concord-bench" --repeats "$repeats" --out "$work/executor.md"
+
+echo "== write locks"
+"$dbg/concord-agent-bench" locks > "$work/locks.md" || { cat "$work/locks.md"; echo "bench: the write-lock check failed"; exit 1; }
+cat "$work/locks.md"
+
+echo "== local chain"
+rpc_port=38899
+"$dbg/concord-localnet" --quiet --ledger "$work/ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
+  > /dev/null 2> "$work/localnet.log" &
+pid=$!
+for _ in $(seq 1 240); do [ -s "$work/ledger/localnet.json" ] && break; sleep 0.5; done
+rpc=http://127.0.0.1:$rpc_port
+faucet=http://127.0.0.1:$((rpc_port + 2))
+"$dbg/concord-agent-bench" accounts --rpc "$rpc" > "$work/accounts.md"
+
+scale() { # agents jobs replicas
+  "$dbg/concord-agent-bench" scale --rpc "$rpc" --faucet "$faucet" --concord "$dbg/concord" \
+    --agent "$dbg/concord-agent" --work "$work" --agents "$1" --jobs "$2" --replicas "$3" \
+    --timeout "$timeout" --out "$work/scale.jsonl" | tail -n 1 || true
+}
+echo "== transactions per job life against replicas"
+for r in 1 3 5; do scale "$r" 3 "$r"; done
+echo "== scale"
+for a in $agents_list; do for n in $jobs_list; do scale "$a" "$n" 1; done; done
+
+python3 scripts/bench_report.py "$work" "scripts/bench.sh${*:+ $*}" > docs/benchmarks.md
 echo "wrote docs/benchmarks.md"

@@ -1,4 +1,4 @@
-//! `concord-bench`: executor benchmarks. For every library kernel (bench size) on each local
+//! `concord-bench`: executor benchmarks. For every library kernel (test and bench sizes) on each local
 //! adapter: throughput from the GPU time (submit to readback) against the CPU reference in
 //! the same run, outputs checked against the reference; and result hashing against plain
 //! single-core blake3. Writes a markdown report (min / median / max over repeats).
@@ -96,11 +96,16 @@ fn main() {
     .unwrap();
     writeln!(md, "- GPU figures use the GPU time of one run (queue submit until every output is read back; shader compilation and upload excluded). The CPU reference is the plain single-threaded Rust reference of each kernel, in the same process. Every GPU run's outputs are compared with the reference and must be identical.\n").unwrap();
 
-    let cases = library(Size::Bench);
+    // Every kernel at both library sizes: the small test size and the bench size.
+    let cases: Vec<(&str, concord_client::kernels::KernelCase)> = library(Size::Test)
+        .into_iter()
+        .map(|c| ("test", c))
+        .chain(library(Size::Bench).into_iter().map(|c| ("bench", c)))
+        .collect();
     eprintln!("computing CPU references ...");
     let mut cpu_rows = Vec::new();
     let mut references = Vec::new();
-    for case in &cases {
+    for (_, case) in &cases {
         let reference = case.cpu_reference();
         let mut times = Vec::new();
         for _ in 0..repeats {
@@ -137,7 +142,7 @@ fn main() {
         .unwrap();
         writeln!(md, "| kernel | work per run | GPU G/s (min / median / max) | CPU reference G/s (min / median / max) | GPU ÷ CPU (median) | outputs equal |").unwrap();
         writeln!(md, "|---|---|---|---|---|---|").unwrap();
-        for ((case, cpu), reference) in cases.iter().zip(&cpu_rows).zip(&references) {
+        for (((size, case), cpu), reference) in cases.iter().zip(&cpu_rows).zip(&references) {
             eprintln!("{} on {} ...", case.name, backend.name());
             let mut times = Vec::new();
             let mut equal = true;
@@ -160,7 +165,7 @@ fn main() {
             };
             writeln!(
                 md,
-                "| {} | {:.1} M{} | {} {unit}/s | {} {unit}/s | {:.2} | {} |",
+                "| {} ({size}) | {:.3} M{} | {} {unit}/s | {} {unit}/s | {:.2} | {} |",
                 case.name,
                 case.ops as f64 / 1e6,
                 case.op_unit,

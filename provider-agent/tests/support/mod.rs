@@ -319,7 +319,17 @@ impl AgentProcess {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_concord-agent"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_concord-agent"));
+        // SAFETY: prctl is async-signal-safe; it makes the agent die with the test process
+        // (no agents left polling a chain that is gone when a test run is killed).
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
             .args(["run", "--config"])
             .arg(&self.config)
             .env("CONCORD_AGENT_LOG", "info")
