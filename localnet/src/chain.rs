@@ -152,6 +152,12 @@ impl Localnet {
         };
         let mut genesis = TestValidatorGenesis::default();
         genesis.ledger_path(&ledger).rpc_port(config.rpc_port);
+        // Transaction history (getTransaction, getSignaturesForAddress), as on a real cluster:
+        // clients read program logs and count a job's transactions with it.
+        genesis.rpc_config(solana_rpc::rpc::JsonRpcConfig {
+            enable_rpc_transaction_history: true,
+            ..solana_rpc::rpc::JsonRpcConfig::default_for_test()
+        });
         if let Some(port) = config.gossip_port {
             genesis.gossip_port(port);
         }

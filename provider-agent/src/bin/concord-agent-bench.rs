@@ -501,26 +501,55 @@ async fn scale(args: ScaleArgs) -> i32 {
     // Transactions per job life: close a sample, count what touched each job.
     let mut life = Vec::new();
     let treasury = chain.market_config().await.unwrap().treasury;
+    let mut closed = Vec::new();
     for address in settled.keys().take(args.sample) {
         let close = ix::close_job(&mint.escrow(address, &me), &me, &treasury);
-        if sender.send(&[close], &[]).await.is_err() {
+        if let Ok(sig) = sender.send(&[close], &[]).await {
+            closed.push((*address, sig.to_string()));
+        }
+    }
+    for (address, close_sig) in &closed {
+        let config = || solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
+            commitment: Some(CommitmentConfig::confirmed()),
+            ..Default::default()
+        };
+        // The ledger's address index is written shortly after the slot: wait for the close.
+        let mut sigs = Vec::new();
+        for _ in 0..120 {
+            match rpc
+                .get_signatures_for_address_with_config(address, config())
+                .await
+            {
+                Ok(s) if s.iter().any(|x| &x.signature == close_sig) => {
+                    sigs = s;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("cannot list the transactions of {address}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if sigs.is_empty() {
             continue;
         }
-        let sigs = rpc
-            .get_signatures_for_address(address)
-            .await
-            .unwrap_or_default();
         let mut signatures = 0usize;
         let mut fees = 0u64;
         for s in &sigs {
             let sig = s.signature.parse().unwrap();
-            if let Ok(tx) = rpc
-                .get_transaction(
-                    &sig,
-                    solana_transaction_status_client_types::UiTransactionEncoding::Json,
-                )
-                .await
-            {
+            let config = solana_rpc_client_api::config::RpcTransactionConfig {
+                encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Json),
+                commitment: Some(CommitmentConfig::confirmed()),
+                max_supported_transaction_version: Some(0),
+            };
+            let mut found = None;
+            for _ in 0..20 {
+                if let Ok(tx) = rpc.get_transaction_with_config(&sig, config).await {
+                    found = Some(tx);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            if let Some(tx) = found {
                 fees += tx.transaction.meta.as_ref().map_or(0, |m| m.fee);
                 if let solana_transaction_status_client_types::EncodedTransaction::Json(t) =
                     &tx.transaction.transaction
