@@ -98,6 +98,7 @@ pub async fn drive(
         settleable_since: None,
         fetched_at,
         kernel: Duration::ZERO,
+        gpu_wait: Duration::ZERO,
     };
     match task.run().await {
         Ok(()) | Err(Stop::Shutdown) => {}
@@ -117,6 +118,8 @@ struct Task<'a> {
     /// When the content was fetched, and the GPU time of the run (for overhead figures).
     fetched_at: Option<Instant>,
     kernel: Duration,
+    /// Time spent waiting for the GPU behind other jobs.
+    gpu_wait: Duration,
 }
 
 /// What one pass decided.
@@ -253,7 +256,9 @@ impl Task<'_> {
         let execution = match prepared {
             Err(invalid) => Execution::Invalid(invalid),
             Ok(compute) => {
+                let queued = Instant::now();
                 let _gpu = agent.gpu.acquire().await.expect("semaphore open");
+                self.gpu_wait = queued.elapsed();
                 let executor = agent.executor.clone();
                 let started = Instant::now();
                 let ran = tokio::task::spawn_blocking(move || executor.execute(&compute))
@@ -321,6 +326,7 @@ impl Task<'_> {
                     result = %hex::encode(result),
                     fetched_to_commit_ms,
                     kernel_ms = self.kernel.as_secs_f64() * 1e3,
+                    gpu_wait_ms = self.gpu_wait.as_secs_f64() * 1e3,
                     "committed"
                 );
                 entry.stage = Stage::Committed;
@@ -399,10 +405,36 @@ impl Task<'_> {
 
     async fn settle(&mut self, job: &Job) -> Result<Next, Stop> {
         let agent = self.agent;
-        let ixs = agent
-            .mint
-            .settle_instructions(&agent.me, &self.address, job);
-        match agent.retry("settle", || agent.sender.send(&ixs, &[])).await {
+        // Payout accounts first (their own transaction; most exist already).
+        let mut missing = Vec::new();
+        for (slot, create) in job.slots[..usize::from(job.filled)]
+            .iter()
+            .zip(agent.mint.payout_account_instructions(&agent.me, job))
+        {
+            let account = agent.mint.account_of(&slot.provider);
+            if !agent
+                .retry("read payout account", || agent.chain.exists(&account))
+                .await?
+            {
+                missing.push(create);
+            }
+        }
+        if !missing.is_empty() {
+            if let Err(e) = agent
+                .retry("create payout accounts", || {
+                    agent.sender.send(&missing, &[])
+                })
+                .await
+            {
+                warn!(job = %self.address, error = %e, "cannot create the payout accounts");
+                return Ok(Next::Wait);
+            }
+        }
+        let settle = [agent.mint.settle_instruction(&self.address, job)];
+        match agent
+            .retry("settle", || agent.sender.send(&settle, &[]))
+            .await
+        {
             Ok(sig) => {
                 agent.metrics.jobs_settled_by_us.inc();
                 info!(job = %self.address, signature = %sig, "settled the job");

@@ -7,7 +7,8 @@
 //! (c) an agent stopped (SIGTERM) before it commits is slashed as a no-show;
 //! (d) an agent killed with SIGKILL after committing is restarted, reveals and is paid;
 //! (e) with 30 % of RPC sends failing the job still settles;
-//! (f) an invalid job: every agent commits the canonical error and is paid by quorum.
+//! (f) an invalid job: every agent commits the canonical error and is paid by quorum;
+//! (g) a five-replica job (the most the market allows) settles.
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -360,4 +361,28 @@ async fn f_an_invalid_job_settles_on_the_canonical_error() {
         );
     }
     assert!(logs.contains("the job is invalid"), "{logs}");
+}
+
+/// The largest job the market allows (five replicas): its settle transaction (three accounts
+/// per slot) must still fit, with the payout accounts created in a transaction of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g_a_five_replica_job_settles() {
+    let s = Scenario::start("five").await;
+    let mut agents = Vec::new();
+    for i in 1..=5 {
+        agents.push(s.agent(&format!("replica-{i}"), None, "").await);
+    }
+    for a in agents.iter_mut() {
+        a.start();
+    }
+    let job = s.submit(&gemm().job, 5, 3, 120, 120).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    for a in &agents {
+        assert_eq!(
+            outcome_of(&settled, &a.pubkey()),
+            Some(SlotOutcome::Paid),
+            "{logs}"
+        );
+    }
 }

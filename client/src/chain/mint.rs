@@ -71,32 +71,37 @@ impl Mint {
         }
     }
 
-    /// What `payer` sends to settle `job` at `address`: `refund_unfilled` while it is still
-    /// open, otherwise the slot holders' token accounts (created if missing) and `settle`.
-    pub fn settle_instructions(
-        &self,
-        payer: &Pubkey,
-        address: &Pubkey,
-        job: &Job,
-    ) -> Vec<Instruction> {
+    /// The slot holders' payout token accounts of `job`, created if missing (idempotent):
+    /// sent in their own transaction before [`Mint::settle_instruction`], since with five
+    /// replicas both would not fit in one.
+    pub fn payout_account_instructions(&self, payer: &Pubkey, job: &Job) -> Vec<Instruction> {
+        job.slots[..usize::from(job.filled)]
+            .iter()
+            .map(|s| {
+                ix::create_associated_token_idempotent(
+                    payer,
+                    &s.provider,
+                    &self.address,
+                    &self.token_program,
+                )
+            })
+            .collect()
+    }
+
+    /// What settles `job` at `address`: `refund_unfilled` while it is still open, otherwise
+    /// `settle` paying each slot holder's associated token account.
+    pub fn settle_instruction(&self, address: &Pubkey, job: &Job) -> Instruction {
         let keys = self.escrow(address, &job.buyer);
         let holders: Vec<Pubkey> = job.slots[..usize::from(job.filled)]
             .iter()
             .map(|s| s.provider)
             .collect();
         if job.state == JobState::Open {
-            return vec![ix::refund_unfilled(&keys, &holders)];
+            return ix::refund_unfilled(&keys, &holders);
         }
-        let mut ixs: Vec<Instruction> = holders
-            .iter()
-            .map(|p| {
-                ix::create_associated_token_idempotent(payer, p, &self.address, &self.token_program)
-            })
-            .collect();
         let slots: Vec<(Pubkey, Pubkey)> =
             holders.iter().map(|p| (*p, self.account_of(p))).collect();
-        ixs.push(ix::settle(&keys, &slots));
-        ixs
+        ix::settle(&keys, &slots)
     }
 }
 

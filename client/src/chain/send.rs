@@ -192,7 +192,19 @@ fn refusal(e: &ClientError) -> Option<ChainError> {
             .filter(|e| *e != TransactionError::AlreadyProcessed)
             .map(|err| ChainError::from_transaction(&err, &logs));
     }
+    // The node refused the request itself (a transaction too large, malformed): no retry helps.
+    if let ErrorKind::RpcError(RpcError::RpcResponseError {
+        code: INVALID_PARAMS,
+        message,
+        ..
+    }) = e.kind()
+    {
+        return Some(ChainError::Transaction(message.clone()));
+    }
     e.get_transaction_error()
         .filter(|e| *e != TransactionError::AlreadyProcessed)
         .map(|err| ChainError::from_transaction(&err, &[]))
 }
+
+/// JSON-RPC "invalid params": what a node answers to a transaction it cannot accept at all.
+const INVALID_PARAMS: i64 = -32602;

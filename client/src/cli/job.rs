@@ -297,6 +297,11 @@ fn state_dir(dir: Option<PathBuf>) -> PathBuf {
     })
 }
 
+/// The file a job's outputs wait in between `job execute` and `job reveal`.
+fn outputs_file(job: &Pubkey, provider: &Pubkey) -> String {
+    format!("{job}-{provider}.outputs")
+}
+
 /// The file a commitment is kept in: one per job and provider key.
 fn commitment_file(job: &Pubkey, provider: &Pubkey) -> String {
     format!("{job}-{provider}.json")
@@ -643,19 +648,21 @@ pub async fn run(
                 Execution::Completed { result_hash, .. } => *result_hash,
                 Execution::Invalid(_) => execution.outcome().hash(),
             };
-            if let Execution::Completed { outputs, .. } = &execution {
-                results::publish_outputs(&store, outputs)
-                    .await
-                    .map_err(store_error)?;
-            }
             let salt = commitment_salt(&ctx.payer().to_bytes()[..32], &address);
             let commitment = commitment_hash(&address, &me, &result.0, &salt);
             let dir = state_dir(dir);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))?;
+            // The outputs are published only after the reveal (`job reveal`): published now,
+            // anyone could copy their hash into a commitment without running the job.
+            if let Execution::Completed { outputs, .. } = &execution {
+                let bundle = borsh::to_vec(outputs).expect("borsh");
+                std::fs::write(dir.join(outputs_file(&address, &me)), bundle)
+                    .map_err(|e| CliError::msg(format!("cannot save the outputs: {e}")))?;
+            }
             std::fs::write(
                 dir.join(commitment_file(&address, &me)),
-                json!({"job": address.to_string(), "provider": me.to_string(), "result_hash": result.to_hex()})
+                json!({"job": address.to_string(), "provider": me.to_string(), "result_hash": result.to_hex(), "store": store.location()})
                     .to_string(),
             )
             .map_err(|e| CliError::msg(format!("cannot save the commitment: {e}")))?;
@@ -702,13 +709,29 @@ pub async fn run(
                 .send(&[ix::reveal_result(&me, &address, result.0, salt)], &[])
                 .await
                 .map_err(fail)?;
+            // Now that the hash is revealed, publish the outputs for the buyer.
+            let outputs_path = path.with_file_name(outputs_file(&address, &me));
+            if let Ok(bundle) = std::fs::read(&outputs_path) {
+                let outputs: Vec<Vec<u8>> = borsh::from_slice(&bundle)
+                    .map_err(|e| CliError::msg(format!("the saved outputs are damaged: {e}")))?;
+                let location = saved["store"].as_str().unwrap_or_default();
+                let store = open_store(location)?;
+                results::publish_outputs(&store, &outputs)
+                    .await
+                    .map_err(store_error)?;
+                let _ = std::fs::remove_file(&outputs_path);
+            }
             signed(format!("revealed {} for {address}", result.to_hex()), sig);
         }
         JobCommand::Settle { job } => {
             let address = job_address(&job)?;
             let j = ctx.chain.job(&address).await.map_err(fail)?;
-            let ixs = mint.settle_instructions(&me, &address, &j);
-            let sig = ctx.sender.send(&ixs, &[]).await.map_err(fail)?;
+            if j.state != JobState::Open {
+                let payouts = mint.payout_account_instructions(&me, &j);
+                ctx.sender.send(&payouts, &[]).await.map_err(fail)?;
+            }
+            let settle = [mint.settle_instruction(&address, &j)];
+            let sig = ctx.sender.send(&settle, &[]).await.map_err(fail)?;
             let after = ctx.chain.job(&address).await.map_err(fail)?;
             let outcomes: Vec<String> = after.slots[..usize::from(after.filled)]
                 .iter()
