@@ -322,19 +322,34 @@ async fn install_native_runtime() {
     .await;
 }
 
+/// Adds both programs to the working bank. The bank can freeze between being read and being
+/// changed (the validator is running), and adding a builtin to a frozen bank panics: then the
+/// next working bank is tried.
 fn add_programs(validator: &TestValidator) {
-    let bank = validator
-        .bank_forks()
-        .read()
-        .expect("bank forks")
-        .working_bank();
-    for b in concord_native::builtins() {
-        bank.add_builtin(
-            b.program_id,
-            b.name,
-            ProgramCacheEntry::new_builtin(0, b.name.len(), b.registerer),
-        );
+    for _ in 0..100 {
+        let bank = validator
+            .bank_forks()
+            .read()
+            .expect("bank forks")
+            .working_bank();
+        if bank.is_frozen() {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for b in concord_native::builtins() {
+                bank.add_builtin(
+                    b.program_id,
+                    b.name,
+                    ProgramCacheEntry::new_builtin(0, b.name.len(), b.registerer),
+                );
+            }
+        }));
+        if added.is_ok() {
+            return;
+        }
     }
+    panic!("could not add the programs to a working bank");
 }
 
 /// Waits until the chain has advanced `n` slots (programs added to the working bank are
