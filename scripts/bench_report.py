@@ -145,6 +145,14 @@ w("Not measured in this run: the `device` tool lent no GPU machine to this sessi
   "cross-backend hash comparison (NVIDIA Vulkan against lavapipe); compare f32 throughput with "
   "half the H100's FP32 peak (bit-exact f32 cannot use fused multiply-add).\n")
 
+w("## Reading the figures\n")
+w("- Rows for the same configuration measured again later (after a fix) replace the earlier "
+  "ones; the raw lines are in the run's `scale.jsonl`.")
+w("- Transactions above 3r + 3 per job life come from duplicate settles (the scale runs set "
+  "`settle_delay_secs = 0`, so every slot holder settles at once; the default staggers them by "
+  "slot) and from claims lost to another agent (a failed claim still lands and touches the job).")
+w("- The escrow rate is bounded by the buyer: every `create_job` of one buyer write-locks the "
+  "buyer's token account, so one buyer's jobs are created one per slot at best.\n")
 w("## Notes\n")
 w("- Both cores are shared by the chain, the agents, their workers and the buyer in the scale "
   "runs; with 4 and 8 agents the figures measure contention on 2 cores more than the protocol.")
