@@ -52,7 +52,9 @@ now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"
 out = []
 w = out.append
 w("# Benchmarks\n")
-w(f"Produced by `{command}` on {now}, every figure below in that one run.\n")
+w(f"Produced by `{command}`; report written {now}. The figures of each table were measured "
+  "side by side in one run; a row measured again after a fix replaces the earlier one (see "
+  "\"Reading the figures\").\n")
 w(f"- machine: {machine()}; no GPU (wgpu runs on Mesa's lavapipe / llvmpipe)")
 w("- reproduce: `./scripts/bench.sh` (about 30–60 min on 2 cores with the full scale matrix; "
   "`./scripts/bench.sh --quick` for a smoke run). It installs what it needs, builds, starts a "
@@ -78,6 +80,7 @@ w("Which accounts each instruction write-locks, from the SDK's instruction build
   "instruction that write-locks one of them serialises every job on the chain, so "
   "`scripts/bench.sh` fails if one does.\n")
 w(read("locks.md").strip() + "\n")
+w("As a control, marking `update_market` as per-job makes the check print **FAIL** and exit 1.\n")
 w("Result: **pass** — create, claim, commit, reveal and settle write only the job, its vault, "
   "the buyer's or provider's own accounts. `close_job` writes the treasury's token account "
   "(fees and the treasury's slash share are paid there, once per job, off the hot path).\n")
@@ -151,6 +154,11 @@ w("- Rows for the same configuration measured again later (after a fix) replace 
 w("- Transactions above 3r + 3 per job life come from duplicate settles (the scale runs set "
   "`settle_delay_secs = 0`, so every slot holder settles at once; the default staggers them by "
   "slot) and from claims lost to another agent (a failed claim still lands and touches the job).")
+w("- With 4 and 8 agents and 1000 queued jobs the overhead (GPU wait excluded) grows to "
+  "seconds: 64 jobs per agent are in flight at once, so their claim and commit transactions, "
+  "their fsynced journal writes (redb has one writer) and the agents themselves compete for "
+  "two cores with the validator; with one agent and 10 jobs it is ~2.5 s, mostly two "
+  "transaction confirmations (claim, commit) and a worker process opening the device.")
 w("- The escrow rate is bounded by the buyer: every `create_job` of one buyer write-locks the "
   "buyer's token account, so one buyer's jobs are created one per slot at best.\n")
 w("## Notes\n")
