@@ -18,7 +18,7 @@ use concord_client::chain::{ix, HardwareProfile, SlotOutcome, SlotStatus};
 use concord_client::kernels;
 use concord_client::manifest::{BlobRef, Hash32, Limits};
 use solana_sdk::signer::Signer;
-use support::{all_logs, outcome_of, Scenario, COLLATERAL, PRICE};
+use support::{all_logs, assert_outcome, Scenario, COLLATERAL, PRICE};
 
 const SETTLE_LIMIT: Duration = Duration::from_secs(240);
 
@@ -58,11 +58,7 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&a1, &a2, &a3]);
     for a in [&a1, &a2, &a3] {
-        assert_eq!(
-            outcome_of(&settled, &a.pubkey()),
-            Some(SlotOutcome::Paid),
-            "{logs}"
-        );
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
         let p = s.chain.provider(&a.pubkey()).await.unwrap();
         assert_eq!(p.stats.earned, PRICE - settled.fee_per_replica);
         assert_eq!(p.locked, 0, "collateral unlocked");
@@ -145,21 +141,9 @@ async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&h1, &h2, &liar]);
-    assert_eq!(
-        outcome_of(&settled, &h1.pubkey()),
-        Some(SlotOutcome::Paid),
-        "{logs}"
-    );
-    assert_eq!(
-        outcome_of(&settled, &h2.pubkey()),
-        Some(SlotOutcome::Paid),
-        "{logs}"
-    );
-    assert_eq!(
-        outcome_of(&settled, &liar.pubkey()),
-        Some(SlotOutcome::Slashed),
-        "{logs}"
-    );
+    assert_outcome(&settled, &h1.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &h2.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &liar.pubkey(), SlotOutcome::Slashed, &logs);
     assert_eq!(
         settled.agreed_hash.map(Hash32),
         Some(concord_client::result_hash(&case.cpu_reference()))
@@ -195,21 +179,9 @@ async fn c_an_agent_stopped_before_committing_is_slashed_as_a_no_show() {
     h2.start();
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&quitter, &h1, &h2]);
-    assert_eq!(
-        outcome_of(&settled, &me),
-        Some(SlotOutcome::Slashed),
-        "{logs}"
-    );
-    assert_eq!(
-        outcome_of(&settled, &h1.pubkey()),
-        Some(SlotOutcome::Paid),
-        "{logs}"
-    );
-    assert_eq!(
-        outcome_of(&settled, &h2.pubkey()),
-        Some(SlotOutcome::Paid),
-        "{logs}"
-    );
+    assert_outcome(&settled, &me, SlotOutcome::Slashed, &logs);
+    assert_outcome(&settled, &h1.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &h2.pubkey(), SlotOutcome::Paid, &logs);
     assert_eq!(
         s.chain.provider(&me).await.unwrap().stats.slashed,
         COLLATERAL
@@ -278,17 +250,9 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
     victim.start();
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&victim, &other]);
-    assert_eq!(outcome_of(&settled, &v), Some(SlotOutcome::Paid), "{logs}");
-    assert_eq!(
-        outcome_of(&settled, &other.pubkey()),
-        Some(SlotOutcome::Paid),
-        "{logs}"
-    );
-    assert_eq!(
-        outcome_of(&settled, &me),
-        Some(SlotOutcome::Slashed),
-        "{logs}"
-    );
+    assert_outcome(&settled, &v, SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &other.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &me, SlotOutcome::Slashed, &logs);
     assert!(victim.logs().contains("resuming"), "{}", victim.logs());
 }
 
@@ -308,11 +272,7 @@ async fn e_the_job_settles_with_30_percent_of_rpc_sends_failing() {
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&agents.iter().collect::<Vec<_>>());
     for a in &agents {
-        assert_eq!(
-            outcome_of(&settled, &a.pubkey()),
-            Some(SlotOutcome::Paid),
-            "{logs}"
-        );
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
     }
     let sends = stats.sends.load(Ordering::Relaxed);
     let failed = stats.dropped.load(Ordering::Relaxed) + stats.answers_lost.load(Ordering::Relaxed);
@@ -354,11 +314,7 @@ async fn f_an_invalid_job_settles_on_the_canonical_error() {
     let logs = all_logs(&agents.iter().collect::<Vec<_>>());
     assert_eq!(settled.agreed_hash.map(Hash32), Some(expected), "{logs}");
     for a in &agents {
-        assert_eq!(
-            outcome_of(&settled, &a.pubkey()),
-            Some(SlotOutcome::Paid),
-            "{logs}"
-        );
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
     }
     assert!(logs.contains("the job is invalid"), "{logs}");
 }
@@ -379,10 +335,6 @@ async fn g_a_five_replica_job_settles() {
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&agents.iter().collect::<Vec<_>>());
     for a in &agents {
-        assert_eq!(
-            outcome_of(&settled, &a.pubkey()),
-            Some(SlotOutcome::Paid),
-            "{logs}"
-        );
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
     }
 }

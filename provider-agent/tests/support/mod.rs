@@ -296,6 +296,16 @@ pub fn outcome_of(job: &Job, who: &Pubkey) -> Option<SlotOutcome> {
         .map(|s| s.outcome)
 }
 
+/// Asserts the outcome of `who`'s slot, with the agents' logs on failure.
+#[track_caller]
+pub fn assert_outcome(job: &Job, who: &Pubkey, expected: SlotOutcome, logs: &str) {
+    assert_eq!(
+        outcome_of(job, who),
+        Some(expected),
+        "slot of {who}:\n{logs}"
+    );
+}
+
 /// A `concord-agent run` child process.
 pub struct AgentProcess {
     pub name: String,
