@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use concord_client::chain::{
-    ix, pda, Chain, ChainError, HardwareProfile, JobFilter, JobState, Mint, Provider, Sender,
+    ix, pda, read_keypair, Chain, ChainError, HardwareProfile, JobFilter, JobState, Mint, Provider,
+    Sender,
 };
 use concord_client::executor::{list_adapters, AdapterSelector, AdapterSummary, Backend, Executor};
 use solana_commitment_config::CommitmentConfig;
@@ -101,20 +102,6 @@ impl Agent {
     }
 }
 
-pub fn read_keypair(path: &std::path::Path) -> Result<Keypair, StartError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        StartError::Config(format!("cannot read the keypair {}: {e}", path.display()))
-    })?;
-    let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|_| {
-        StartError::Config(format!(
-            "{} is not a Solana keypair file (a JSON array of 64 bytes)",
-            path.display()
-        ))
-    })?;
-    Keypair::try_from(bytes.as_slice())
-        .map_err(|_| StartError::Config(format!("{} is not a valid keypair", path.display())))
-}
-
 /// The adapter jobs will run on, by the config's choice.
 pub fn choose_adapter(config: &Config) -> Result<(AdapterSelector, AdapterSummary), StartError> {
     let selector = AdapterSelector {
@@ -175,7 +162,7 @@ pub async fn start(
     config: Config,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Arc<Agent>, StartError> {
-    let keypair = Arc::new(read_keypair(&config.keypair)?);
+    let keypair = Arc::new(read_keypair(&config.keypair).map_err(StartError::Config)?);
     let me = keypair.pubkey();
     let (selector, adapter) = choose_adapter(&config)?;
     let rpc = Arc::new(RpcClient::new_with_commitment(
@@ -468,9 +455,8 @@ async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(), Cha
             now,
         };
         if let Some(reason) = refusal(&job, &offer) {
-            tracing::debug!(job = %address, reason, "passing over");
-            // Stake can free up later; other refusals are final.
-            if !reason.contains("free stake") {
+            tracing::debug!(job = %address, %reason, "passing over");
+            if reason.is_final() {
                 agent.passed_over.lock().expect("lock").insert(address);
             }
             continue;

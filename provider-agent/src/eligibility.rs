@@ -17,31 +17,67 @@ pub struct Offer<'a> {
     pub now: i64,
 }
 
+/// Why a job is not for us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NotOpen,
+    ClaimDeadlinePassed,
+    NoFreeSlot,
+    OwnJob,
+    AlreadyHeld,
+    Hardware,
+    BelowPriceFloor,
+    BuyerNotAllowed,
+    NotEnoughFreeStake,
+}
+
+impl Refusal {
+    /// Whether the job can never become claimable for us (free stake can come back).
+    pub fn is_final(self) -> bool {
+        self != Refusal::NotEnoughFreeStake
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::NotOpen => "not open",
+            Refusal::ClaimDeadlinePassed => "claim deadline passed",
+            Refusal::NoFreeSlot => "no free slot",
+            Refusal::OwnJob => "our own job",
+            Refusal::AlreadyHeld => "already holding a slot",
+            Refusal::Hardware => "hardware does not meet the requirements",
+            Refusal::BelowPriceFloor => "price below the floor",
+            Refusal::BuyerNotAllowed => "buyer not in jobs.buyers",
+            Refusal::NotEnoughFreeStake => "not enough free stake for the collateral",
+        })
+    }
+}
+
 /// Why `job` is not for us, or `None` if we should claim it.
-pub fn refusal(job: &Job, offer: &Offer) -> Option<String> {
+pub fn refusal(job: &Job, offer: &Offer) -> Option<Refusal> {
     let slots = &job.slots[..usize::from(job.filled)];
-    let reason = if job.state != JobState::Open {
-        "not open".to_string()
+    Some(if job.state != JobState::Open {
+        Refusal::NotOpen
     } else if offer.now > job.claim_deadline {
-        "claim deadline passed".into()
+        Refusal::ClaimDeadlinePassed
     } else if job.filled >= job.replicas {
-        "no free slot".into()
+        Refusal::NoFreeSlot
     } else if job.buyer == offer.me {
-        "our own job".into()
+        Refusal::OwnJob
     } else if slots.iter().any(|s| s.provider == offer.me) {
-        "already holding a slot".into()
+        Refusal::AlreadyHeld
     } else if !job.requirements.accepts(offer.hardware) {
-        "hardware does not meet the requirements".into()
+        Refusal::Hardware
     } else if job.price_per_replica.saturating_sub(job.fee_per_replica) < offer.price_floor {
-        "price below the floor".into()
+        Refusal::BelowPriceFloor
     } else if !offer.buyers.is_empty() && !offer.buyers.contains(&job.buyer) {
-        "buyer not in jobs.buyers".into()
+        Refusal::BuyerNotAllowed
     } else if job.collateral_per_replica > offer.free_stake {
-        "not enough free stake for the collateral".into()
+        Refusal::NotEnoughFreeStake
     } else {
         return None;
-    };
-    Some(reason)
+    })
 }
 
 #[cfg(test)]
@@ -87,36 +123,45 @@ mod tests {
         };
         assert_eq!(refusal(&job(), &offer), None);
         type Change = Box<dyn Fn(&mut Job)>;
-        let cases: Vec<(Change, &str)> = vec![
-            (Box::new(|j| j.state = JobState::Running), "not open"),
-            (Box::new(|j| j.claim_deadline = 499), "deadline"),
-            (Box::new(|j| j.filled = 3), "no free slot"),
-            (Box::new(move |j| j.buyer = me), "own job"),
+        let cases: Vec<(Change, Refusal)> = vec![
+            (Box::new(|j| j.state = JobState::Running), Refusal::NotOpen),
+            (
+                Box::new(|j| j.claim_deadline = 499),
+                Refusal::ClaimDeadlinePassed,
+            ),
+            (Box::new(|j| j.filled = 3), Refusal::NoFreeSlot),
+            (Box::new(move |j| j.buyer = me), Refusal::OwnJob),
             (
                 Box::new(move |j| {
                     j.filled = 1;
                     j.slots[0].provider = me;
                 }),
-                "already holding",
+                Refusal::AlreadyHeld,
             ),
             (
                 Box::new(|j| j.requirements.min_memory_mib = 8192),
-                "hardware",
+                Refusal::Hardware,
             ),
-            (Box::new(|j| j.fee_per_replica = 20), "floor"),
-            (Box::new(|j| j.collateral_per_replica = 61), "free stake"),
+            (
+                Box::new(|j| j.fee_per_replica = 20),
+                Refusal::BelowPriceFloor,
+            ),
+            (
+                Box::new(|j| j.collateral_per_replica = 61),
+                Refusal::NotEnoughFreeStake,
+            ),
         ];
         for (change, reason) in cases {
             let mut j = job();
             change(&mut j);
-            let got = refusal(&j, &offer).unwrap_or_default();
-            assert!(got.contains(reason), "expected `{reason}`, got `{got}`");
+            assert_eq!(refusal(&j, &offer), Some(reason));
+            assert_eq!(reason.is_final(), reason != Refusal::NotEnoughFreeStake);
         }
         let only = [Pubkey::new_unique()];
         let picky = Offer {
             buyers: &only,
             ..offer
         };
-        assert!(refusal(&job(), &picky).unwrap().contains("jobs.buyers"));
+        assert_eq!(refusal(&job(), &picky), Some(Refusal::BuyerNotAllowed));
     }
 }

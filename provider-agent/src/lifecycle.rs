@@ -144,13 +144,7 @@ impl Task<'_> {
                 .agent
                 .retry("read job", || self.agent.chain.job(&self.address))
                 .await
-                .map_err(|e| {
-                    if self.agent.shutting_down() {
-                        Stop::Shutdown
-                    } else {
-                        e.into()
-                    }
-                })?;
+                .map_err(|e| self.stop_for(e))?;
             match self.step(entry, &job).await? {
                 Next::Continue => {}
                 Next::Done => return Ok(()),
@@ -161,6 +155,23 @@ impl Task<'_> {
                     self.agent.pause(WATCH_INTERVAL).await;
                 }
             }
+        }
+    }
+
+    /// The chain clock (read only by the steps that compare with a deadline), with retries.
+    async fn now(&self) -> Result<i64, Stop> {
+        self.agent
+            .retry("read the clock", || self.agent.chain.unix_timestamp())
+            .await
+            .map_err(|e| self.stop_for(e))
+    }
+
+    /// A chain error that outlived the retries: a stop for shutdown, or a failure.
+    fn stop_for(&self, e: ChainError) -> Stop {
+        if self.agent.shutting_down() {
+            Stop::Shutdown
+        } else {
+            e.into()
         }
     }
 
@@ -184,9 +195,8 @@ impl Task<'_> {
             return Err(Stop::Failed("the job does not list us in its slots".into()));
         };
         let status = job.slots[slot].status;
-        let now = self.agent.chain.unix_timestamp().await?;
         match entry.stage {
-            Stage::Claimed => self.execute(entry).await,
+            Stage::Claimed => self.execute(entry, job).await,
             Stage::Executed => {
                 if status != SlotStatus::Claimed {
                     entry.stage = Stage::Committed;
@@ -196,7 +206,7 @@ impl Task<'_> {
                 if job.state == JobState::Open {
                     return Ok(Next::Wait); // Commits start once every slot is claimed.
                 }
-                if now > job.exec_deadline {
+                if self.now().await? > job.exec_deadline {
                     return self.give_up(entry, "the execution deadline passed before the commit");
                 }
                 self.commit(entry).await
@@ -207,6 +217,7 @@ impl Task<'_> {
                     self.agent.journal.put(&entry)?;
                     return Ok(Next::Continue);
                 }
+                let now = self.now().await?;
                 if now > job.reveal_deadline {
                     return self.give_up(entry, "the reveal deadline passed");
                 }
@@ -219,7 +230,8 @@ impl Task<'_> {
                 if entry.stage == Stage::Revealed && entry.has_outputs && !entry.outputs_uploaded {
                     self.upload(&mut entry, job).await;
                 }
-                let settleable = job.revealed == job.replicas || now > job.reveal_deadline;
+                let settleable =
+                    job.revealed == job.replicas || self.now().await? > job.reveal_deadline;
                 if !settleable {
                     return Ok(Next::Wait);
                 }
@@ -235,23 +247,20 @@ impl Task<'_> {
     }
 
     /// Runs the job (fetching it first after a restart) and records result and salt.
-    async fn execute(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+    async fn execute(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
         let agent = self.agent;
         let prepared = match self.prepared.take() {
             Some(p) => p,
-            None => {
-                let job = agent.chain.job(&self.address).await?;
-                match fetch_for(agent, &job).await {
-                    Ok(p) => {
-                        self.fetched_at = Some(Instant::now());
-                        p
-                    }
-                    Err(reason) => {
-                        warn!(job = %self.address, reason, "cannot fetch the job; retrying");
-                        return Ok(Next::Wait);
-                    }
+            None => match fetch_for(agent, job).await {
+                Ok(p) => {
+                    self.fetched_at = Some(Instant::now());
+                    p
                 }
-            }
+                Err(reason) => {
+                    warn!(job = %self.address, reason, "cannot fetch the job; retrying");
+                    return Ok(Next::Wait);
+                }
+            },
         };
         let execution = match prepared {
             Err(invalid) => Execution::Invalid(invalid),

@@ -67,7 +67,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Worker => ExitCode::from(concord_client::executor::worker_main() as u8),
         Command::Check { config } => report(load(&config).and_then(|c| {
-            let key = agent::read_keypair(&c.keypair).map_err(|e| e.to_string())?;
+            let key = concord_client::chain::read_keypair(&c.keypair)?;
             for a in concord_client::executor::list_adapters() {
                 println!("adapter available: {a}");
             }

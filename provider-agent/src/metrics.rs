@@ -2,7 +2,7 @@
 //! (`GET /metrics` in the text exposition format, `GET /health` as JSON: 200 while job
 //! discovery succeeds, 503 when it has not for a while).
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +34,7 @@ pub struct Metrics {
     pub slashed_units: Counter,
     /// Unix time of the last successful discovery poll.
     last_poll_ok: AtomicI64,
-    poll_interval: AtomicU64,
+    poll_interval: Duration,
     pub provider: String,
 }
 
@@ -111,7 +111,7 @@ impl Metrics {
             },
             registry,
             last_poll_ok: AtomicI64::new(0),
-            poll_interval: AtomicU64::new(poll_interval.as_millis() as u64),
+            poll_interval,
             provider,
         };
         Arc::new(m)
@@ -129,7 +129,7 @@ impl Metrics {
 
     /// Healthy while discovery has succeeded within 30 s plus five poll intervals.
     pub fn healthy(&self) -> bool {
-        let limit = 30 + 5 * self.poll_interval.load(Ordering::Relaxed) as i64 / 1000;
+        let limit = 30 + 5 * self.poll_interval.as_secs() as i64;
         self.poll_age().is_some_and(|age| age <= limit)
     }
 

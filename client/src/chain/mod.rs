@@ -4,12 +4,14 @@
 pub mod accounts;
 pub mod errors;
 pub mod ix;
+pub mod keypair;
 pub mod mint;
 pub mod pda;
 pub mod send;
 
 pub use accounts::{Chain, JobFilter};
 pub use errors::ChainError;
+pub use keypair::read_keypair;
 pub use mint::{commitment_salt, Mint};
 pub use send::Sender;
 

@@ -105,7 +105,8 @@ impl Ctx {
             .clone()
             .or(config.keypair_path.map(PathBuf::from))
             .unwrap_or_else(|| home().join(".config/solana/id.json"));
-        let payer = read_keypair(&keypair_path)?;
+        let payer =
+            crate::chain::read_keypair(&keypair_path).map_err(|e| CliError::new(exit::INPUT, e))?;
         let rpc = Arc::new(RpcClient::new_with_commitment(
             url.clone(),
             CommitmentConfig::confirmed(),
@@ -144,30 +145,6 @@ impl Mint {
         self.parse_units(amount)
             .map_err(|e| CliError::new(exit::INPUT, e))
     }
-}
-
-fn read_keypair(path: &PathBuf) -> Result<Keypair, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::new(
-            exit::INPUT,
-            format!("cannot read the keypair file {}: {e}", path.display()),
-        )
-    })?;
-    let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|_| {
-        CliError::new(
-            exit::INPUT,
-            format!(
-                "{} is not a Solana keypair file (a JSON array of 64 bytes)",
-                path.display()
-            ),
-        )
-    })?;
-    Keypair::try_from(bytes.as_slice()).map_err(|_| {
-        CliError::new(
-            exit::INPUT,
-            format!("{} is not a valid keypair", path.display()),
-        )
-    })
 }
 
 /// A chain error as the user sees it, with its exit code.

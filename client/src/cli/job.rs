@@ -317,11 +317,7 @@ pub async fn run(
     let mint = ctx.mint().await?;
     let me = ctx.me();
     let signed = |what: String, sig: solana_sdk::signature::Signature| {
-        emit(
-            output,
-            json!({"signature": sig.to_string(), "result": what}),
-            || format!("{what}; signature {sig}"),
-        );
+        super::emit_signed(output, &what, &sig)
     };
     match cmd {
         JobCommand::Submit(a) => {

@@ -208,9 +208,7 @@ pub async fn run(
                 ixs.push(ix::set_paused(&me, pause));
             }
             let sig = ctx.sender.send(&ixs, &[]).await.map_err(fail)?;
-            emit(output, json!({"signature": sig.to_string()}), || {
-                format!("market updated; signature {sig}")
-            });
+            super::emit_signed(output, "market updated", &sig);
         }
     }
     Ok(Status::Ok)

@@ -129,6 +129,15 @@ pub fn emit(output: OutputFormat, json: serde_json::Value, text: impl FnOnce() -
     }
 }
 
+/// Reports a transaction that did `what`: the sentence and its signature.
+pub fn emit_signed(output: OutputFormat, what: &str, sig: &solana_sdk::signature::Signature) {
+    emit(
+        output,
+        serde_json::json!({"signature": sig.to_string(), "result": what}),
+        || format!("{what}; signature {sig}"),
+    );
+}
+
 fn keygen(path: &std::path::Path, force: bool, output: OutputFormat) -> Result<Status, CliError> {
     use solana_sdk::signer::Signer;
     if path.exists() && !force {

@@ -145,9 +145,7 @@ pub async fn run(
     let mint = ctx.mint().await?;
     let me = ctx.me();
     let done = |what: String, sig: solana_sdk::signature::Signature| {
-        emit(output, json!({"signature": sig.to_string()}), || {
-            format!("{what}; signature {sig}")
-        });
+        super::emit_signed(output, &what, &sig)
     };
     match cmd {
         ProviderCommand::Register { hardware, uri } => {

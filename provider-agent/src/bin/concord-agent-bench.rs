@@ -98,7 +98,7 @@ fn locks() -> i32 {
         Pubkey::new_unique(),
         Pubkey::new_unique(),
     );
-    let token = anchor_spl_token_id();
+    let token = anchor_spl::token::ID;
     let job = pda::job(&buyer, 1);
     let escrow = concord_client::chain::ix::EscrowKeys {
         job,
@@ -246,12 +246,6 @@ fn locks() -> i32 {
     } else {
         0
     }
-}
-
-fn anchor_spl_token_id() -> Pubkey {
-    "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
-        .parse()
-        .unwrap()
 }
 
 async fn accounts(rpc_url: &str) -> i32 {

@@ -3,11 +3,10 @@
 //! buyer that publishes jobs to a directory store and escrows them through the SDK; real
 //! `concord-agent` processes with their own config, journal and logs; and a flaky JSON-RPC
 //! proxy (a real HTTP hop that fails a share of `sendTransaction` calls).
-#![allow(dead_code)]
 
 pub mod flaky_proxy;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -240,7 +239,6 @@ allow_local_paths = true
             config,
             log: dir.join("agent.log"),
             child: None,
-            starts: 0,
         }
     }
 
@@ -313,7 +311,6 @@ pub struct AgentProcess {
     pub config: PathBuf,
     pub log: PathBuf,
     child: Option<Child>,
-    starts: u32,
 }
 
 impl AgentProcess {
@@ -349,7 +346,6 @@ impl AgentProcess {
             .spawn()
             .expect("start concord-agent");
         self.child = Some(child);
-        self.starts += 1;
     }
 
     pub fn sigkill(&mut self) {
@@ -387,15 +383,6 @@ impl AgentProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Fails the test early if the agent has exited.
-    pub fn assert_running(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("{} exited ({status}):\n{}", self.name, self.logs());
-            }
-        }
-    }
-
     /// The journal as the agent's own `journal` command prints it.
     pub fn journal(&self) -> Vec<serde_json::Value> {
         let out = Command::new(env!("CARGO_BIN_EXE_concord-agent"))
@@ -419,13 +406,6 @@ impl Drop for AgentProcess {
     }
 }
 
-/// Starts every agent, then waits until each has claimed or the job is full.
-pub fn start_all(agents: &mut [&mut AgentProcess]) {
-    for a in agents.iter_mut() {
-        a.start();
-    }
-}
-
 /// Dumps every agent's log (for a failed assertion's message).
 pub fn all_logs(agents: &[&AgentProcess]) -> String {
     agents
@@ -433,8 +413,4 @@ pub fn all_logs(agents: &[&AgentProcess]) -> String {
         .map(|a| format!("---- {} ----\n{}", a.name, a.logs()))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-pub fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
