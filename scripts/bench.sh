@@ -24,10 +24,11 @@ pid=""
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "== building (executor bench in release; chain, CLI and agent as the tests build them)"
-cargo build --release -q -p concord-client --no-default-features --features gpu --bin concord-bench
+cargo build --release -q -p concord-bench --bin concord-bench
 cargo build -q -p concord-localnet --bins
-cargo build -q -p concord-client --features cli --bin concord
+cargo build -q -p concord-cli --bin concord
 cargo build -q -p concord-agent --bins
+cargo build -q -p concord-bench --bin concord-agent-bench
 dbg="$CARGO_TARGET_DIR/debug"
 
 echo "== executor"

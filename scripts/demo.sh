@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 echo "== building"
 cargo build --quiet -p concord-localnet --bins
-cargo build --quiet -p concord-client --features cli --bins
+cargo build --quiet -p concord-cli --bins
 cargo build --quiet -p concord-agent --bins
 bin="$CARGO_TARGET_DIR/debug"
 work=$(mktemp -d)

@@ -5,10 +5,9 @@
 # Needs: mesa-vulkan-drivers libegl1 libgl1-mesa-dri (Debian) for the software backends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+source scripts/env.sh
 
-cargo build -q -p concord-client --features cli --bin concord --bin concord-worker
+cargo build -q -p concord-cli --bin concord
 bin="$CARGO_TARGET_DIR/debug"
 
 table="$(mktemp)"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Concord needs to build and test on a fresh Debian machine: the C toolchain
-# and libraries the Agave crates link (OpenSSL, udev, clang for RocksDB), protoc, and Mesa's
-# CPU Vulkan (lavapipe) and GL (llvmpipe) drivers so wgpu has real devices without a GPU.
+# and libraries the Agave crates link (OpenSSL, udev, clang for RocksDB), protoc, Mesa's
+# CPU Vulkan (lavapipe) and GL (llvmpipe) drivers so wgpu has real devices without a GPU, and
+# a Python virtual environment in the cache with moto (the S3 test server).
 # Idempotent: installs only what is missing. Source it or run it.
 set -euo pipefail
 
 packages=(
   build-essential pkg-config libssl-dev libudev-dev clang libclang-dev protobuf-compiler
-  python3-pip curl
+  python3 python3-venv curl ca-certificates
   mesa-vulkan-drivers libegl1 libgl1-mesa-dri
 )
 
@@ -23,11 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# moto's S3 server, for the content store's S3-compatible backend test.
-if ! command -v moto_server >/dev/null 2>&1; then
-  if command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1; then
-    "$(command -v pip3 || command -v pip)" install -q "moto[server]" || echo "setup: moto not installed; the S3 store test will be skipped"
-  fi
+# Python tools live in a virtual environment in the cache, never in the system Python (Debian
+# refuses system-wide pip installs): moto's S3 server, for the content store's S3 backend test.
+venv="${CONCORD_CACHE:-$HOME/.cache/concord}/venv"
+if [ ! -x "$venv/bin/moto_server" ]; then
+  echo "setup: installing moto[server] into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -1,5 +1,4 @@
 //! Starting the validator, adding the programs, and creating the mint and configs.
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +8,9 @@ use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::solana_program::system_instruction;
 use anchor_spl::token_2022::spl_token_2022;
 use anyhow::{anyhow, Context, Result};
-use concord_client::chain::{ix, pda, Sender};
+use concord_sdk::chain::{ix, pda, Sender};
+
+use crate::funder::{Funder, DECIMALS};
 use concord_market::MarketParams;
 use concord_staking::ConfigParams;
 use serde::{Deserialize, Serialize};
@@ -48,20 +49,15 @@ impl Default for LocalnetConfig {
             gossip_port: None,
             ledger: None,
             token_2022: false,
+            // The market's defaults, with windows from 5 s and a minute of unbonding so that
+            // tests and demos run quickly.
             market: MarketParams {
-                fee_bps: 500,
-                slash_treasury_bps: 2_000,
-                min_replicas: 1,
-                max_replicas: 5,
-                min_price_per_replica: 1,
-                max_price_per_replica: 1_000_000_000_000,
-                min_collateral_per_replica: 1,
                 min_window: 5,
-                max_window: 7 * 24 * 3600,
+                ..MarketParams::DEFAULT
             },
             staking: ConfigParams {
-                min_stake: 1_000_000,
                 unbonding_period: 60,
+                ..ConfigParams::DEFAULT
             },
             initialize: true,
         }
@@ -102,9 +98,17 @@ impl LocalnetConfig {
                 break p;
             }
         };
+        // Gossip binds UDP and TCP on one port: take one that is free for both.
+        let gossip_port = loop {
+            let p = free_port();
+            if std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok() && p != rpc_port + 1 {
+                break p;
+            }
+        };
         LocalnetConfig {
             rpc_port,
             token_faucet_port: free_port(),
+            gossip_port: Some(gossip_port),
             ..LocalnetConfig::default()
         }
     }
@@ -133,11 +137,10 @@ mod tempdir {
     }
 }
 
-pub const DECIMALS: u8 = 6;
-
 impl Localnet {
     /// Starts the validator with both programs, then creates the mint and the configs.
     pub async fn start(config: LocalnetConfig) -> Result<Localnet> {
+        check_ports_free(&config)?;
         install_native_runtime().await;
         let (ledger, guard) = match &config.ledger {
             Some(dir) => (dir.clone(), None),
@@ -255,60 +258,32 @@ impl Localnet {
     }
 
     /// Serves the HTTP token faucet in the background.
-    pub async fn serve_token_faucet(&self, port: u16) -> Result<SocketAddr> {
+    pub async fn serve_token_faucet(&self, port: u16) -> Result<std::net::SocketAddr> {
         crate::faucet::serve(self.funder(), port).await
     }
 }
 
-/// The keys that fund accounts on a local chain (the admin's SOL, the mint authority).
-#[derive(Clone)]
-pub struct Funder {
-    pub rpc: Arc<RpcClient>,
-    pub admin: Arc<Keypair>,
-    pub mint: Pubkey,
-    pub mint_authority: Arc<Keypair>,
-    pub token_program: Pubkey,
-}
-
-impl Funder {
-    /// Sends `lamports` of SOL and `tokens` of the payment mint (to `to`'s associated token
-    /// account, created if needed) to `to`.
-    pub async fn airdrop(&self, to: &Pubkey, lamports: u64, tokens: u64) -> Result<()> {
-        let sender = Sender::new(self.rpc.clone(), self.admin.clone());
-        let mut ixs = Vec::new();
-        if lamports > 0 {
-            ixs.push(system_instruction::transfer(
-                &self.admin.pubkey(),
-                to,
-                lamports,
-            ));
-        }
-        if tokens > 0 {
-            let ata = pda::associated_token(to, &self.mint, &self.token_program);
-            ixs.push(ix::create_associated_token_idempotent(
-                &self.admin.pubkey(),
-                to,
-                &self.mint,
-                &self.token_program,
-            ));
-            ixs.push(spl_token_2022::instruction::mint_to(
-                &self.token_program,
-                &self.mint,
-                &ata,
-                &self.mint_authority.pubkey(),
-                &[],
-                tokens,
-            )?);
-        }
-        if ixs.is_empty() {
-            return Ok(());
-        }
-        sender
-            .send(&ixs, &[&self.mint_authority])
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        Ok(())
+/// Refuses to start, with one sentence, when a port the chain needs is taken (the validator
+/// itself would panic with a backtrace).
+fn check_ports_free(config: &LocalnetConfig) -> Result<()> {
+    let taken = |what: &str, port: u16, flag: &str| {
+        anyhow!(
+            "the {what} port {port} is already in use (is another concord-localnet running?); \
+             choose another with {flag}"
+        )
+    };
+    for (what, port, flag) in [
+        ("RPC", config.rpc_port, "--rpc-port"),
+        ("PubSub", config.rpc_port.saturating_add(1), "--rpc-port"),
+    ] {
+        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|_| taken(what, port, flag))?;
     }
+    if let Some(port) = config.gossip_port {
+        std::net::UdpSocket::bind(("127.0.0.1", port))
+            .and_then(|_| std::net::TcpListener::bind(("127.0.0.1", port)))
+            .map_err(|_| taken("gossip", port, "--gossip-port"))?;
+    }
+    Ok(())
 }
 
 /// Program-test installs the syscall stubs native programs need (once per process), then the

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::chain::{Funder, DECIMALS};
+use crate::funder::{Funder, DECIMALS};
 
 #[derive(Deserialize)]
 struct AirdropRequest {

@@ -3,7 +3,10 @@
 //! from genesis) with both Concord programs added to its bank as native builtins, a payment
 //! mint, both configs initialized, the standard `requestAirdrop` faucet, and an HTTP faucet
 //! that also hands out the payment token. The same setup is a library tests start in-process.
+//! Modules: `funder` (SOL and tokens) ← `faucet` (HTTP) and `chain` (the validator).
 pub mod chain;
 pub mod faucet;
+pub mod funder;
 
-pub use chain::{free_port, Funder, Localnet, LocalnetConfig, LocalnetInfo};
+pub use chain::{free_port, Localnet, LocalnetConfig, LocalnetInfo};
+pub use funder::{Funder, DECIMALS};

@@ -2,7 +2,7 @@
 //! bank harness that runs both programs natively inside the real Agave bank (program-test)
 //! next to the real SPL Token programs.
 pub mod bank;
-pub use concord_client::chain::{ix, pda};
+pub use concord_sdk::chain::{ix, pda};
 pub mod property;
 pub mod scenario;
 

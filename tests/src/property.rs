@@ -1,7 +1,7 @@
 //! Stateful property testing of both programs in the bank: random sequences of instructions
 //! from several buyers, providers and an outsider (valid ones, wrong ones, and random bytes
 //! with random account lists), with clock jumps. After every step all accounts are read and
-//! the invariants of DESIGN.md §3 are checked. A failing sequence is shrunk and saved under
+//! the invariants of ARCHITECTURE.md ("Invariants") are checked. A failing sequence is shrunk and saved under
 //! `tests/regressions/` so it is replayed by every later test run.
 use std::collections::HashMap;
 
@@ -331,14 +331,11 @@ impl World {
         let Some(state) = self.job_account(job).await else {
             return 0;
         };
-        let filled = usize::from(state.filled);
         (0..self.providers.len())
             .find(|&pi| {
-                let key = self.providers[pi].key();
-                let status = state.slots[..filled]
-                    .iter()
-                    .find(|s| s.provider == key)
-                    .map(|s| s.status);
+                let status = state
+                    .slot_index_of(&self.providers[pi].key())
+                    .map(|i| state.slots[i].status);
                 wants(status)
             })
             .unwrap_or(0)
@@ -541,7 +538,8 @@ impl World {
                 let Some(state) = self.job_account(&job).await else {
                     return;
                 };
-                let mut slots: Vec<(Pubkey, Pubkey)> = state.slots[..usize::from(state.filled)]
+                let mut slots: Vec<(Pubkey, Pubkey)> = state
+                    .filled_slots()
                     .iter()
                     .map(|s| {
                         let a = self
@@ -571,10 +569,8 @@ impl World {
                 let Some(state) = self.job_account(&job).await else {
                     return;
                 };
-                let holders: Vec<Pubkey> = state.slots[..usize::from(state.filled)]
-                    .iter()
-                    .map(|s| s.provider)
-                    .collect();
+                let holders: Vec<Pubkey> =
+                    state.filled_slots().iter().map(|s| s.provider).collect();
                 let escrow = self.m.escrow(&self.buyers[b], &job);
                 let signer = if by_buyer {
                     &self.buyers[b].wallet
@@ -600,10 +596,8 @@ impl World {
                 let Some(state) = self.job_account(&job).await else {
                     return;
                 };
-                let holders: Vec<Pubkey> = state.slots[..usize::from(state.filled)]
-                    .iter()
-                    .map(|s| s.provider)
-                    .collect();
+                let holders: Vec<Pubkey> =
+                    state.filled_slots().iter().map(|s| s.provider).collect();
                 let escrow = self.m.escrow(&self.buyers[b], &job);
                 let ok = self
                     .m
@@ -735,7 +729,7 @@ impl World {
         out
     }
 
-    /// The invariants of DESIGN.md §3, read from the chain.
+    /// The invariants of ARCHITECTURE.md ("Invariants"), read from the chain.
     async fn check(&mut self) -> Result<(), String> {
         // Conservation: every token of the mint is in a known account.
         let supply = self.m.bank.supply().await;
@@ -761,6 +755,9 @@ impl World {
                 self.prev_jobs.insert(job, None);
                 continue;
             };
+            // The rules the program itself checks after every handler.
+            j.check_invariant()
+                .map_err(|rule| format!("job {job}: Job::invariant broken: {rule}"))?;
             // The vault holds exactly what the job still owes.
             if vault != j.escrow_owed {
                 return Err(format!(
@@ -792,13 +789,15 @@ impl World {
                 } else {
                     rank(j.state) >= rank(p.state)
                 };
-                if !ok && !(p.state.is_terminal() && j.state == JobState::Open && j.filled == 0) {
+                // A closed and recreated job id reads as a fresh open job.
+                let reopened = p.state.is_terminal() && j.state == JobState::Open && j.filled == 0;
+                if !(ok || reopened) {
                     return Err(format!("job {job}: {:?} -> {:?}", p.state, j.state));
                 }
             }
             // One slot per provider; slots beyond `filled` are empty.
             let filled = usize::from(j.filled);
-            let holders: Vec<Pubkey> = j.slots[..filled].iter().map(|s| s.provider).collect();
+            let holders: Vec<Pubkey> = j.filled_slots().iter().map(|s| s.provider).collect();
             for (i, h) in holders.iter().enumerate() {
                 if holders[..i].contains(h) {
                     return Err(format!("job {job}: provider {h} holds two slots"));
@@ -812,7 +811,7 @@ impl World {
                 return Err(format!("job {job}: slot bookkeeping broken"));
             }
             // Exposure: collateral locked for each slot of a job still in play.
-            for s in &j.slots[..filled] {
+            for s in j.filled_slots() {
                 let pi = self
                     .providers
                     .iter()
@@ -829,7 +828,8 @@ impl World {
                     slashed_now[pi] += j.collateral_per_replica;
                 }
             }
-            let outcomes = j.slots[..filled]
+            let outcomes = j
+                .filled_slots()
                 .iter()
                 .map(|s| (s.provider, s.outcome))
                 .collect();
@@ -855,7 +855,7 @@ impl World {
                     state.locked, exposure[i]
                 ));
             }
-            if state.locked + state.unbonding > state.staked {
+            if state.invariant().is_err() {
                 return Err(format!("provider {i}: locked + unbonding > staked"));
             }
             let vault = self

@@ -14,6 +14,9 @@ struct Args {
     /// Port of the token faucet (HTTP POST /airdrop).
     #[arg(long, default_value_t = 8901)]
     token_faucet_port: u16,
+    /// Gossip port of the validator (default: a free port, so several chains can run side by side).
+    #[arg(long)]
+    gossip_port: Option<u16>,
     /// Ledger directory (kept); a temporary directory otherwise.
     #[arg(long)]
     ledger: Option<PathBuf>,
@@ -34,6 +37,7 @@ async fn main() {
     let config = LocalnetConfig {
         rpc_port: args.rpc_port,
         token_faucet_port: args.token_faucet_port,
+        gossip_port: Some(args.gossip_port.unwrap_or_else(concord_localnet::free_port)),
         ledger: args.ledger,
         token_2022: args.token_2022,
         ..LocalnetConfig::default()

@@ -2,6 +2,7 @@
 use anchor_lang::prelude::*;
 
 #[error_code]
+#[derive(PartialEq, Eq)]
 pub enum MarketError {
     #[msg("Signer is not the market admin")]
     Unauthorized,
@@ -69,4 +70,8 @@ pub enum MarketError {
     WrongPayoutAccount,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    #[msg("Every slot of the job is taken")]
+    NoFreeSlot,
+    #[msg("A job account invariant does not hold")]
+    InvariantViolated,
 }

@@ -1,4 +1,8 @@
 //! Events of the market program, one for every state change, emitted with `emit_cpi!`.
+//! `provider_authority` is always the provider's wallet (the key that signs claims and holds
+//! the slot), never its staking `Provider` account; the staking program's events name that
+//! account `provider`. Slot-level outcomes are `Slot*` events, distinct from staking's
+//! `StakeSlashed`.
 use anchor_lang::prelude::*;
 
 #[event]
@@ -24,7 +28,7 @@ pub struct JobCreated {
 #[event]
 pub struct SlotClaimed {
     pub job: Pubkey,
-    pub provider: Pubkey,
+    pub provider_authority: Pubkey,
     pub slot: u8,
 }
 
@@ -38,34 +42,34 @@ pub struct JobStarted {
 #[event]
 pub struct ResultCommitted {
     pub job: Pubkey,
-    pub provider: Pubkey,
+    pub provider_authority: Pubkey,
     pub commitment: [u8; 32],
 }
 
 #[event]
 pub struct ResultRevealed {
     pub job: Pubkey,
-    pub provider: Pubkey,
+    pub provider_authority: Pubkey,
     pub result_hash: [u8; 32],
 }
 
 #[event]
-pub struct ProviderPaid {
+pub struct SlotPaid {
     pub job: Pubkey,
-    pub provider: Pubkey,
+    pub provider_authority: Pubkey,
     pub amount: u64,
 }
 
 #[event]
-pub struct ProviderReleased {
+pub struct SlotReleased {
     pub job: Pubkey,
-    pub provider: Pubkey,
+    pub provider_authority: Pubkey,
 }
 
 #[event]
-pub struct ProviderSlashed {
+pub struct SlotSlashed {
     pub job: Pubkey,
-    pub provider: Pubkey,
+    pub provider_authority: Pubkey,
     pub amount: u64,
     /// True when the provider revealed a hash other than the quorum's; false for a no-show.
     pub revealed_other_hash: bool,

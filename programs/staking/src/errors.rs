@@ -29,4 +29,6 @@ pub enum StakingError {
     InvalidConfig,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    #[msg("A provider account invariant does not hold")]
+    InvariantViolated,
 }

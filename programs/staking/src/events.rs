@@ -1,4 +1,6 @@
 //! Events of the staking program, emitted with `emit_cpi!` so they are visible to every client.
+//! `provider` is always the staking `Provider` account (PDA), not the wallet; the market's
+//! events name the wallet `provider_authority`.
 use anchor_lang::prelude::*;
 
 #[event]
@@ -60,7 +62,7 @@ pub struct CollateralUnlocked {
 }
 
 #[event]
-pub struct ProviderSlashed {
+pub struct StakeSlashed {
     pub provider: Pubkey,
     pub amount: u64,
     pub destination: Pubkey,

@@ -23,9 +23,7 @@ pub struct CancelJob<'info> {
 
 pub fn handler<'info>(ctx: Context<'info, CancelJob<'info>>) -> Result<()> {
     let job = &ctx.accounts.escrow.job;
-    let cancellable =
-        job.state == JobState::Open || (job.state == JobState::Running && job.committed == 0);
-    require!(cancellable, MarketError::CannotCancel);
+    job.check_cancellable()?;
     let refund = release_slots_and_refund(
         &mut ctx.accounts.escrow,
         &ctx.accounts.staking,
@@ -57,12 +55,7 @@ pub fn release_slots_and_refund<'info>(
     }
     let refund = escrow.job.escrow_owed;
     escrow.refund_buyer(refund)?;
-    let job = &mut escrow.job;
-    let filled = usize::from(job.filled);
-    for slot in &mut job.slots[..filled] {
-        slot.outcome = SlotOutcome::Released;
-    }
-    job.state = terminal;
-    job.escrow_owed = 0;
+    escrow.job.release(terminal);
+    escrow.job.invariant()?;
     Ok(refund)
 }

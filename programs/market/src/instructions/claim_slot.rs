@@ -29,20 +29,10 @@ pub fn handler(ctx: Context<ClaimSlot>) -> Result<()> {
     require!(!ctx.accounts.config.paused, MarketError::MarketPaused);
     let authority = ctx.accounts.provider_authority.key();
     let now = Clock::get()?.unix_timestamp;
-    {
-        let job = &ctx.accounts.job;
-        require!(job.state == JobState::Open, MarketError::JobNotOpen);
-        require!(now <= job.claim_deadline, MarketError::ClaimDeadlinePassed);
-        require_keys_neq!(authority, job.buyer, MarketError::BuyerCannotServe);
-        require!(
-            job.slot_index_of(&authority).is_none(),
-            MarketError::AlreadyClaimed
-        );
-        require!(
-            job.requirements.accepts(&ctx.accounts.provider.hardware),
-            MarketError::RequirementsNotMet
-        );
-    }
+    ctx.accounts
+        .job
+        .claimable_by(&authority, &ctx.accounts.provider.hardware, now)
+        .map_err(|e| error!(e))?;
     ctx.accounts
         .staking
         .cpi(ctx.bumps.staking.market_authority)
@@ -52,29 +42,13 @@ pub fn handler(ctx: Context<ClaimSlot>) -> Result<()> {
         )?;
 
     let job = &mut ctx.accounts.job;
-    let index = job.filled;
-    job.slots[usize::from(index)] = Slot {
-        provider: authority,
-        status: SlotStatus::Claimed,
-        ..Slot::default()
-    };
-    job.filled += 1;
+    let Claimed { index, started } = job.claim(authority, now)?;
+    job.invariant()?;
     let job_key = job.key();
-    let started = job.filled == job.replicas;
-    if started {
-        job.state = JobState::Running;
-        job.exec_deadline = now
-            .checked_add(job.exec_window)
-            .ok_or(MarketError::MathOverflow)?;
-        job.reveal_deadline = job
-            .exec_deadline
-            .checked_add(job.reveal_window)
-            .ok_or(MarketError::MathOverflow)?;
-    }
     let (exec_deadline, reveal_deadline) = (job.exec_deadline, job.reveal_deadline);
     emit_cpi!(SlotClaimed {
         job: job_key,
-        provider: authority,
+        provider_authority: authority,
         slot: index,
     });
     if started {

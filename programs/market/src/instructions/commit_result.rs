@@ -2,7 +2,6 @@
 //! before the execution deadline. Once per slot.
 use anchor_lang::prelude::*;
 
-use crate::errors::MarketError;
 use crate::events::ResultCommitted;
 use crate::state::*;
 
@@ -17,25 +16,11 @@ pub struct CommitResult<'info> {
 pub fn handler(ctx: Context<CommitResult>, commitment: [u8; 32]) -> Result<()> {
     let authority = ctx.accounts.provider_authority.key();
     let job = &mut ctx.accounts.job;
-    require!(job.state == JobState::Running, MarketError::JobNotRunning);
-    require!(
-        Clock::get()?.unix_timestamp <= job.exec_deadline,
-        MarketError::ExecutionDeadlinePassed
-    );
-    let index = job
-        .slot_index_of(&authority)
-        .ok_or(MarketError::NotASlotHolder)?;
-    let slot = &mut job.slots[index];
-    require!(
-        slot.status == SlotStatus::Claimed,
-        MarketError::AlreadyCommitted
-    );
-    slot.commitment = commitment;
-    slot.status = SlotStatus::Committed;
-    job.committed += 1;
+    job.commit(&authority, commitment, Clock::get()?.unix_timestamp)?;
+    job.invariant()?;
     emit_cpi!(ResultCommitted {
         job: job.key(),
-        provider: authority,
+        provider_authority: authority,
         commitment,
     });
     Ok(())

@@ -158,6 +158,7 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
     job.escrow_owed = deposit;
     job.bump = ctx.bumps.job;
     job.vault_bump = ctx.bumps.vault;
+    job.invariant()?;
     emit_cpi!(JobCreated {
         job: job.key(),
         buyer: job.buyer,

@@ -10,7 +10,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::MarketError;
 use crate::escrow::*;
-use crate::events::{JobSettled, ProviderPaid, ProviderReleased, ProviderSlashed};
+use crate::events::{JobSettled, SlotPaid, SlotReleased, SlotSlashed};
 use crate::settlement::{slot_outcome, winning_hash};
 use crate::slot_accounts::parse_slot_accounts;
 use crate::staking_cpi::*;
@@ -37,12 +37,7 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     if job.state == JobState::Settled {
         return Ok(());
     }
-    require!(job.state == JobState::Running, MarketError::JobNotRunning);
-    let now = Clock::get()?.unix_timestamp;
-    require!(
-        job.revealed == job.replicas || now > job.reveal_deadline,
-        MarketError::SettleTooEarly
-    );
+    job.check_settleable(Clock::get()?.unix_timestamp)?;
     let slot_accounts = parse_slot_accounts(
         ctx.remaining_accounts,
         job,
@@ -75,17 +70,17 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
                 ctx.accounts.escrow.pay(payout, provider_pay)?;
                 staking.unlock(&accounts.provider, collateral, provider_pay)?;
                 totals.paid += 1;
-                emit_cpi!(ProviderPaid {
+                emit_cpi!(SlotPaid {
                     job: job_key,
-                    provider: slot.provider,
+                    provider_authority: slot.provider,
                     amount: provider_pay,
                 });
             }
             SlotOutcome::Unpaid => {
                 staking.unlock(&accounts.provider, collateral, 0)?;
-                emit_cpi!(ProviderReleased {
+                emit_cpi!(SlotReleased {
                     job: job_key,
-                    provider: slot.provider,
+                    provider_authority: slot.provider,
                 });
             }
             _ => {
@@ -108,9 +103,9 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
                     .treasury_slash
                     .checked_add(u64::try_from(share).map_err(|_| MarketError::MathOverflow)?)
                     .ok_or(MarketError::MathOverflow)?;
-                emit_cpi!(ProviderSlashed {
+                emit_cpi!(SlotSlashed {
                     job: job_key,
-                    provider: slot.provider,
+                    provider_authority: slot.provider,
                     amount: collateral,
                     revealed_other_hash: slot.status == SlotStatus::Revealed,
                 });
@@ -136,13 +131,8 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     ctx.accounts.escrow.refund_buyer(buyer_refund)?;
 
     let job = &mut ctx.accounts.escrow.job;
-    for (slot, outcome) in job.slots.iter_mut().zip(outcomes) {
-        slot.outcome = outcome;
-    }
-    job.state = JobState::Settled;
-    job.agreed_hash = winner;
-    job.escrow_owed = treasury_due;
-    job.treasury_due = treasury_due;
+    job.apply_settlement(&outcomes, winner, treasury_due);
+    job.invariant()?;
     emit_cpi!(JobSettled {
         job: job_key,
         agreed_hash: winner,

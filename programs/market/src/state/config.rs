@@ -44,6 +44,19 @@ pub struct MarketParams {
 }
 
 impl MarketParams {
+    /// The defaults `concord market init` and the local chain start from.
+    pub const DEFAULT: MarketParams = MarketParams {
+        fee_bps: 500,
+        slash_treasury_bps: 2_000,
+        min_replicas: 1,
+        max_replicas: MAX_REPLICAS as u8,
+        min_price_per_replica: 1,
+        max_price_per_replica: u64::MAX / 8,
+        min_collateral_per_replica: 1,
+        min_window: 10,
+        max_window: 7 * 24 * 3600,
+    };
+
     pub fn validate(&self) -> Result<()> {
         let ok = u64::from(self.fee_bps) <= BPS_DENOMINATOR
             && u64::from(self.slash_treasury_bps) <= BPS_DENOMINATOR

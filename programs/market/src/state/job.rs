@@ -3,6 +3,8 @@
 //! account PDA whose authority is the job itself, so no job can spend another's deposit.
 use anchor_lang::prelude::*;
 
+use crate::errors::MarketError;
+
 /// Seed of a job PDA: `[JOB_SEED, buyer, job_id (u64 little-endian)]`.
 pub const JOB_SEED: &[u8] = b"job";
 /// Seed of a job's escrow vault PDA: `[VAULT_SEED, job]`.
@@ -30,8 +32,32 @@ pub enum JobState {
 }
 
 impl JobState {
+    pub const ALL: [JobState; 5] = [
+        Self::Open,
+        Self::Running,
+        Self::Settled,
+        Self::Cancelled,
+        Self::Expired,
+    ];
+
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Settled | Self::Cancelled | Self::Expired)
+    }
+
+    /// The state's name for people and JSON (`open`, `running`, …): the one spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Running => "running",
+            Self::Settled => "settled",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// The state named `name` (as [`JobState::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -44,6 +70,18 @@ pub enum SlotStatus {
     Claimed,
     Committed,
     Revealed,
+}
+
+impl SlotStatus {
+    /// The status's name for people and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Claimed => "claimed",
+            Self::Committed => "committed",
+            Self::Revealed => "revealed",
+        }
+    }
 }
 
 #[derive(
@@ -60,6 +98,19 @@ pub enum SlotOutcome {
     Slashed,
     /// Job cancelled or expired: collateral unlocked.
     Released,
+}
+
+impl SlotOutcome {
+    /// The outcome's name for people and JSON (`paid`, `slashed`, …): the one spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Unpaid => "unpaid",
+            Self::Slashed => "slashed",
+            Self::Released => "released",
+        }
+    }
 }
 
 #[derive(
@@ -141,6 +192,13 @@ pub struct Job {
     pub manifest_uri: String,
 }
 
+/// What a successful claim did: the slot taken, and whether it was the last one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    pub index: u8,
+    pub started: bool,
+}
+
 impl Job {
     /// The address seeds of this job, for signing as the vault's authority.
     pub fn id_bytes(&self) -> [u8; 8] {
@@ -149,12 +207,391 @@ impl Job {
 
     /// The slots in use (the first `replicas`).
     pub fn active_slots(&self) -> &[Slot] {
-        &self.slots[..usize::from(self.replicas)]
+        &self.slots[..usize::from(self.replicas).min(MAX_REPLICAS)]
     }
 
+    /// The slots claimed so far (the first `filled`).
+    pub fn filled_slots(&self) -> &[Slot] {
+        &self.slots[..usize::from(self.filled).min(MAX_REPLICAS)]
+    }
+
+    /// The slot `provider` (a wallet) holds, if any.
     pub fn slot_index_of(&self, provider: &Pubkey) -> Option<usize> {
-        self.slots[..usize::from(self.filled)]
+        self.filled_slots()
             .iter()
             .position(|s| s.provider == *provider)
+    }
+
+    /// Whether `provider` (a wallet, with `hardware`) may claim a slot at `now`: the chain's
+    /// rules, in the order `claim_slot` checks them. Collateral is checked by staking.
+    pub fn claimable_by(
+        &self,
+        provider: &Pubkey,
+        hardware: &concord_staking::HardwareProfile,
+        now: i64,
+    ) -> std::result::Result<(), MarketError> {
+        if self.state != JobState::Open {
+            return Err(MarketError::JobNotOpen);
+        }
+        if now > self.claim_deadline {
+            return Err(MarketError::ClaimDeadlinePassed);
+        }
+        if self.filled >= self.replicas {
+            return Err(MarketError::NoFreeSlot);
+        }
+        if *provider == self.buyer {
+            return Err(MarketError::BuyerCannotServe);
+        }
+        if self.slot_index_of(provider).is_some() {
+            return Err(MarketError::AlreadyClaimed);
+        }
+        if !self.requirements.accepts(hardware) {
+            return Err(MarketError::RequirementsNotMet);
+        }
+        Ok(())
+    }
+
+    /// Gives the next free slot to `provider`; the last claim starts the job and fixes its
+    /// deadlines from `now`.
+    pub fn claim(&mut self, provider: Pubkey, now: i64) -> Result<Claimed> {
+        let index = self.filled;
+        self.slots[usize::from(index)] = Slot {
+            provider,
+            status: SlotStatus::Claimed,
+            ..Slot::default()
+        };
+        self.filled += 1;
+        let started = self.filled == self.replicas;
+        if started {
+            self.state = JobState::Running;
+            self.exec_deadline = now
+                .checked_add(self.exec_window)
+                .ok_or(MarketError::MathOverflow)?;
+            self.reveal_deadline = self
+                .exec_deadline
+                .checked_add(self.reveal_window)
+                .ok_or(MarketError::MathOverflow)?;
+        }
+        Ok(Claimed { index, started })
+    }
+
+    /// Records `provider`'s commitment, before the execution deadline, once per slot.
+    pub fn commit(&mut self, provider: &Pubkey, commitment: [u8; 32], now: i64) -> Result<()> {
+        require!(self.state == JobState::Running, MarketError::JobNotRunning);
+        require!(
+            now <= self.exec_deadline,
+            MarketError::ExecutionDeadlinePassed
+        );
+        let index = self
+            .slot_index_of(provider)
+            .ok_or(MarketError::NotASlotHolder)?;
+        let slot = &mut self.slots[index];
+        require!(
+            slot.status == SlotStatus::Claimed,
+            MarketError::AlreadyCommitted
+        );
+        slot.commitment = commitment;
+        slot.status = SlotStatus::Committed;
+        self.committed += 1;
+        Ok(())
+    }
+
+    /// Whether reveals are open at `now`: every slot committed, or the execution deadline
+    /// passed; and the reveal deadline not yet.
+    pub fn check_reveal_open(&self, now: i64) -> Result<()> {
+        require!(self.state == JobState::Running, MarketError::JobNotRunning);
+        require!(
+            self.committed == self.replicas || now > self.exec_deadline,
+            MarketError::RevealNotOpen
+        );
+        require!(
+            now <= self.reveal_deadline,
+            MarketError::RevealDeadlinePassed
+        );
+        Ok(())
+    }
+
+    /// Records `provider`'s revealed hash once it matches its commitment (`opens` is the
+    /// commitment recomputed from the revealed hash and salt).
+    pub fn reveal(
+        &mut self,
+        provider: &Pubkey,
+        result_hash: [u8; 32],
+        opens: impl FnOnce() -> [u8; 32],
+        now: i64,
+    ) -> Result<()> {
+        self.check_reveal_open(now)?;
+        let index = self
+            .slot_index_of(provider)
+            .ok_or(MarketError::NotASlotHolder)?;
+        let slot = &mut self.slots[index];
+        match slot.status {
+            SlotStatus::Committed => {}
+            SlotStatus::Revealed => return err!(MarketError::AlreadyRevealed),
+            _ => return err!(MarketError::NotCommitted),
+        }
+        require!(opens() == slot.commitment, MarketError::CommitmentMismatch);
+        slot.result_hash = result_hash;
+        slot.status = SlotStatus::Revealed;
+        self.revealed += 1;
+        Ok(())
+    }
+
+    /// Whether the job can settle at `now`: running, and every slot revealed or the reveal
+    /// window closed.
+    pub fn check_settleable(&self, now: i64) -> Result<()> {
+        require!(self.state == JobState::Running, MarketError::JobNotRunning);
+        require!(
+            self.revealed == self.replicas || now > self.reveal_deadline,
+            MarketError::SettleTooEarly
+        );
+        Ok(())
+    }
+
+    /// Whether the buyer may cancel: open, or running with no commitment yet.
+    pub fn check_cancellable(&self) -> Result<()> {
+        let cancellable = self.state == JobState::Open
+            || (self.state == JobState::Running && self.committed == 0);
+        require!(cancellable, MarketError::CannotCancel);
+        Ok(())
+    }
+
+    /// Records a settlement: each active slot's outcome, the agreed hash, and what the vault
+    /// still owes (only the treasury's due).
+    pub fn apply_settlement(
+        &mut self,
+        outcomes: &[SlotOutcome],
+        winner: Option<[u8; 32]>,
+        treasury_due: u64,
+    ) {
+        for (slot, outcome) in self.slots.iter_mut().zip(outcomes) {
+            slot.outcome = *outcome;
+        }
+        self.state = JobState::Settled;
+        self.agreed_hash = winner;
+        self.escrow_owed = treasury_due;
+        self.treasury_due = treasury_due;
+    }
+
+    /// Ends the job without a settlement (`Cancelled` or `Expired`): claimed slots are
+    /// released and the vault owes nothing more.
+    pub fn release(&mut self, terminal: JobState) {
+        let filled = usize::from(self.filled).min(MAX_REPLICAS);
+        for slot in &mut self.slots[..filled] {
+            slot.outcome = SlotOutcome::Released;
+        }
+        self.state = terminal;
+        self.escrow_owed = 0;
+    }
+
+    /// What every handler that mutates a job leaves true: the counters match the slot
+    /// statuses, `revealed ≤ committed ≤ filled ≤ replicas ≤ MAX_REPLICAS`, slots past
+    /// `filled` are empty, `treasury_due ≤ escrow_owed`, a terminal job owes only the
+    /// treasury, and an open job has a free slot.
+    pub fn invariant(&self) -> Result<()> {
+        self.check_invariant()
+            .map_err(|_| error!(MarketError::InvariantViolated))
+    }
+
+    /// [`Job::invariant`] as a plain check, naming the rule that fails (for tests and
+    /// off-chain callers).
+    pub fn check_invariant(&self) -> std::result::Result<(), &'static str> {
+        let (replicas, filled) = (usize::from(self.replicas), usize::from(self.filled));
+        if replicas > MAX_REPLICAS || filled > replicas {
+            return Err("filled <= replicas <= MAX_REPLICAS");
+        }
+        if self.slots[filled..]
+            .iter()
+            .any(|s| s.status != SlotStatus::Empty)
+        {
+            return Err("slots past `filled` are empty");
+        }
+        let count = |f: fn(&Slot) -> bool| self.slots[..filled].iter().filter(|s| f(s)).count();
+        if count(|s| s.status == SlotStatus::Empty) != 0 {
+            return Err("filled slots are claimed");
+        }
+        let committed = count(|s| matches!(s.status, SlotStatus::Committed | SlotStatus::Revealed));
+        let revealed = count(|s| s.status == SlotStatus::Revealed);
+        if committed != usize::from(self.committed) || revealed != usize::from(self.revealed) {
+            return Err("counters match the slot statuses");
+        }
+        if self.revealed > self.committed || self.committed > self.filled {
+            return Err("revealed <= committed <= filled");
+        }
+        if self.treasury_due > self.escrow_owed {
+            return Err("treasury_due <= escrow_owed");
+        }
+        if self.state.is_terminal() && self.escrow_owed != self.treasury_due {
+            return Err("a terminal job owes only the treasury");
+        }
+        if self.state == JobState::Open && self.filled >= self.replicas && self.replicas > 0 {
+            return Err("an open job has a free slot");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_job(replicas: u8) -> Job {
+        Job {
+            buyer: Pubkey::new_unique(),
+            job_id: 1,
+            state: JobState::Open,
+            replicas,
+            quorum: replicas / 2 + 1,
+            filled: 0,
+            committed: 0,
+            revealed: 0,
+            manifest_hash: [1; 32],
+            requirements: JobRequirements::default(),
+            price_per_replica: 100,
+            fee_per_replica: 5,
+            collateral_per_replica: 50,
+            slash_treasury_bps: 2_000,
+            created_at: 0,
+            claim_deadline: 10,
+            exec_window: 10,
+            reveal_window: 10,
+            exec_deadline: 0,
+            reveal_deadline: 0,
+            agreed_hash: None,
+            escrow_owed: 100 * u64::from(replicas),
+            treasury_due: 0,
+            slots: [Slot::default(); MAX_REPLICAS],
+            bump: 0,
+            vault_bump: 0,
+            manifest_uri: String::new(),
+        }
+    }
+
+    fn code<T>(r: Result<T>) -> Option<u32> {
+        match r {
+            Err(anchor_lang::error::Error::AnchorError(e)) => Some(e.error_code_number),
+            _ => None,
+        }
+    }
+
+    /// A job that went through claims, commits and reveals by the methods the handlers call.
+    fn revealed_job() -> (Job, Vec<Pubkey>) {
+        let mut job = open_job(3);
+        let providers: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
+        let hw = concord_staking::HardwareProfile::default();
+        for (i, p) in providers.iter().enumerate() {
+            assert_eq!(job.claimable_by(p, &hw, 5), Ok(()));
+            let claimed = job.claim(*p, 5).unwrap();
+            assert_eq!((claimed.index, claimed.started), (i as u8, i == 2));
+            job.invariant().unwrap();
+        }
+        for p in &providers {
+            job.commit(p, [7; 32], 6).unwrap();
+            job.invariant().unwrap();
+        }
+        for p in &providers {
+            job.reveal(p, [9; 32], || [7; 32], 7).unwrap();
+            job.invariant().unwrap();
+        }
+        (job, providers)
+    }
+
+    #[test]
+    fn the_methods_keep_the_invariant() {
+        let (mut job, providers) = revealed_job();
+        assert_eq!((job.filled, job.committed, job.revealed), (3, 3, 3));
+        assert_eq!(job.state, JobState::Running);
+        let hw = concord_staking::HardwareProfile::default();
+        assert_eq!(
+            job.claimable_by(&providers[0], &hw, 5),
+            Err(MarketError::JobNotOpen)
+        );
+        job.check_settleable(7).unwrap();
+        job.apply_settlement(&[SlotOutcome::Paid; 3], Some([9; 32]), 15);
+        job.invariant().unwrap();
+        let mut cancelled = open_job(2);
+        cancelled.claim(providers[0], 1).unwrap();
+        cancelled.check_cancellable().unwrap();
+        cancelled.release(JobState::Cancelled);
+        cancelled.invariant().unwrap();
+    }
+
+    #[test]
+    fn claim_rules_refuse_with_their_errors() {
+        let job = open_job(3);
+        let hw = concord_staking::HardwareProfile::default();
+        let me = Pubkey::new_unique();
+        assert_eq!(
+            job.claimable_by(&me, &hw, 11),
+            Err(MarketError::ClaimDeadlinePassed)
+        );
+        assert_eq!(
+            job.claimable_by(&job.buyer, &hw, 1),
+            Err(MarketError::BuyerCannotServe)
+        );
+        let mut held = open_job(3);
+        held.claim(me, 1).unwrap();
+        assert_eq!(
+            held.claimable_by(&me, &hw, 1),
+            Err(MarketError::AlreadyClaimed)
+        );
+        let mut full = open_job(3);
+        full.filled = 3;
+        assert_eq!(full.claimable_by(&me, &hw, 1), Err(MarketError::NoFreeSlot));
+        let mut picky = open_job(3);
+        picky.requirements.min_memory_mib = 1;
+        assert_eq!(
+            picky.claimable_by(&me, &hw, 1),
+            Err(MarketError::RequirementsNotMet)
+        );
+    }
+
+    /// Mutants: each is a job a buggy handler could leave behind; `invariant()` refuses every
+    /// one with `InvariantViolated`, so the instruction would fail and roll back.
+    #[test]
+    fn mutants_breaking_the_invariant_are_refused() {
+        type Mutant = (&'static str, fn(&mut Job));
+        let mutants: [Mutant; 9] = [
+            ("commit without counting", |j| j.committed -= 1),
+            ("reveal counted twice", |j| j.revealed = 4),
+            ("reveal without status", |j| {
+                j.slots[0].status = SlotStatus::Committed
+            }),
+            ("claim past replicas", |j| j.filled = 4),
+            ("slot written past filled", |j| {
+                j.filled = 2;
+                j.slots[3].status = SlotStatus::Claimed;
+            }),
+            ("treasury owed more than the vault", |j| {
+                j.treasury_due = j.escrow_owed + 1
+            }),
+            ("settled without paying out", |j| {
+                j.state = JobState::Settled
+            }),
+            ("cancelled with escrow left", |j| {
+                j.state = JobState::Cancelled;
+                j.escrow_owed = 1;
+            }),
+            ("more replicas than slots", |j| j.replicas = 6),
+        ];
+        for (name, mutate) in mutants {
+            let (mut job, _) = revealed_job();
+            mutate(&mut job);
+            assert!(job.check_invariant().is_err(), "mutant survived: {name}");
+            assert_eq!(
+                code(job.invariant()),
+                Some(MarketError::InvariantViolated.into()),
+                "{name}"
+            );
+        }
+        let mut full_open = open_job(3);
+        full_open.filled = 3;
+        for s in &mut full_open.slots[..3] {
+            s.status = SlotStatus::Claimed;
+        }
+        assert_eq!(
+            full_open.check_invariant(),
+            Err("an open job has a free slot")
+        );
     }
 }

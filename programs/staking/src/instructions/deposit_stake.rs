@@ -42,10 +42,8 @@ pub fn handler(ctx: Context<DepositStake>, amount: u64) -> Result<()> {
         ctx.accounts.stake_mint.decimals,
     )?;
     let provider = &mut ctx.accounts.provider;
-    provider.staked = provider
-        .staked
-        .checked_add(amount)
-        .ok_or(StakingError::MathOverflow)?;
+    provider.deposit(amount)?;
+    provider.invariant()?;
     emit_cpi!(StakeDeposited {
         provider: provider.key(),
         amount,

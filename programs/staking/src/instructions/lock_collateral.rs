@@ -17,22 +17,10 @@ pub struct LockCollateral<'info> {
 }
 
 pub fn handler(ctx: Context<LockCollateral>, amount: u64) -> Result<()> {
-    require!(amount > 0, StakingError::ZeroAmount);
     let min_stake = ctx.accounts.config.min_stake;
     let provider = &mut ctx.accounts.provider;
-    require!(
-        provider.accepting_jobs && provider.bonded_stake()? >= min_stake,
-        StakingError::ProviderInactive
-    );
-    require!(
-        amount <= provider.free_stake()?,
-        StakingError::InsufficientFreeStake
-    );
-    provider.locked = provider
-        .locked
-        .checked_add(amount)
-        .ok_or(StakingError::MathOverflow)?;
-    provider.stats.jobs_claimed = provider.stats.jobs_claimed.saturating_add(1);
+    provider.lock(amount, min_stake)?;
+    provider.invariant()?;
     emit_cpi!(CollateralLocked {
         provider: provider.key(),
         amount,

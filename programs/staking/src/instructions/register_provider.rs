@@ -51,6 +51,7 @@ pub fn handler(
     provider.registered_at = Clock::get()?.unix_timestamp;
     provider.bump = ctx.bumps.provider;
     provider.vault_bump = ctx.bumps.stake_vault;
+    provider.invariant()?;
     emit_cpi!(ProviderRegistered {
         provider: provider.key(),
         authority: provider.authority,

@@ -17,21 +17,13 @@ pub struct RequestUnbond<'info> {
 }
 
 pub fn handler(ctx: Context<RequestUnbond>, amount: u64) -> Result<()> {
-    require!(amount > 0, StakingError::ZeroAmount);
     let provider = &mut ctx.accounts.provider;
-    require!(
-        amount <= provider.free_stake()?,
-        StakingError::InsufficientFreeStake
-    );
     let release_at = Clock::get()?
         .unix_timestamp
         .checked_add(ctx.accounts.config.unbonding_period)
         .ok_or(StakingError::MathOverflow)?;
-    provider.unbonding = provider
-        .unbonding
-        .checked_add(amount)
-        .ok_or(StakingError::MathOverflow)?;
-    provider.unbonding_release_at = release_at;
+    provider.request_unbond(amount, release_at)?;
+    provider.invariant()?;
     emit_cpi!(UnbondRequested {
         provider: provider.key(),
         amount,

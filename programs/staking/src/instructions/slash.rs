@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::errors::StakingError;
-use crate::events::ProviderSlashed;
+use crate::events::StakeSlashed;
 use crate::state::*;
 
 #[event_cpi]
@@ -30,11 +30,7 @@ pub struct Slash<'info> {
 }
 
 pub fn handler(ctx: Context<Slash>, amount: u64) -> Result<()> {
-    require!(amount > 0, StakingError::ZeroAmount);
-    require!(
-        amount <= ctx.accounts.provider.locked,
-        StakingError::SlashExceedsLocked
-    );
+    ctx.accounts.provider.check_slash(amount)?;
     transfer_from_vault(
         &ctx.accounts.provider,
         &ctx.accounts.stake_vault,
@@ -44,14 +40,9 @@ pub fn handler(ctx: Context<Slash>, amount: u64) -> Result<()> {
         amount,
     )?;
     let provider = &mut ctx.accounts.provider;
-    provider.locked -= amount;
-    provider.staked = provider
-        .staked
-        .checked_sub(amount)
-        .ok_or(StakingError::MathOverflow)?;
-    provider.stats.jobs_slashed = provider.stats.jobs_slashed.saturating_add(1);
-    provider.stats.slashed = provider.stats.slashed.saturating_add(amount);
-    emit_cpi!(ProviderSlashed {
+    provider.slash(amount)?;
+    provider.invariant()?;
+    emit_cpi!(StakeSlashed {
         provider: provider.key(),
         amount,
         destination: ctx.accounts.destination.key(),

@@ -18,12 +18,8 @@ pub struct UnlockCollateral<'info> {
 
 pub fn handler(ctx: Context<UnlockCollateral>, amount: u64, paid: u64) -> Result<()> {
     let provider = &mut ctx.accounts.provider;
-    require!(amount <= provider.locked, StakingError::UnlockExceedsLocked);
-    provider.locked -= amount;
-    if paid > 0 {
-        provider.stats.jobs_paid = provider.stats.jobs_paid.saturating_add(1);
-        provider.stats.earned = provider.stats.earned.saturating_add(paid);
-    }
+    provider.unlock(amount, paid)?;
+    provider.invariant()?;
     emit_cpi!(CollateralUnlocked {
         provider: provider.key(),
         amount,

@@ -34,6 +34,7 @@ pub fn handler(ctx: Context<UpdateProvider>, update: ProviderUpdate) -> Result<(
     if let Some(accepting) = update.accepting_jobs {
         provider.accepting_jobs = accepting;
     }
+    provider.invariant()?;
     emit_cpi!(ProviderUpdated {
         provider: provider.key(),
         accepting_jobs: provider.accepting_jobs,

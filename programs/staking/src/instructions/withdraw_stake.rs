@@ -45,11 +45,8 @@ pub fn handler(ctx: Context<WithdrawStake>) -> Result<()> {
         amount,
     )?;
     let provider = &mut ctx.accounts.provider;
-    provider.staked = provider
-        .staked
-        .checked_sub(amount)
-        .ok_or(StakingError::MathOverflow)?;
-    provider.unbonding = 0;
+    provider.withdraw_unbonded()?;
+    provider.invariant()?;
     emit_cpi!(StakeWithdrawn {
         provider: provider.key(),
         amount,

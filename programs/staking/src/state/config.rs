@@ -30,6 +30,12 @@ pub struct ConfigParams {
 }
 
 impl ConfigParams {
+    /// The defaults `concord market init` proposes (a week of unbonding).
+    pub const DEFAULT: ConfigParams = ConfigParams {
+        min_stake: 1_000_000,
+        unbonding_period: 7 * 24 * 3600,
+    };
+
     pub fn validate(&self) -> Result<()> {
         require!(
             self.min_stake > 0

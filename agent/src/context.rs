@@ -1,0 +1,97 @@
+//! What every part of a running agent shares: its config, keys, chain client and sender,
+//! payment mint, journal, metrics, executor and adapter, the GPU permit, the shutdown signal,
+//! and the bookkeeping of which jobs have a task; with the retrying chain call and the job
+//! content fetch that all parts use.
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use concord_compute::executor::{AdapterSummary, Executor};
+use concord_sdk::chain::{Chain, ChainError, HardwareProfile, Mint, Sender};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Keypair;
+use tokio::sync::{watch, Semaphore};
+use tracing::warn;
+
+use crate::config::Config;
+use crate::fetch::{open_job_store, prepare, FetchError, Prepared};
+use crate::journal::Journal;
+use crate::metrics::Metrics;
+
+/// Everything a job task needs, shared.
+pub struct Agent {
+    pub config: Config,
+    pub me: Pubkey,
+    pub keypair: Arc<Keypair>,
+    /// Commitments and salts (the provider engine's view of the key).
+    pub identity: concord_provider::Identity,
+    pub chain: Chain,
+    pub sender: Sender,
+    pub mint: Mint,
+    pub journal: Journal,
+    pub metrics: Arc<Metrics>,
+    pub executor: Executor,
+    pub adapter: AdapterSummary,
+    pub hardware: HardwareProfile,
+    /// `jobs.price_floor` in base units.
+    pub price_floor: u64,
+    /// `jobs.buyers`: serve only these buyers; anyone when empty.
+    pub buyers: Vec<Pubkey>,
+    /// One job on the GPU at a time.
+    pub gpu: Semaphore,
+    pub shutdown: watch::Receiver<bool>,
+    /// Jobs with a running task.
+    pub active: Mutex<HashSet<Pubkey>>,
+    /// Open jobs decided against for good (refused, unfetchable, claim refused).
+    pub passed_over: Mutex<HashSet<Pubkey>>,
+}
+
+impl Agent {
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Sleeps `d`, or less if shutdown begins.
+    pub async fn pause(&self, d: Duration) {
+        let mut rx = self.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = rx.wait_for(|s| *s) => {}
+        }
+    }
+
+    /// Runs a chain call, retrying RPC failures and timeouts with backoff (up to 15 s apart)
+    /// until it succeeds, the program refuses, or shutdown begins.
+    pub async fn retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ChainError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ChainError>>,
+    {
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match call().await {
+                Err(e @ (ChainError::Rpc(_) | ChainError::Timeout(_))) => {
+                    self.metrics.rpc_errors.inc();
+                    warn!(what, error = %e, retry_in_ms = delay.as_millis() as u64, "RPC call failed");
+                    if self.shutting_down() {
+                        return Err(e);
+                    }
+                    self.pause(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(15));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens the job's store under our policy and fetches its content.
+    pub async fn fetch(&self, job: &concord_sdk::chain::Job) -> Result<Prepared, FetchError> {
+        let store = open_job_store(
+            &job.manifest_uri,
+            &self.config.store,
+            self.config.jobs.max_job_bytes,
+        )
+        .await?;
+        prepare(&store, &job.manifest_hash, self.config.jobs.max_job_bytes).await
+    }
+}

@@ -1,0 +1,138 @@
+//! Finding work: jobs held on chain without a journal record (adopted), and the discovery pass
+//! that lists open jobs, applies the claim rules and the operator's, and starts a claim task
+//! for each job it takes. Tasks are spawned through [`Tasks`], one per job.
+use std::sync::Arc;
+
+use concord_sdk::chain::{ChainError, JobFilter, JobState};
+use solana_sdk::pubkey::Pubkey;
+use tokio::task::JoinSet;
+use tracing::warn;
+
+use crate::context::Agent;
+use crate::eligibility::{refusal, Offer};
+use crate::fetch::Prepared;
+use crate::journal::Entry;
+use crate::journal::JournalError;
+use crate::lifecycle;
+
+/// Why looking for work failed (the supervisor logs it and tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Starts a task driving `job` (resumed from the journal) unless one is running already.
+pub fn spawn_job(
+    agent: &Arc<Agent>,
+    tasks: &mut JoinSet<()>,
+    job: Pubkey,
+    prepared: Option<Prepared>,
+) {
+    spawn_task(agent, tasks, job, move |agent| async move {
+        lifecycle::drive(&agent, job, prepared, None).await
+    });
+}
+
+/// Runs `work` for `job` in a task unless one is running for it already.
+fn spawn_task<F, Fut>(agent: &Arc<Agent>, tasks: &mut JoinSet<()>, job: Pubkey, work: F)
+where
+    F: FnOnce(Arc<Agent>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if !agent.active.lock().expect("lock").insert(job) {
+        return;
+    }
+    let agent = agent.clone();
+    tasks.spawn(async move {
+        work(agent.clone()).await;
+        agent.active.lock().expect("lock").remove(&job);
+    });
+}
+
+/// Jobs on chain where we hold a slot but the journal has no record (a lost journal, or a
+/// crash between a claim landing and its record): adopted as claimed, so they are re-run
+/// (the salt is derived from the key, so even a commitment made before can be revealed).
+pub async fn adopt_orphans(agent: &Agent) -> Result<Vec<Pubkey>, DiscoveryError> {
+    let mut adopted = Vec::new();
+    for state in [JobState::Open, JobState::Running] {
+        let filter = JobFilter {
+            state: Some(state),
+            buyer: None,
+        };
+        let jobs = agent
+            .retry("list jobs", || agent.chain.jobs(filter))
+            .await?;
+        for (address, job) in jobs {
+            let ours = job.slot_index_of(&agent.me).is_some();
+            if ours && agent.journal.get(&address).ok().flatten().is_none() {
+                warn!(job = %address, "holding a slot with no journal record; adopting it");
+                agent.journal.put(&Entry::claimed(&address))?;
+                adopted.push(address);
+            }
+        }
+    }
+    Ok(adopted)
+}
+
+/// One discovery pass: list open jobs and start a claim for each we can serve (claims go out
+/// concurrently, each in its own task).
+pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(), ChainError> {
+    let held = agent.active.lock().expect("lock").len();
+    if held >= agent.config.jobs.max_concurrent {
+        return Ok(());
+    }
+    let open = agent
+        .chain
+        .jobs(JobFilter {
+            state: Some(JobState::Open),
+            buyer: None,
+        })
+        .await?;
+    let mut candidates: Vec<_> = {
+        let passed_over = agent.passed_over.lock().expect("lock");
+        let active = agent.active.lock().expect("lock");
+        open.into_iter()
+            .filter(|(a, _)| !passed_over.contains(a) && !active.contains(a))
+            .collect()
+    };
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let provider = agent.chain.provider(&agent.me).await?;
+    let now = agent.chain.unix_timestamp().await?;
+    let mut free_stake = provider.staked.saturating_sub(provider.locked);
+    // Best paid first.
+    candidates.sort_by_key(|(_, j)| {
+        std::cmp::Reverse(j.price_per_replica.saturating_sub(j.fee_per_replica))
+    });
+    let mut in_flight = held;
+    for (address, job) in candidates {
+        if in_flight >= agent.config.jobs.max_concurrent || agent.shutting_down() {
+            break;
+        }
+        let offer = Offer {
+            me: agent.me,
+            hardware: &agent.hardware,
+            price_floor: agent.price_floor,
+            buyers: &agent.buyers,
+            free_stake,
+            now,
+        };
+        if let Some(reason) = refusal(&job, &offer) {
+            tracing::debug!(job = %address, %reason, "passing over");
+            if reason.is_final() {
+                agent.passed_over.lock().expect("lock").insert(address);
+            }
+            continue;
+        }
+        free_stake = free_stake.saturating_sub(job.collateral_per_replica);
+        in_flight += 1;
+        spawn_task(agent, tasks, address, move |agent| async move {
+            lifecycle::claim_and_drive(&agent, address, job).await
+        });
+    }
+    Ok(())
+}

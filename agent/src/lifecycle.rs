@@ -1,0 +1,510 @@
+//! One job's life on this provider, as a loop over (journal stage, job on chain): the provider
+//! engine's steps (`concord-provider`: execute, record — here in the journal —, commit, reveal,
+//! publish the outputs), then settle if nobody else has, and record the outcome. Each pass takes at most one step, so the agent
+//! can stop between any two and resume from the journal; during shutdown a task ends as soon
+//! as its next step would be a wait.
+use std::time::{Duration, Instant};
+
+use concord_compute::executor::Execution;
+use concord_protocol::Hash32;
+use concord_provider::{self as engine, Chaos, Executed};
+use concord_sdk::chain::{ix, ChainError, Job, JobState, SlotOutcome, SlotStatus};
+use solana_sdk::pubkey::Pubkey;
+use tracing::{error, info, warn};
+
+use crate::context::Agent;
+use crate::fetch::{open_job_store, FetchError, Prepared};
+use crate::journal::{Entry, Stage};
+
+/// How often a waiting job re-reads the chain.
+const WATCH_INTERVAL: Duration = Duration::from_millis(1_000);
+
+/// What ended a task early.
+#[derive(Debug)]
+enum Stop {
+    /// Shutdown began while waiting; the journal resumes it.
+    Shutdown,
+    Failed(String),
+}
+
+impl From<ChainError> for Stop {
+    fn from(e: ChainError) -> Self {
+        Stop::Failed(e.to_string())
+    }
+}
+
+impl From<crate::journal::JournalError> for Stop {
+    fn from(e: crate::journal::JournalError) -> Self {
+        Stop::Failed(e.to_string())
+    }
+}
+
+/// Fetches an open job's content, claims a slot (recorded in the journal first), and drives
+/// the job. Content that cannot be fetched is never claimed.
+pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
+    let prepared = match agent.fetch(&job).await {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(job = %address, reason = %e, "not claiming: its content cannot be fetched");
+            agent.passed_over.lock().expect("lock").insert(address);
+            return;
+        }
+    };
+    let fetched_at = Instant::now();
+    // Recorded before the claim is sent, so a crash right after it never loses the slot.
+    if let Err(e) = agent.journal.put(&Entry::claimed(&address)) {
+        warn!(error = %e, "cannot write the journal; not claiming");
+        return;
+    }
+    let claim = [ix::claim_slot(&agent.me, &address)];
+    match agent.sender.send(&claim, &[]).await {
+        Ok(sig) => {
+            info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), "claimed a slot");
+        }
+        Err(e) => {
+            // It may have landed before the error (a lost response).
+            let landed = agent
+                .chain
+                .job(&address)
+                .await
+                .map(|j| j.slots.iter().any(|s| s.provider == agent.me))
+                .unwrap_or(false);
+            if !landed {
+                let _ = agent.journal.remove(&address);
+                agent.passed_over.lock().expect("lock").insert(address);
+                info!(job = %address, error = %e, "claim refused");
+                return;
+            }
+        }
+    }
+    agent.metrics.jobs_claimed.inc();
+    drive(agent, address, Some(prepared), Some(fetched_at)).await;
+}
+
+/// Drives `address` until it is finished, shutdown begins, or something fails for good.
+/// `fetched_at` is when its content was fetched (for the overhead figures in the log).
+pub async fn drive(
+    agent: &Agent,
+    address: Pubkey,
+    prepared: Option<Prepared>,
+    fetched_at: Option<Instant>,
+) {
+    agent.metrics.jobs_in_flight.inc();
+    let mut task = Task {
+        agent,
+        address,
+        prepared,
+        settleable_since: None,
+        fetched_at,
+        kernel: Duration::ZERO,
+        gpu_wait: Duration::ZERO,
+    };
+    match task.run().await {
+        Ok(()) | Err(Stop::Shutdown) => {}
+        Err(Stop::Failed(reason)) => {
+            error!(job = %address, reason, "stopped working on the job; it resumes on restart")
+        }
+    }
+    agent.metrics.jobs_in_flight.dec();
+}
+
+struct Task<'a> {
+    agent: &'a Agent,
+    address: Pubkey,
+    prepared: Option<Prepared>,
+    /// When the job was first seen settleable (to give others a moment first).
+    settleable_since: Option<Instant>,
+    /// When the content was fetched, and the GPU time of the run (for overhead figures).
+    fetched_at: Option<Instant>,
+    kernel: Duration,
+    /// Time spent waiting for the GPU behind other jobs.
+    gpu_wait: Duration,
+}
+
+/// What one pass decided.
+enum Next {
+    Continue,
+    Wait,
+    Done,
+}
+
+impl Task<'_> {
+    async fn run(&mut self) -> Result<(), Stop> {
+        loop {
+            let entry = self
+                .agent
+                .journal
+                .get(&self.address)?
+                .ok_or_else(|| Stop::Failed("no journal record".into()))?;
+            if entry.is_finished() {
+                return Ok(());
+            }
+            let job = self
+                .agent
+                .retry("read job", || self.agent.chain.job(&self.address))
+                .await
+                .map_err(|e| self.stop_for(e))?;
+            match self.step(entry, &job).await? {
+                Next::Continue => {}
+                Next::Done => return Ok(()),
+                Next::Wait => {
+                    if self.agent.shutting_down() {
+                        return Err(Stop::Shutdown);
+                    }
+                    self.agent.pause(WATCH_INTERVAL).await;
+                }
+            }
+        }
+    }
+
+    /// The chain clock (read only by the steps that compare with a deadline), with retries.
+    async fn now(&self) -> Result<i64, Stop> {
+        self.agent
+            .retry("read the clock", || self.agent.chain.unix_timestamp())
+            .await
+            .map_err(|e| self.stop_for(e))
+    }
+
+    /// A chain error that outlived the retries: a stop for shutdown, or a failure.
+    fn stop_for(&self, e: ChainError) -> Stop {
+        if self.agent.shutting_down() {
+            Stop::Shutdown
+        } else {
+            e.into()
+        }
+    }
+
+    fn slot_index(&self, job: &Job) -> Option<usize> {
+        job.slot_index_of(&self.agent.me)
+    }
+
+    async fn step(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
+        if job.state.is_terminal() {
+            return self.finish(entry, job).map(|_| Next::Done);
+        }
+        let Some(slot) = self.slot_index(job) else {
+            if job.state == JobState::Open && entry.stage == Stage::Claimed {
+                // Our claim never landed.
+                info!(job = %self.address, "no slot held; forgetting the job");
+                self.agent.journal.remove(&self.address)?;
+                return Ok(Next::Done);
+            }
+            return Err(Stop::Failed("the job does not list us in its slots".into()));
+        };
+        let status = job.slots[slot].status;
+        match entry.stage {
+            Stage::Claimed => self.execute(entry, job).await,
+            Stage::Executed => {
+                if status != SlotStatus::Claimed {
+                    entry.stage = Stage::Committed;
+                    self.agent.journal.put(&entry)?;
+                    return Ok(Next::Continue);
+                }
+                if job.state == JobState::Open {
+                    return Ok(Next::Wait); // Commits start once every slot is claimed.
+                }
+                if self.now().await? > job.exec_deadline {
+                    return self.give_up(entry, "the execution deadline passed before the commit");
+                }
+                self.commit(entry).await
+            }
+            Stage::Committed => {
+                if status == SlotStatus::Revealed {
+                    entry.stage = Stage::Revealed;
+                    self.agent.journal.put(&entry)?;
+                    return Ok(Next::Continue);
+                }
+                let now = self.now().await?;
+                if now > job.reveal_deadline {
+                    return self.give_up(entry, "the reveal deadline passed");
+                }
+                if job.committed < job.replicas && now <= job.exec_deadline {
+                    return Ok(Next::Wait); // The reveal window has not opened.
+                }
+                self.reveal(entry).await
+            }
+            Stage::Revealed | Stage::Abandoned => {
+                if entry.stage == Stage::Revealed && entry.has_outputs && !entry.outputs_uploaded {
+                    self.upload(&mut entry, job).await;
+                }
+                let settleable =
+                    job.revealed == job.replicas || self.now().await? > job.reveal_deadline;
+                if !settleable {
+                    return Ok(Next::Wait);
+                }
+                let since = *self.settleable_since.get_or_insert_with(Instant::now);
+                let delay = self.agent.config.jobs.settle_delay_secs * (slot as u64 + 1);
+                if since.elapsed() < Duration::from_secs(delay) {
+                    return Ok(Next::Wait);
+                }
+                self.settle(job).await
+            }
+            Stage::Finished { .. } => Ok(Next::Done),
+        }
+    }
+
+    /// Runs the job (fetching it first after a restart) and records result and salt.
+    async fn execute(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let prepared = match self.prepared.take() {
+            Some(p) => p,
+            None => match agent.fetch(job).await {
+                Ok(p) => {
+                    self.fetched_at = Some(Instant::now());
+                    p
+                }
+                Err(e) => {
+                    warn!(job = %self.address, reason = %e, "cannot fetch the job; retrying");
+                    return Ok(Next::Wait);
+                }
+            },
+        };
+        let runnable = prepared.is_ok();
+        let queued = Instant::now();
+        let _gpu = if runnable {
+            Some(agent.gpu.acquire().await.expect("semaphore open"))
+        } else {
+            None
+        };
+        self.gpu_wait = queued.elapsed();
+        let started = Instant::now();
+        let execution = match engine::execute(&agent.executor, prepared).await {
+            Ok(execution) => execution,
+            Err(e) => {
+                agent.metrics.exec_failures.inc();
+                return self.give_up(entry, &format!("the job could not run here: {e}"));
+            }
+        }
+        .tap_completed(|gpu| {
+            self.kernel = gpu;
+            agent.metrics.kernel_seconds.observe(gpu.as_secs_f64());
+            info!(job = %self.address, gpu_ms = gpu.as_millis() as u64, wall_ms = started.elapsed().as_millis() as u64, "ran the job");
+        });
+        let chaos = agent.config.chaos.mode();
+        let executed = Executed::from_execution(execution, chaos);
+        if let Some(e) = &executed.invalid {
+            agent.metrics.jobs_invalid.inc();
+            info!(job = %self.address, error = %e, "the job is invalid; committing the canonical error outcome");
+        } else if chaos == Chaos::CorruptResults {
+            warn!(job = %self.address, "chaos.corrupt_results: committing a corrupted result");
+        }
+        if let Some(outputs) = &executed.outputs {
+            agent.journal.save_outputs(&self.address, outputs)?;
+        }
+        let salt = agent.identity.salt(&self.address);
+        entry.stage = Stage::Executed;
+        entry.result_hash = Some(executed.result.to_hex());
+        entry.salt = Some(hex::encode(salt));
+        entry.has_outputs = executed.outputs.is_some();
+        // Durable before the commitment is sent.
+        agent.journal.put(&entry)?;
+        Ok(Next::Continue)
+    }
+
+    /// The result recorded before the commit; its salt must be the one this key derives.
+    fn recorded(&self, entry: &Entry) -> Result<Hash32, Stop> {
+        let (Some(result), Some(salt)) = (entry.result_hash_bytes(), entry.salt_bytes()) else {
+            return Err(Stop::Failed("the journal lost the result".into()));
+        };
+        if salt != self.agent.identity.salt(&self.address) {
+            return Err(Stop::Failed("the journal's salt is not this key's".into()));
+        }
+        Ok(Hash32(result))
+    }
+
+    async fn commit(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let result = self.recorded(&entry)?;
+        let ixs = [agent.identity.commit_instruction(&self.address, &result)];
+        let sent = agent.retry("commit", || agent.sender.send(&ixs, &[])).await;
+        match sent {
+            Ok(sig) => {
+                agent.metrics.jobs_committed.inc();
+                // From content fetched to commitment confirmed: claim, run, journal, commit.
+                let fetched_to_commit_ms = self.fetched_at.map(|t| t.elapsed().as_millis() as u64);
+                info!(
+                    job = %self.address,
+                    signature = %sig,
+                    result = %result,
+                    fetched_to_commit_ms,
+                    kernel_ms = self.kernel.as_secs_f64() * 1e3,
+                    gpu_wait_ms = self.gpu_wait.as_secs_f64() * 1e3,
+                    "committed"
+                );
+                entry.stage = Stage::Committed;
+                agent.journal.put(&entry)?;
+                Ok(Next::Continue)
+            }
+            // Landed earlier, or the window closed: the next pass reads the chain and decides.
+            Err(e) => {
+                warn!(job = %self.address, error = %e, "commit refused");
+                Ok(Next::Wait)
+            }
+        }
+    }
+
+    async fn reveal(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let result = self.recorded(&entry)?;
+        let ixs = [agent.identity.reveal_instruction(&self.address, &result)];
+        let sent = agent.retry("reveal", || agent.sender.send(&ixs, &[])).await;
+        match sent {
+            Ok(sig) => {
+                agent.metrics.jobs_revealed.inc();
+                info!(job = %self.address, signature = %sig, "revealed");
+                entry.stage = Stage::Revealed;
+                agent.journal.put(&entry)?;
+                Ok(Next::Continue)
+            }
+            Err(e) => {
+                warn!(job = %self.address, error = %e, "reveal refused");
+                Ok(Next::Wait)
+            }
+        }
+    }
+
+    /// Publishes the outputs to the job's store (after the reveal, so nobody can copy them
+    /// into a commitment). A failure is logged and retried on the next pass.
+    async fn upload(&mut self, entry: &mut Entry, job: &Job) {
+        let agent = self.agent;
+        let outputs = match agent.journal.load_outputs(&self.address) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                entry.has_outputs = false;
+                let _ = agent.journal.put(entry);
+                return;
+            }
+            Err(e) => {
+                warn!(job = %self.address, error = %e, "cannot read the saved outputs");
+                return;
+            }
+        };
+        let uploaded = async {
+            let store = open_job_store(
+                &job.manifest_uri,
+                &agent.config.store,
+                agent.config.jobs.max_job_bytes,
+            )
+            .await?;
+            Ok::<_, FetchError>(engine::publish(&store, &outputs).await?)
+        }
+        .await;
+        match uploaded {
+            Ok(hash) => {
+                info!(job = %self.address, result = %hash.to_hex(), "uploaded the outputs");
+                entry.outputs_uploaded = true;
+                if agent.journal.put(entry).is_ok() {
+                    agent.journal.drop_outputs(&self.address);
+                }
+            }
+            Err(e) => warn!(job = %self.address, error = %e, "output upload failed; retrying"),
+        }
+    }
+
+    async fn settle(&mut self, job: &Job) -> Result<Next, Stop> {
+        let agent = self.agent;
+        // Payout accounts first (their own transaction; most exist already).
+        let mut missing = Vec::new();
+        for (slot, create) in job
+            .filled_slots()
+            .iter()
+            .zip(agent.mint.payout_account_instructions(&agent.me, job))
+        {
+            let account = agent.mint.account_of(&slot.provider);
+            if !agent
+                .retry("read payout account", || agent.chain.exists(&account))
+                .await?
+            {
+                missing.push(create);
+            }
+        }
+        if !missing.is_empty() {
+            if let Err(e) = agent
+                .retry("create payout accounts", || {
+                    agent.sender.send(&missing, &[])
+                })
+                .await
+            {
+                warn!(job = %self.address, error = %e, "cannot create the payout accounts");
+                return Ok(Next::Wait);
+            }
+        }
+        let settle = [agent.mint.settle_instruction(&self.address, job)];
+        match agent
+            .retry("settle", || agent.sender.send(&settle, &[]))
+            .await
+        {
+            Ok(sig) => {
+                agent.metrics.jobs_settled_by_us.inc();
+                info!(job = %self.address, signature = %sig, "settled the job");
+            }
+            Err(e) => warn!(job = %self.address, error = %e, "settle refused"),
+        }
+        Ok(Next::Continue)
+    }
+
+    /// Records the job's end and our slot's outcome.
+    fn finish(&mut self, mut entry: Entry, job: &Job) -> Result<(), Stop> {
+        let m = &self.agent.metrics;
+        let outcome = self
+            .slot_index(job)
+            .map(|i| job.slots[i].outcome)
+            .unwrap_or(SlotOutcome::Released);
+        match outcome {
+            SlotOutcome::Paid => {
+                entry.earned = job.price_per_replica - job.fee_per_replica;
+                m.jobs_paid.inc();
+                m.earned_units.inc_by(entry.earned);
+            }
+            SlotOutcome::Slashed => {
+                entry.slashed = job.collateral_per_replica;
+                m.jobs_slashed.inc();
+                m.slashed_units.inc_by(entry.slashed);
+            }
+            SlotOutcome::Unpaid => {
+                m.jobs_unpaid.inc();
+            }
+            SlotOutcome::Released | SlotOutcome::Pending => {}
+        }
+        let name = outcome.name();
+        info!(
+            job = %self.address,
+            outcome = name,
+            earned = %self.agent.mint.format(entry.earned),
+            slashed = %self.agent.mint.format(entry.slashed),
+            agreed = %job.agreed_hash.map(|h| Hash32(h).to_hex()).unwrap_or_default(),
+            "job finished"
+        );
+        entry.stage = Stage::Finished {
+            outcome: name.into(),
+        };
+        self.agent.journal.put(&entry)?;
+        self.agent.journal.drop_outputs(&self.address);
+        Ok(())
+    }
+
+    /// Nothing more can be done for the job (we will be slashed as a no-show); keep watching
+    /// it only to record the outcome.
+    fn give_up(&mut self, mut entry: Entry, reason: &str) -> Result<Next, Stop> {
+        error!(job = %self.address, reason, "giving up on the job");
+        entry.note = Some(reason.to_string());
+        entry.stage = Stage::Abandoned;
+        entry.has_outputs = false;
+        self.agent.journal.put(&entry)?;
+        Ok(Next::Continue)
+    }
+}
+
+/// Calls `f` with the GPU time of a completed execution.
+trait TapCompleted {
+    fn tap_completed(self, f: impl FnOnce(Duration)) -> Self;
+}
+
+impl TapCompleted for Execution {
+    fn tap_completed(self, f: impl FnOnce(Duration)) -> Self {
+        if let Execution::Completed { gpu_time, .. } = &self {
+            f(*gpu_time);
+        }
+        self
+    }
+}

@@ -1,0 +1,339 @@
+//! End-to-end tests of the provider agent: real `concord-agent` processes (each running jobs
+//! on this machine's wgpu adapter in its own worker) against a real local chain, with the
+//! buyer's job published to a real directory store. Scenarios take turns on one chain.
+//!
+//! (a) three honest agents are paid and the output verifies against the CPU reference;
+//! (b) a corrupting agent is slashed and the honest ones paid;
+//! (c) an agent stopped (SIGTERM) before it commits is slashed as a no-show;
+//! (d) an agent killed with SIGKILL after committing is restarted, reveals and is paid;
+//! (e) with 30 % of RPC sends failing the job still settles;
+//! (f) an invalid job: every agent commits the canonical error and is paid by quorum;
+//! (g) a five-replica job (the most the market allows) settles.
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use concord_compute::kernels;
+use concord_protocol::{BlobRef, Hash32, Limits};
+use concord_sdk::chain::{ix, HardwareProfile, SlotOutcome, SlotStatus};
+use solana_sdk::signer::Signer;
+use support::{all_logs, assert_outcome, Scenario, COLLATERAL, PRICE};
+
+const SETTLE_LIMIT: Duration = Duration::from_secs(240);
+
+fn gemm() -> kernels::KernelCase {
+    kernels::find_by_name("gemm_u32").expect("library kernel")
+}
+
+async fn http_get(url: &str) -> (u16, String) {
+    use http_body_util::{BodyExt, Empty};
+    let client: hyper_util::client::legacy::Client<_, Empty<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let response = client.get(url.parse().unwrap()).await.expect("GET");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
+    let s = Scenario::start("honest").await;
+    let port = concord_localnet::free_port();
+    let mut a1 = s
+        .agent(
+            "honest-1",
+            None,
+            &format!("metrics_addr = \"127.0.0.1:{port}\""),
+        )
+        .await;
+    let mut a2 = s.agent("honest-2", None, "").await;
+    let mut a3 = s.agent("honest-3", None, "").await;
+    for a in [&mut a1, &mut a2, &mut a3] {
+        a.start();
+    }
+    let case = gemm();
+    let job = s.submit(&case.job, 3, 2, 120, 120).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&[&a1, &a2, &a3]);
+    for a in [&a1, &a2, &a3] {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+        let p = s.chain.provider(&a.pubkey()).await.unwrap();
+        assert_eq!(p.stats.earned, PRICE - settled.fee_per_replica);
+        assert_eq!(p.locked, 0, "collateral unlocked");
+    }
+    // The agreed result is the CPU reference's, and the uploaded outputs verify against it.
+    let reference = case.cpu_reference();
+    let agreed = Hash32(settled.agreed_hash.expect("a quorum"));
+    assert_eq!(agreed, concord_protocol::result_hash(&reference));
+    let manifest = concord_sdk::results::fetch_manifest(&s.store, &Hash32(settled.manifest_hash))
+        .await
+        .unwrap();
+    let mut outputs = None;
+    for _ in 0..40 {
+        // Outputs are uploaded right after each reveal; give the last upload a moment.
+        if let Ok(o) = concord_sdk::results::fetch_outputs(&s.store, &agreed, &manifest).await {
+            outputs = Some(o);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(outputs.expect("outputs uploaded"), reference);
+    // Metrics and health of a running agent (it notices the settlement within a second).
+    let mut metrics = String::new();
+    for _ in 0..40 {
+        let (code, text) = http_get(&format!("http://127.0.0.1:{port}/metrics")).await;
+        assert_eq!(code, 200);
+        metrics = text;
+        if metrics.contains("concord_agent_jobs_paid_total 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        metrics.contains("concord_agent_jobs_paid_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("concord_agent_jobs_committed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "concord_agent_earned_units_total {}",
+            PRICE - settled.fee_per_replica
+        )),
+        "{metrics}"
+    );
+    let (code, health) = http_get(&format!("http://127.0.0.1:{port}/health")).await;
+    assert_eq!(code, 200, "{health}");
+    assert!(health.contains("\"ok\""), "{health}");
+    // Stopped gracefully, its journal records the end.
+    assert_eq!(
+        a1.sigterm(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        a1.logs()
+    );
+    let journal = a1.journal();
+    let entry = journal
+        .iter()
+        .find(|e| e["job"] == job.to_string())
+        .expect("journal entry");
+    assert_eq!(entry["stage"], "finished");
+    assert_eq!(entry["outcome"], "paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
+    let s = Scenario::start("liar").await;
+    let mut h1 = s.agent("honest-1", None, "").await;
+    let mut h2 = s.agent("honest-2", None, "").await;
+    let mut liar = s
+        .agent("liar", None, "[chaos]\ncorrupt_results = true")
+        .await;
+    for a in [&mut h1, &mut h2, &mut liar] {
+        a.start();
+    }
+    let case = gemm();
+    let job = s.submit(&case.job, 3, 2, 120, 120).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&[&h1, &h2, &liar]);
+    assert_outcome(&settled, &h1.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &h2.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &liar.pubkey(), SlotOutcome::Slashed, &logs);
+    assert_eq!(
+        settled.agreed_hash.map(Hash32),
+        Some(concord_protocol::result_hash(&case.cpu_reference()))
+    );
+    let p = s.chain.provider(&liar.pubkey()).await.unwrap();
+    assert_eq!(p.stats.slashed, COLLATERAL);
+    assert_eq!(p.staked, 10 * support::TOKEN - COLLATERAL);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_an_agent_stopped_before_committing_is_slashed_as_a_no_show() {
+    let s = Scenario::start("no-show").await;
+    let mut quitter = s.agent("quitter", None, "").await;
+    quitter.start();
+    let case = gemm();
+    let job = s.submit(&case.job, 3, 2, 20, 20).await;
+    let me = quitter.pubkey();
+    s.wait_for(&job, Duration::from_secs(120), "the quitter's claim", |j| {
+        j.slots.iter().any(|slot| slot.provider == me)
+    })
+    .await;
+    // Stopped while the job waits for its other slots: nothing was committed.
+    let code = quitter.sigterm(Duration::from_secs(90));
+    assert_eq!(code, Some(0), "graceful exit:\n{}", quitter.logs());
+    assert!(
+        quitter.logs().contains("shutting down"),
+        "{}",
+        quitter.logs()
+    );
+    let mut h1 = s.agent("honest-1", None, "").await;
+    let mut h2 = s.agent("honest-2", None, "").await;
+    h1.start();
+    h2.start();
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&[&quitter, &h1, &h2]);
+    assert_outcome(&settled, &me, SlotOutcome::Slashed, &logs);
+    assert_outcome(&settled, &h1.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &h2.pubkey(), SlotOutcome::Paid, &logs);
+    assert_eq!(
+        s.chain.provider(&me).await.unwrap().stats.slashed,
+        COLLATERAL
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
+    let s = Scenario::start("sigkill").await;
+    let mut victim = s.agent("victim", None, "").await;
+    let mut other = s.agent("other", None, "").await;
+    victim.start();
+    other.start();
+    let case = gemm();
+    let job = s.submit(&case.job, 3, 2, 25, 40).await;
+    s.wait_for(&job, Duration::from_secs(120), "two claims", |j| {
+        j.filled == 2
+    })
+    .await;
+    // The third slot is held by a provider that never commits, so reveals open only at the
+    // execution deadline: the victim is certainly between its commit and its reveal.
+    let silent = s.funded_provider().await;
+    let silent_sender = concord_sdk::chain::Sender::new(
+        s.chain.rpc.clone(),
+        std::sync::Arc::new(silent.insecure_clone()),
+    );
+    let hw = HardwareProfile {
+        gpu_name: "silent".into(),
+        memory_mib: 4096,
+        backend: concord_staking::backend::VULKAN,
+        features: 0,
+    };
+    let me = silent.pubkey();
+    silent_sender
+        .send(
+            &[
+                ix::register_provider(&me, &s.mint.address, &s.mint.token_program, hw, ""),
+                ix::deposit_stake(
+                    &me,
+                    &s.mint.account_of(&me),
+                    &s.mint.address,
+                    &s.mint.token_program,
+                    10 * support::TOKEN,
+                ),
+                ix::claim_slot(&me, &job),
+            ],
+            &[],
+        )
+        .await
+        .expect("the silent provider claims the last slot");
+    let v = victim.pubkey();
+    let committed = s
+        .wait_for(
+            &job,
+            Duration::from_secs(120),
+            "the victim's commitment",
+            |j| {
+                j.slots
+                    .iter()
+                    .any(|slot| slot.provider == v && slot.status == SlotStatus::Committed)
+            },
+        )
+        .await;
+    victim.sigkill();
+    assert_eq!(committed.revealed, 0);
+    victim.start();
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&[&victim, &other]);
+    assert_outcome(&settled, &v, SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &other.pubkey(), SlotOutcome::Paid, &logs);
+    assert_outcome(&settled, &me, SlotOutcome::Slashed, &logs);
+    assert!(victim.logs().contains("resuming"), "{}", victim.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e_the_job_settles_with_30_percent_of_rpc_sends_failing() {
+    let s = Scenario::start("flaky").await;
+    let (proxy, stats) = support::flaky_proxy::start(&s.rpc_url, 30).await;
+    let mut agents = Vec::new();
+    for name in ["flaky-1", "flaky-2", "flaky-3"] {
+        agents.push(s.agent(name, Some(&proxy), "").await);
+    }
+    for a in agents.iter_mut() {
+        a.start();
+    }
+    let case = gemm();
+    let job = s.submit(&case.job, 3, 2, 120, 120).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    for a in &agents {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+    }
+    let sends = stats.sends.load(Ordering::Relaxed);
+    let failed = stats.dropped.load(Ordering::Relaxed) + stats.answers_lost.load(Ordering::Relaxed);
+    assert!(
+        failed > 0 && sends >= 12,
+        "{failed} of {sends} sends failed"
+    );
+    eprintln!("flaky proxy: {failed} of {sends} sendTransaction calls failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f_an_invalid_job_settles_on_the_canonical_error() {
+    let s = Scenario::start("invalid").await;
+    let mut agents = Vec::new();
+    for name in ["judge-1", "judge-2", "judge-3"] {
+        agents.push(s.agent(name, None, "").await);
+    }
+    for a in agents.iter_mut() {
+        a.start();
+    }
+    // The library job with a module that does not type-check.
+    let mut job = gemm().job;
+    let broken = "@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }".to_string();
+    let module = BlobRef {
+        hash: Hash32::of(broken.as_bytes()),
+        size: broken.len() as u64,
+    };
+    for pass in &mut job.manifest.passes {
+        pass.module = module;
+    }
+    job.modules.clear();
+    job.modules.insert(module.hash, broken);
+    let expected = match concord_compute::wgsl::check_job(&job, &Limits::V1) {
+        Err(invalid) => invalid.outcome().hash(),
+        Ok(_) => panic!("the broken module passed the checks"),
+    };
+    let address = s.submit(&job, 3, 2, 120, 120).await;
+    let settled = s.wait_settled(&address, SETTLE_LIMIT).await;
+    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    assert_eq!(settled.agreed_hash.map(Hash32), Some(expected), "{logs}");
+    for a in &agents {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+    }
+    assert!(logs.contains("the job is invalid"), "{logs}");
+}
+
+/// The largest job the market allows (five replicas): its settle transaction (three accounts
+/// per slot) must still fit, with the payout accounts created in a transaction of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g_a_five_replica_job_settles() {
+    let s = Scenario::start("five").await;
+    let mut agents = Vec::new();
+    for i in 1..=5 {
+        agents.push(s.agent(&format!("replica-{i}"), None, "").await);
+    }
+    for a in agents.iter_mut() {
+        a.start();
+    }
+    let job = s.submit(&gemm().job, 5, 3, 120, 120).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    for a in &agents {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+    }
+}

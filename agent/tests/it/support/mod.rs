@@ -1,0 +1,412 @@
+//! Test fixtures for the agent's end-to-end tests: one real local chain (an in-process
+//! solana-test-validator with both programs) shared by the scenarios, which take turns; a
+//! buyer that publishes jobs to a directory store and escrows them through the SDK; real
+//! `concord-agent` processes with their own config, journal and logs; and a flaky JSON-RPC
+//! proxy (a real HTTP hop that fails a share of `sendTransaction` calls).
+
+pub mod flaky_proxy;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use concord_localnet::{Funder, Localnet, LocalnetConfig};
+use concord_protocol::job::Job as ComputeJob;
+use concord_sdk::chain::{ix, pda, Chain, Job, JobState, Mint, Sender, SlotOutcome};
+use concord_sdk::store::BlobStore;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+pub const TOKEN: u64 = 1_000_000; // 6 decimals
+pub const PRICE: u64 = 2 * TOKEN;
+pub const COLLATERAL: u64 = 3 * TOKEN;
+
+/// What the shared chain offers the scenarios.
+pub struct SharedChain {
+    pub rpc_url: String,
+    admin: Vec<u8>,
+    mint_authority: Vec<u8>,
+    pub mint: Pubkey,
+    pub token_program: Pubkey,
+}
+
+static CHAIN: OnceLock<SharedChain> = OnceLock::new();
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Starts the chain once, in a thread of its own that keeps it running for the whole test
+/// binary.
+fn shared_chain() -> &'static SharedChain {
+    CHAIN.get_or_init(|| {
+        // The validator logs every transaction otherwise.
+        std::env::set_var("RUST_LOG", "error");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let mut config = LocalnetConfig::on_free_ports();
+                config.gossip_port = Some(concord_localnet::free_port());
+                let net = Localnet::start(config).await.expect("local chain");
+                tx.send(SharedChain {
+                    rpc_url: net.info.rpc_url.clone(),
+                    admin: net.admin.to_bytes().to_vec(),
+                    mint_authority: net.mint_authority.to_bytes().to_vec(),
+                    mint: net.mint,
+                    token_program: net.token_program,
+                })
+                .expect("send");
+                let _keep = net;
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("the local chain started")
+    })
+}
+
+/// One scenario: its turn on the chain, a directory for keys, configs, journals and the
+/// store, a funded buyer, and the agents it started (killed when it ends).
+pub struct Scenario {
+    pub name: String,
+    pub dir: PathBuf,
+    pub rpc_url: String,
+    pub chain: Chain,
+    pub funder: Funder,
+    pub mint: Mint,
+    pub buyer: Arc<Keypair>,
+    pub buyer_sender: Sender,
+    pub store: BlobStore,
+    _dir: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+fn keypair_from(bytes: &[u8]) -> Arc<Keypair> {
+    Arc::new(Keypair::try_from(bytes).expect("keypair"))
+}
+
+impl Scenario {
+    pub async fn start(name: &str) -> Scenario {
+        let turn = TURN.lock().await;
+        let shared = shared_chain();
+        let rpc = Arc::new(RpcClient::new_with_commitment(
+            shared.rpc_url.clone(),
+            CommitmentConfig::confirmed(),
+        ));
+        let funder = Funder {
+            rpc: rpc.clone(),
+            admin: keypair_from(&shared.admin),
+            mint: shared.mint,
+            mint_authority: keypair_from(&shared.mint_authority),
+            token_program: shared.token_program,
+        };
+        let chain = Chain::new(rpc.clone());
+        let mint = chain.payment_mint().await.expect("mint");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("concord-e2e-{name}-"))
+            .tempdir()
+            .expect("tempdir");
+        let buyer = Arc::new(Keypair::new());
+        funder
+            .airdrop(&buyer.pubkey(), 5_000_000_000, 100 * TOKEN)
+            .await
+            .expect("fund the buyer");
+        let store = BlobStore::local(dir.path().join("store")).expect("store");
+        Scenario {
+            name: name.into(),
+            dir: dir.path().to_path_buf(),
+            rpc_url: shared.rpc_url.clone(),
+            chain,
+            buyer_sender: Sender::new(rpc, buyer.clone()),
+            funder,
+            mint,
+            buyer,
+            store,
+            _dir: dir,
+            _turn: turn,
+        }
+    }
+
+    /// Publishes `job` to the store and escrows it: `replicas`, quorum `quorum`, the windows in
+    /// seconds. Returns the job's address.
+    pub async fn submit(
+        &self,
+        job: &ComputeJob,
+        replicas: u8,
+        quorum: u8,
+        exec_window: i64,
+        reveal_window: i64,
+    ) -> Pubkey {
+        let manifest_hash = concord_sdk::results::publish_job(&self.store, job, |_, _| {})
+            .await
+            .expect("publish");
+        let job_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let me = self.buyer.pubkey();
+        let args = concord_market::instructions::CreateJobArgs {
+            job_id,
+            manifest_hash: manifest_hash.0,
+            manifest_uri: self.store.location().to_string(),
+            requirements: concord_market::JobRequirements::default(),
+            replicas,
+            quorum,
+            price_per_replica: PRICE,
+            collateral_per_replica: COLLATERAL,
+            claim_window: 300,
+            exec_window,
+            reveal_window,
+        };
+        self.buyer_sender
+            .send(
+                &[ix::create_job(
+                    &me,
+                    &self.mint.account_of(&me),
+                    &self.mint.address,
+                    &self.mint.token_program,
+                    args,
+                )],
+                &[],
+            )
+            .await
+            .expect("create the job");
+        pda::job(&me, job_id)
+    }
+
+    /// A new provider keypair with SOL and 20 tokens.
+    pub async fn funded_provider(&self) -> Keypair {
+        let key = Keypair::new();
+        self.funder
+            .airdrop(&key.pubkey(), 5_000_000_000, 20 * TOKEN)
+            .await
+            .expect("fund a provider");
+        key
+    }
+
+    /// Writes a config for an agent named `name` serving this scenario's buyer, and returns
+    /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is more TOML (top-level
+    /// keys, or sections when it starts with one).
+    pub async fn agent(&self, name: &str, rpc_url: Option<&str>, extra: &str) -> AgentProcess {
+        let key = self.funded_provider().await;
+        let dir = self.dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let keypair = dir.join("id.json");
+        std::fs::write(
+            &keypair,
+            serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+        )
+        .unwrap();
+        let config = dir.join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"{top}
+rpc_url = "{rpc}"
+keypair = "id.json"
+journal = "journal.redb"
+poll_interval_ms = 500
+[provider]
+stake = "10"
+[gpu]
+allow_cpu_adapter = true
+[jobs]
+buyers = ["{buyer}"]
+settle_delay_secs = 1
+[store]
+allow_local_paths = true
+{extra}
+"#,
+                rpc = rpc_url.unwrap_or(&self.rpc_url),
+                top = if extra.trim_start().starts_with('[') {
+                    ""
+                } else {
+                    extra
+                },
+                extra = if extra.trim_start().starts_with('[') {
+                    extra
+                } else {
+                    ""
+                },
+                buyer = self.buyer.pubkey(),
+            ),
+        )
+        .unwrap();
+        AgentProcess {
+            name: name.into(),
+            key,
+            config,
+            log: dir.join("agent.log"),
+            child: None,
+        }
+    }
+
+    /// Polls the job until `done` holds (or panics after `limit`).
+    pub async fn wait_for(
+        &self,
+        job: &Pubkey,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&Job) -> bool,
+    ) -> Job {
+        let start = Instant::now();
+        loop {
+            if let Ok(j) = self.chain.job(job).await {
+                if done(&j) {
+                    return j;
+                }
+            }
+            if start.elapsed() > limit {
+                let state = self.chain.job(job).await.map(|j| format!("{j:?}"));
+                let logs: String = std::fs::read_dir(&self.dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|d| {
+                        let log = std::fs::read_to_string(d.path().join("agent.log")).ok()?;
+                        Some(format!(
+                            "---- {} ----\n{log}",
+                            d.file_name().to_string_lossy()
+                        ))
+                    })
+                    .collect();
+                panic!(
+                    "{}: timed out waiting for {what}; job: {state:?}\n{logs}",
+                    self.name
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    pub async fn wait_settled(&self, job: &Pubkey, limit: Duration) -> Job {
+        self.wait_for(job, limit, "settlement", |j| j.state == JobState::Settled)
+            .await
+    }
+}
+
+/// The outcome of `who`'s slot.
+pub fn outcome_of(job: &Job, who: &Pubkey) -> Option<SlotOutcome> {
+    job.slot_index_of(who).map(|i| job.slots[i].outcome)
+}
+
+/// Asserts the outcome of `who`'s slot, with the agents' logs on failure.
+#[track_caller]
+pub fn assert_outcome(job: &Job, who: &Pubkey, expected: SlotOutcome, logs: &str) {
+    assert_eq!(
+        outcome_of(job, who),
+        Some(expected),
+        "slot of {who}:\n{logs}"
+    );
+}
+
+/// A `concord-agent run` child process.
+pub struct AgentProcess {
+    pub name: String,
+    pub key: Keypair,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl AgentProcess {
+    pub fn pubkey(&self) -> Pubkey {
+        self.key.pubkey()
+    }
+
+    /// Starts the agent (again), appending to its log.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "{} is already running", self.name);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_concord-agent"));
+        // SAFETY: prctl is async-signal-safe; it makes the agent die with the test process
+        // (no agents left polling a chain that is gone when a test run is killed).
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("CONCORD_AGENT_LOG", "info")
+            .env("XDG_RUNTIME_DIR", "/tmp")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start concord-agent");
+        self.child = Some(child);
+    }
+
+    pub fn sigkill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns its code.
+    pub fn sigterm(&mut self, limit: Duration) -> Option<i32> {
+        let mut child = self.child.take().expect("running");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+        // SAFETY: signals our own child process, which has not been reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if start.elapsed() > limit {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!(
+                    "{} did not stop within {limit:?} of SIGTERM:\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The journal as the agent's own `journal` command prints it.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_concord-agent"))
+            .args(["journal", "--config"])
+            .arg(&self.config)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Dumps every agent's log (for a failed assertion's message).
+pub fn all_logs(agents: &[&AgentProcess]) -> String {
+    agents
+        .iter()
+        .map(|a| format!("---- {} ----\n{}", a.name, a.logs()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

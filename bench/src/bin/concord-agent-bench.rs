@@ -1,0 +1,626 @@
+//! `concord-agent-bench`: the protocol and scale benchmarks `scripts/bench.sh` runs against a
+//! local chain (`concord-localnet` in another process).
+//!
+//! - `locks`: which accounts every instruction write-locks (built with the SDK's instruction
+//!   builders, the one definition); fails if a per-job hot instruction (create, claim, commit,
+//!   reveal, settle) write-locks a global account. Prints a markdown table.
+//! - `accounts`: bytes and rent (asked of the chain) of each account kind per job and provider.
+//! - `scale`: funds a buyer and K agents, starts K real `concord-agent` processes, escrows N jobs
+//!   as fast as the chain takes them, and measures until all are settled: jobs per second,
+//!   per-job latency, agent RSS (idle and peak), the agents' fetched-to-commit overhead from
+//!   their logs, and transactions and signatures per job life (closing a sample of jobs and
+//!   counting every transaction that touched each). Appends one JSON line to `--out`.
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use concord_compute::kernels;
+use concord_sdk::chain::{ix, pda, Chain, JobFilter, JobState, Sender};
+use concord_sdk::store::BlobStore;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    Locks,
+    Accounts {
+        #[arg(long)]
+        rpc: String,
+    },
+    Scale(ScaleArgs),
+}
+
+#[derive(clap::Args)]
+struct ScaleArgs {
+    #[arg(long)]
+    rpc: String,
+    #[arg(long)]
+    faucet: String,
+    /// The `concord` CLI (used for the faucet).
+    #[arg(long)]
+    concord: PathBuf,
+    /// The `concord-agent` binary.
+    #[arg(long)]
+    agent: PathBuf,
+    #[arg(long)]
+    work: PathBuf,
+    #[arg(long)]
+    agents: usize,
+    #[arg(long)]
+    jobs: usize,
+    #[arg(long, default_value_t = 1)]
+    replicas: u8,
+    /// Library kernel to run (test size).
+    #[arg(long, default_value = "mix_u32")]
+    kernel: String,
+    /// Stop waiting for settlement this many seconds after the last escrow (the figures then
+    /// say how many settled).
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Jobs closed and their transactions counted.
+    #[arg(long, default_value_t = 3)]
+    sample: usize,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let code = match cli.command {
+        Cmd::Locks => locks(),
+        Cmd::Accounts { rpc } => runtime.block_on(accounts(&rpc)),
+        Cmd::Scale(args) => runtime.block_on(scale(args)),
+    };
+    std::process::exit(code);
+}
+
+/// The write-lock table; 1 if a hot per-job instruction write-locks a global account.
+fn locks() -> i32 {
+    use concord_sdk::chain::HardwareProfile;
+    let (admin, buyer, provider, mint, treasury) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let token = anchor_spl::token::ID;
+    let job = pda::job(&buyer, 1);
+    let escrow = concord_sdk::chain::ix::EscrowKeys {
+        job,
+        buyer_token: pda::associated_token(&buyer, &mint, &token),
+        payment_mint: mint,
+        token_program: token,
+    };
+    let payout = pda::associated_token(&provider, &mint, &token);
+    let globals: HashMap<Pubkey, &str> = [
+        (pda::market_config(), "market config"),
+        (pda::staking_config(), "staking config"),
+        (pda::market_authority(), "market authority"),
+        (mint, "payment mint"),
+        (treasury, "treasury"),
+        (
+            pda::event_authority(&concord_market::ID),
+            "market event authority",
+        ),
+        (
+            pda::event_authority(&concord_staking::ID),
+            "staking event authority",
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let market_params = concord_market::MarketParams::DEFAULT;
+    let args = concord_market::instructions::CreateJobArgs {
+        job_id: 1,
+        manifest_hash: [0; 32],
+        manifest_uri: String::new(),
+        requirements: Default::default(),
+        replicas: 3,
+        quorum: 2,
+        price_per_replica: 1,
+        collateral_per_replica: 1,
+        claim_window: 1,
+        exec_window: 1,
+        reveal_window: 1,
+    };
+    let holders = [(provider, payout)];
+    // (name, hot: runs once or more per job and must parallelise, instruction)
+    let table = vec![
+        (
+            "create_job",
+            true,
+            ix::create_job(&buyer, &escrow.buyer_token, &mint, &token, args),
+        ),
+        ("claim_slot", true, ix::claim_slot(&provider, &job)),
+        (
+            "commit_result",
+            true,
+            ix::commit_result(&provider, &job, [0; 32]),
+        ),
+        (
+            "reveal_result",
+            true,
+            ix::reveal_result(&provider, &job, [0; 32], [0; 32]),
+        ),
+        ("settle", true, ix::settle(&escrow, &holders)),
+        (
+            "cancel_job",
+            false,
+            ix::cancel_job(&buyer, &escrow, &[provider]),
+        ),
+        (
+            "refund_unfilled",
+            false,
+            ix::refund_unfilled(&escrow, &[provider]),
+        ),
+        (
+            "close_job",
+            false,
+            ix::close_job(&escrow, &buyer, &treasury),
+        ),
+        (
+            "register_provider",
+            false,
+            ix::register_provider(&provider, &mint, &token, HardwareProfile::default(), ""),
+        ),
+        (
+            "deposit_stake",
+            false,
+            ix::deposit_stake(&provider, &payout, &mint, &token, 1),
+        ),
+        ("request_unbond", false, ix::request_unbond(&provider, 1)),
+        (
+            "withdraw_stake",
+            false,
+            ix::withdraw_stake(&provider, &payout, &mint, &token),
+        ),
+        (
+            "update_market",
+            false,
+            ix::update_market(&admin, &treasury, market_params),
+        ),
+        ("set_paused", false, ix::set_paused(&admin, true)),
+    ];
+    let mut failed = false;
+    println!("| instruction | per job | accounts written | global accounts written | check |");
+    println!("|---|---|---|---|---|");
+    for (name, hot, instruction) in table {
+        let written: Vec<&Pubkey> = instruction
+            .accounts
+            .iter()
+            .filter(|m| m.is_writable)
+            .map(|m| &m.pubkey)
+            .collect();
+        let global: Vec<&str> = written
+            .iter()
+            .filter_map(|k| globals.get(k).copied())
+            .collect();
+        let ok = !hot || global.is_empty();
+        failed |= !ok;
+        println!(
+            "| `{name}` | {} | {} | {} | {} |",
+            if hot { "yes" } else { "no" },
+            written.len(),
+            if global.is_empty() {
+                "none".to_string()
+            } else {
+                global.join(", ")
+            },
+            if !hot {
+                "-"
+            } else if ok {
+                "pass"
+            } else {
+                "**FAIL**"
+            }
+        );
+    }
+    if failed {
+        eprintln!("write-lock check FAILED: a per-job instruction write-locks a global account");
+        1
+    } else {
+        0
+    }
+}
+
+async fn accounts(rpc_url: &str) -> i32 {
+    use anchor_lang::Space;
+    let rpc = RpcClient::new(rpc_url.to_string());
+    let kinds: [(&str, &str, usize); 6] = [
+        ("Job", "per job", 8 + concord_market::Job::INIT_SPACE),
+        ("job escrow vault (SPL token account)", "per job", 165),
+        (
+            "Provider",
+            "per provider",
+            8 + concord_staking::Provider::INIT_SPACE,
+        ),
+        ("stake vault (SPL token account)", "per provider", 165),
+        (
+            "MarketConfig",
+            "once",
+            8 + concord_market::MarketConfig::INIT_SPACE,
+        ),
+        (
+            "StakingConfig",
+            "once",
+            8 + concord_staking::StakingConfig::INIT_SPACE,
+        ),
+    ];
+    println!("| account | held | bytes | rent-exempt deposit (SOL, from the chain) |");
+    println!("|---|---|---|---|");
+    let (mut job_total, mut provider_total) = (0u64, 0u64);
+    for (name, held, bytes) in kinds {
+        let Ok(lamports) = rpc.get_minimum_balance_for_rent_exemption(bytes).await else {
+            eprintln!("cannot reach {rpc_url}");
+            return 1;
+        };
+        match held {
+            "per job" => job_total += lamports,
+            "per provider" => provider_total += lamports,
+            _ => {}
+        }
+        println!(
+            "| {name} | {held} | {bytes} | {:.6} |",
+            lamports as f64 / 1e9
+        );
+    }
+    println!(
+        "| **per job, total** (returned to the buyer by `close_job`) | | | {:.6} |",
+        job_total as f64 / 1e9
+    );
+    println!(
+        "| **per provider, total** (returned by `close_provider`) | | | {:.6} |",
+        provider_total as f64 / 1e9
+    );
+    0
+}
+
+fn write_keypair(path: &Path, key: &Keypair) {
+    std::fs::write(
+        path,
+        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+}
+
+fn airdrop(args: &ScaleArgs, key: &Path, sol: &str, tokens: &str) {
+    let status = Command::new(&args.concord)
+        .args(["-u", &args.rpc, "-k"])
+        .arg(key)
+        .args([
+            "airdrop",
+            "--sol",
+            sol,
+            "--tokens",
+            tokens,
+            "--faucet",
+            &args.faucet,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run concord");
+    assert!(status.success(), "airdrop failed");
+}
+
+/// `GET path` on a local HTTP endpoint; the status code.
+fn http_status(addr: &str, path: &str) -> Option<u16> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// (VmRSS, VmHWM) of a process in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn scale(args: ScaleArgs) -> i32 {
+    let dir = args.work.join(format!(
+        "scale-{}a-{}j-r{}",
+        args.agents, args.jobs, args.replicas
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rpc = Arc::new(RpcClient::new_with_commitment(
+        args.rpc.clone(),
+        CommitmentConfig::confirmed(),
+    ));
+    let chain = Chain::new(rpc.clone());
+    let mint = chain.payment_mint().await.expect("a market on this chain");
+
+    // The buyer and the agents.
+    let buyer = Arc::new(Keypair::new());
+    let buyer_file = dir.join("buyer.json");
+    write_keypair(&buyer_file, &buyer);
+    airdrop(&args, &buyer_file, "100", "10000");
+    let mut children: Vec<Child> = Vec::new();
+    let mut metrics_addrs = Vec::new();
+    for i in 0..args.agents {
+        let key = Keypair::new();
+        let adir = dir.join(format!("agent-{i}"));
+        std::fs::create_dir_all(&adir).unwrap();
+        write_keypair(&adir.join("id.json"), &key);
+        airdrop(&args, &adir.join("id.json"), "20", "100");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        std::fs::write(
+            adir.join("agent.toml"),
+            format!(
+                "rpc_url = \"{}\"\nkeypair = \"id.json\"\njournal = \"journal.redb\"\nmetrics_addr = \"{addr}\"\npoll_interval_ms = 250\n\
+                 [provider]\nstake = \"50\"\n[gpu]\nallow_cpu_adapter = true\n\
+                 [jobs]\nmax_concurrent = 64\nbuyers = [\"{}\"]\nsettle_delay_secs = 0\n[store]\nallow_local_paths = true\n",
+                args.rpc,
+                buyer.pubkey()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(adir.join("agent.log")).unwrap();
+        let child = Command::new(&args.agent)
+            .args(["run", "--log-json", "--config"])
+            .arg(adir.join("agent.toml"))
+            .env("CONCORD_AGENT_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start concord-agent");
+        children.push(child);
+        metrics_addrs.push(addr);
+    }
+    for addr in &metrics_addrs {
+        let start = Instant::now();
+        while http_status(addr, "/health") != Some(200) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "agent at {addr} never became healthy"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle: Vec<u64> = children.iter().map(|c| rss_kib(c.id()).0).collect();
+
+    // One job's content, escrowed N times.
+    let case = kernels::find_by_name(&args.kernel).expect("library kernel");
+    let store = BlobStore::local(dir.join("store")).unwrap();
+    let manifest = concord_sdk::results::publish_job(&store, &case.job, |_, _| {})
+        .await
+        .unwrap();
+    let sender = Sender::new(rpc.clone(), buyer.clone());
+    let me = buyer.pubkey();
+    let source = mint.account_of(&me);
+    let started = Instant::now();
+    let mut created: HashMap<Pubkey, Instant> = HashMap::new();
+    let mut pending = tokio::task::JoinSet::new();
+    for id in 0..args.jobs as u64 {
+        while pending.len() >= 16 {
+            let (address, at) = pending.join_next().await.unwrap().unwrap();
+            created.insert(address, at);
+        }
+        let args_ = concord_market::instructions::CreateJobArgs {
+            job_id: id,
+            manifest_hash: manifest.0,
+            manifest_uri: store.location().to_string(),
+            requirements: Default::default(),
+            replicas: args.replicas,
+            quorum: args.replicas / 2 + 1,
+            price_per_replica: 10_000,
+            collateral_per_replica: 10_000,
+            claim_window: 3_600,
+            exec_window: 3_600,
+            reveal_window: 3_600,
+        };
+        let create = ix::create_job(&me, &source, &mint.address, &mint.token_program, args_);
+        let sender = sender.clone();
+        pending.spawn(async move {
+            sender.send(&[create], &[]).await.expect("create a job");
+            (pda::job(&me, id), Instant::now())
+        });
+    }
+    while let Some(r) = pending.join_next().await {
+        let (address, at) = r.unwrap();
+        created.insert(address, at);
+    }
+    let escrowed = started.elapsed();
+
+    // Until every job is settled.
+    let mut settled: HashMap<Pubkey, Instant> = HashMap::new();
+    // The timeout bounds the wait for settlement (escrowing is slow on a loaded machine).
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    while settled.len() < args.jobs {
+        let filter = JobFilter {
+            state: Some(JobState::Settled),
+            buyer: Some(me),
+        };
+        if let Ok(jobs) = chain.jobs(filter).await {
+            let now = Instant::now();
+            for (a, _) in jobs {
+                settled.entry(a).or_insert(now);
+            }
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let elapsed = started.elapsed();
+    let peak: Vec<u64> = children.iter().map(|c| rss_kib(c.id()).1).collect();
+
+    // Transactions per job life: close a sample, count what touched each job.
+    let mut life = Vec::new();
+    let treasury = chain.market_config().await.unwrap().treasury;
+    let mut closed = Vec::new();
+    for address in settled.keys().take(args.sample) {
+        let close = ix::close_job(&mint.escrow(address, &me), &me, &treasury);
+        if let Ok(sig) = sender.send(&[close], &[]).await {
+            closed.push((*address, sig.to_string()));
+        }
+    }
+    for (address, close_sig) in &closed {
+        let config = || solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
+            commitment: Some(CommitmentConfig::confirmed()),
+            ..Default::default()
+        };
+        // The ledger's address index is written shortly after the slot: wait for the close.
+        let mut sigs = Vec::new();
+        for _ in 0..120 {
+            match rpc
+                .get_signatures_for_address_with_config(address, config())
+                .await
+            {
+                Ok(s) if s.iter().any(|x| &x.signature == close_sig) => {
+                    sigs = s;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("cannot list the transactions of {address}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if sigs.is_empty() {
+            continue;
+        }
+        let mut signatures = 0usize;
+        let mut fees = 0u64;
+        for s in &sigs {
+            let sig = s.signature.parse().unwrap();
+            let config = solana_rpc_client_api::config::RpcTransactionConfig {
+                encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Json),
+                commitment: Some(CommitmentConfig::confirmed()),
+                max_supported_transaction_version: Some(0),
+            };
+            let mut found = None;
+            for _ in 0..20 {
+                if let Ok(tx) = rpc.get_transaction_with_config(&sig, config).await {
+                    found = Some(tx);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            if let Some(tx) = found {
+                fees += tx.transaction.meta.as_ref().map_or(0, |m| m.fee);
+                if let solana_transaction_status_client_types::EncodedTransaction::Json(t) =
+                    &tx.transaction.transaction
+                {
+                    signatures += t.signatures.len();
+                }
+            }
+        }
+        life.push(serde_json::json!({"transactions": sigs.len(), "signatures": signatures, "fees_lamports": fees}));
+    }
+
+    // Stop the agents, then read their overhead figures.
+    for c in &children {
+        if let Ok(pid) = libc::pid_t::try_from(c.id()) {
+            // SAFETY: signals our own child process, which has not been reaped yet.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+    for c in children.iter_mut() {
+        let _ = c.wait();
+    }
+    let mut overhead = Vec::new();
+    let mut fetched_to_commit = Vec::new();
+    for i in 0..args.agents {
+        let log =
+            std::fs::read_to_string(dir.join(format!("agent-{i}/agent.log"))).unwrap_or_default();
+        for line in log.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let f = &v["fields"];
+            if f["message"] == "committed" {
+                if let (Some(total), Some(kernel)) =
+                    (f["fetched_to_commit_ms"].as_f64(), f["kernel_ms"].as_f64())
+                {
+                    // Not overhead: the GPU time and the wait behind other queued jobs.
+                    let queued = f["gpu_wait_ms"].as_f64().unwrap_or(0.0);
+                    fetched_to_commit.push(total);
+                    overhead.push(total - kernel - queued);
+                }
+            }
+        }
+    }
+    let mut latencies: Vec<f64> = settled
+        .iter()
+        .filter_map(|(a, t)| {
+            created
+                .get(a)
+                .map(|c| t.saturating_duration_since(*c).as_secs_f64())
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    overhead.sort_by(f64::total_cmp);
+    fetched_to_commit.sort_by(f64::total_cmp);
+    let summary = |v: &[f64]| serde_json::json!({"min": percentile(v, 0.0), "median": percentile(v, 0.5), "p90": percentile(v, 0.9), "max": percentile(v, 1.0), "n": v.len()});
+    let line = serde_json::json!({
+        "agents": args.agents,
+        "jobs": args.jobs,
+        "replicas": args.replicas,
+        "kernel": args.kernel,
+        "settled": settled.len(),
+        "escrow_secs": escrowed.as_secs_f64(),
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "jobs_per_sec": settled.len() as f64 / elapsed.as_secs_f64(),
+        "latency_secs": summary(&latencies),
+        "fetched_to_commit_ms": summary(&fetched_to_commit),
+        "overhead_ms": summary(&overhead),
+        "overhead_excludes_gpu_queue": true,
+        "rss_idle_kib": idle,
+        "rss_peak_kib": peak,
+        "life": life,
+    });
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&args.out)
+        .unwrap();
+    writeln!(out, "{line}").unwrap();
+    println!("{line}");
+    if settled.len() < args.jobs {
+        2
+    } else {
+        0
+    }
+}

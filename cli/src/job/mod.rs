@@ -1,0 +1,228 @@
+//! `concord job ...`: buyers submit jobs (manifest built from WGSL and input files or a library
+//! kernel, blobs uploaded, payment escrowed), follow them, cancel or close them, and download
+//! results verified against the hash the chain agreed on. Providers can serve a job by hand
+//! with the provider engine: `claim`, `execute` (run the kernel, commit), `reveal` (then
+//! publish the outputs); anyone can `settle`. One file per command.
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::context::{parse_pubkey, ChainArgs, Ctx, Mint};
+use crate::{CliError, OutputFormat, Status};
+use concord_protocol::Hash32;
+use concord_sdk::chain::{Job as JobAccount, JobState, SlotStatus};
+
+mod cancel;
+mod claim;
+mod close;
+mod execute;
+mod list;
+mod result;
+mod reveal;
+mod settle;
+mod status;
+mod submit;
+mod wait;
+
+#[derive(Subcommand, Debug)]
+pub enum JobCommand {
+    /// Build a job, upload its blobs, escrow the payment and create it on chain.
+    Submit(Box<submit::SubmitArgs>),
+    /// Show a job.
+    Status { job: String },
+    /// Wait until a job reaches a state (default: any terminal state).
+    Wait {
+        job: String,
+        #[arg(long, value_enum, default_value_t = wait::WaitFor::Terminal)]
+        until: wait::WaitFor,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Download a settled job's outputs, verify them against the agreed hash, write them.
+    Result {
+        job: String,
+        /// Store holding the outputs (default: the job's manifest store).
+        #[arg(long)]
+        store: Option<String>,
+        /// Directory to write output-<buffer>.bin files to.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+    },
+    /// Cancel your job before any result was committed (full refund).
+    Cancel { job: String },
+    /// List jobs.
+    List {
+        /// Only jobs you created.
+        #[arg(long)]
+        mine: bool,
+        /// Only jobs in this state: open, running, settled, cancelled, expired.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<JobState>,
+    },
+    /// Close a finished job: the treasury's fee is paid and the rent returns to the buyer.
+    Close { job: String },
+    /// Provider: take a slot of an open job (locks collateral).
+    Claim { job: String },
+    /// Provider: run a claimed job, upload its outputs, and commit the result hash.
+    Execute {
+        job: String,
+        /// Store to fetch the job from and upload outputs to (default: the job's manifest URI).
+        #[arg(long)]
+        store: Option<String>,
+        /// Backend to run on: vulkan or gl.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Where commitments are kept between commit and reveal.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Flip one bit of the first output before hashing: a lying provider, for demos and
+        /// tests of slashing.
+        #[arg(long, hide = true)]
+        corrupt: bool,
+    },
+    /// Provider: reveal the committed result hash.
+    Reveal {
+        job: String,
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+    /// Anyone: settle a job whose slots all revealed or whose reveal window closed; or refund
+    /// a job whose claim window closed unfilled.
+    Settle { job: String },
+}
+
+/// `--state`: a job state by its name (`JobState::name`).
+fn parse_state(s: &str) -> Result<JobState, String> {
+    JobState::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = JobState::ALL.iter().map(|s| s.name()).collect();
+        format!("`{s}` is not a job state ({})", names.join(", "))
+    })
+}
+
+/// Accepts a job address.
+fn job_address(s: &str) -> Result<Pubkey, CliError> {
+    parse_pubkey(s, "job")
+}
+
+fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value {
+    let slots: Vec<_> = j.filled_slots()
+        .iter()
+        .map(|s| {
+            json!({
+                "provider": s.provider.to_string(),
+                "status": s.status.name(),
+                "outcome": s.outcome.name(),
+                "result_hash": (s.status == SlotStatus::Revealed).then(|| Hash32(s.result_hash).to_hex()),
+            })
+        })
+        .collect();
+    json!({
+        "job": address.to_string(),
+        "buyer": j.buyer.to_string(),
+        "job_id": j.job_id,
+        "state": j.state.name(),
+        "manifest_hash": Hash32(j.manifest_hash).to_hex(),
+        "manifest_uri": j.manifest_uri,
+        "replicas": j.replicas,
+        "quorum": j.quorum,
+        "filled": j.filled,
+        "committed": j.committed,
+        "revealed": j.revealed,
+        "price_per_replica": mint.format(j.price_per_replica),
+        "collateral_per_replica": mint.format(j.collateral_per_replica),
+        "claim_deadline": j.claim_deadline,
+        "exec_deadline": j.exec_deadline,
+        "reveal_deadline": j.reveal_deadline,
+        "agreed_hash": j.agreed_hash.map(|h| Hash32(h).to_hex()),
+        "slots": slots,
+    })
+}
+
+fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
+    let mut s = format!(
+        "job {address}\n  state         {}\n  buyer         {} (id {})\n  manifest      {}\n  replicas      {} (quorum {}), {} claimed, {} committed, {} revealed\n  price         {} per replica, collateral {}\n  agreed hash   {}",
+        j.state.name(), j.buyer, j.job_id, Hash32(j.manifest_hash).to_hex(), j.replicas, j.quorum, j.filled,
+        j.committed, j.revealed, mint.format(j.price_per_replica), mint.format(j.collateral_per_replica),
+        j.agreed_hash.map_or("-".to_string(), |h| Hash32(h).to_hex())
+    );
+    for slot in j.filled_slots() {
+        let hash = if slot.status == SlotStatus::Revealed {
+            Hash32(slot.result_hash).to_hex()[..16].to_string()
+        } else {
+            "-".into()
+        };
+        s.push_str(&format!(
+            "\n  slot          {} {} {} {}",
+            slot.provider,
+            slot.status.name(),
+            slot.outcome.name(),
+            hash
+        ));
+    }
+    s
+}
+
+fn state_dir(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(|| {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".config/concord/commitments")
+    })
+}
+
+/// The file a job's outputs wait in between `job execute` and `job reveal`.
+fn outputs_file(job: &Pubkey, provider: &Pubkey) -> String {
+    format!("{job}-{provider}.outputs")
+}
+
+/// The file a commitment is kept in: one per job and provider key.
+fn commitment_file(job: &Pubkey, provider: &Pubkey) -> String {
+    format!("{job}-{provider}.json")
+}
+
+pub async fn run(
+    cmd: JobCommand,
+    args: &ChainArgs,
+    output: OutputFormat,
+) -> Result<Status, CliError> {
+    let ctx = Ctx::new(args)?;
+    let mint = ctx.mint().await?;
+    match cmd {
+        JobCommand::Submit(a) => submit::run(&ctx, &mint, &a, output).await?,
+        JobCommand::Status { job } => status::run(&ctx, &mint, &job, output).await?,
+        JobCommand::Wait {
+            job,
+            until,
+            timeout,
+        } => wait::run(&ctx, &mint, &job, until, timeout, output).await?,
+        JobCommand::Result { job, store, out } => {
+            result::run(&ctx, &job, store, out, output).await?
+        }
+        JobCommand::Cancel { job } => cancel::run(&ctx, &mint, &job, output).await?,
+        JobCommand::List { mine, state } => list::run(&ctx, &mint, mine, state, output).await?,
+        JobCommand::Close { job } => close::run(&ctx, &mint, &job, output).await?,
+        JobCommand::Claim { job } => claim::run(&ctx, &job, output).await?,
+        JobCommand::Execute {
+            job,
+            store,
+            backend,
+            state_dir: dir,
+            corrupt,
+        } => execute::run(&ctx, &job, store, backend, dir, corrupt, output).await?,
+        JobCommand::Reveal {
+            job,
+            state_dir: dir,
+        } => reveal::run(&ctx, &job, dir, output).await?,
+        JobCommand::Settle { job } => settle::run(&ctx, &mint, &job, output).await?,
+    }
+    Ok(Status::Ok)
+}
+
+/// Reports a transaction that did `what`.
+fn signed(output: OutputFormat, what: String, sig: solana_sdk::signature::Signature) {
+    crate::emit_signed(output, &what, &sig)
+}

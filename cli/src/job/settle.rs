@@ -1,0 +1,34 @@
+//! `concord job settle`: anyone settles a job (or refunds an unfilled one) once it can be.
+
+use super::*;
+use crate::context::{Ctx, Mint};
+use crate::{CliError, OutputFormat};
+use concord_sdk::chain::JobState;
+
+pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Result<(), CliError> {
+    let me = ctx.me()?;
+    let address = job_address(job)?;
+    let j = ctx.chain.job(&address).await?;
+    if j.state != JobState::Open {
+        let payouts = mint.payout_account_instructions(&me, &j);
+        ctx.sender()?.send(&payouts, &[]).await?;
+    }
+    let settle = [mint.settle_instruction(&address, &j)];
+    let sig = ctx.sender()?.send(&settle, &[]).await?;
+    let after = ctx.chain.job(&address).await?;
+    let outcomes: Vec<String> = after
+        .filled_slots()
+        .iter()
+        .map(|s| format!("{}: {}", s.provider, s.outcome.name()))
+        .collect();
+    signed(
+        output,
+        format!(
+            "job {address} is {} ({})",
+            after.state.name(),
+            outcomes.join(", ")
+        ),
+        sig,
+    );
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! `concord job submit`: build a job (a library kernel, or WGSL with input files), refuse it if
+//! invalid, check the buyer can pay, upload its blobs, escrow the payment and create it.
+use std::path::PathBuf;
+
+use clap::Args;
+use concord_protocol::job::{Job, JobBuilder};
+use serde_json::json;
+
+use crate::context::{Ctx, Mint};
+use crate::progress;
+use crate::store::open as open_store;
+use crate::{emit, exit, CliError, OutputFormat};
+use concord_protocol::Limits;
+use concord_sdk::chain::{ix, pda};
+use concord_sdk::results;
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// A kernel of the reproducible library (see `concord kernel list`), with its inputs.
+    #[arg(long, conflicts_with = "wgsl")]
+    pub kernel: Option<String>,
+    /// A WGSL file with one compute entry point.
+    #[arg(long, required_unless_present = "kernel")]
+    pub wgsl: Option<PathBuf>,
+    /// Entry point (default: main).
+    #[arg(long, default_value = "main")]
+    pub entry: String,
+    /// Workgroups to dispatch, as x,y,z.
+    #[arg(long, default_value = "1,1,1")]
+    pub dispatch: String,
+    /// Input files, bound in order from binding 0 (repeatable).
+    #[arg(long = "input")]
+    pub inputs: Vec<PathBuf>,
+    /// Output buffer sizes in bytes, bound after the inputs (repeatable).
+    #[arg(long = "output-size")]
+    pub outputs: Vec<u64>,
+    /// Store for the job's blobs (directory, http(s)://, s3://bucket).
+    #[arg(long)]
+    pub store: String,
+    #[arg(long, default_value_t = 3)]
+    pub replicas: u8,
+    /// Default: the smallest majority of the replicas.
+    #[arg(long)]
+    pub quorum: Option<u8>,
+    /// Price per replica, in tokens.
+    #[arg(long)]
+    pub price: String,
+    /// Collateral each provider locks per slot, in tokens.
+    #[arg(long)]
+    pub collateral: String,
+    /// Job id (default: the current time in milliseconds).
+    #[arg(long)]
+    pub job_id: Option<u64>,
+    #[arg(long, default_value_t = 600)]
+    pub claim_window: i64,
+    #[arg(long, default_value_t = 600)]
+    pub exec_window: i64,
+    #[arg(long, default_value_t = 600)]
+    pub reveal_window: i64,
+    /// Minimum GPU memory of providers, in MiB.
+    #[arg(long, default_value_t = 0)]
+    pub min_memory_mib: u32,
+    /// Maximum run time in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    pub max_runtime_ms: u64,
+}
+
+fn parse_dispatch(s: &str) -> Result<[u32; 3], CliError> {
+    let parts: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|_| CliError::msg(format!("`{s}` is not a dispatch size (x,y,z)")))?;
+    match parts.as_slice() {
+        [x] => Ok([*x, 1, 1]),
+        [x, y] => Ok([*x, *y, 1]),
+        [x, y, z] => Ok([*x, *y, *z]),
+        _ => Err(CliError::msg(format!(
+            "`{s}` is not a dispatch size (x,y,z)"
+        ))),
+    }
+}
+
+fn build_job(a: &SubmitArgs) -> Result<Job, CliError> {
+    if let Some(name) = &a.kernel {
+        return concord_compute::kernels::find_by_name(name)
+            .map(|k| k.job)
+            .ok_or_else(|| {
+                CliError::msg(format!(
+                    "no library kernel named `{name}` (see `concord kernel list`)"
+                ))
+            });
+    }
+    let path = a
+        .wgsl
+        .as_ref()
+        .expect("clap requires --wgsl without --kernel");
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| CliError::msg(format!("cannot read {}: {e}", path.display())))?;
+    let mut b = JobBuilder::new();
+    let mut bindings = Vec::new();
+    for input in &a.inputs {
+        let bytes = std::fs::read(input)
+            .map_err(|e| CliError::msg(format!("cannot read {}: {e}", input.display())))?;
+        let i = b.input(bytes);
+        bindings.push((i, i));
+    }
+    for size in &a.outputs {
+        let i = b.output(*size);
+        bindings.push((i, i));
+    }
+    b.pass(&source, &a.entry, parse_dispatch(&a.dispatch)?, &bindings);
+    b.max_runtime_ms(a.max_runtime_ms);
+    Ok(b.build())
+}
+
+pub async fn run(
+    ctx: &Ctx,
+    mint: &Mint,
+    a: &SubmitArgs,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let me = ctx.me()?;
+    let job = build_job(a)?;
+    // Refuse a bad job before anything is uploaded or paid.
+    concord_compute::wgsl::check_job(&job, &Limits::V1)
+        .map_err(|e| CliError::msg(format!("the job is invalid: {e}")))?;
+    let replicas = a.replicas;
+    let quorum = a.quorum.unwrap_or(replicas / 2 + 1);
+    let price = mint.parse_units(&a.price)?;
+    let collateral = mint.parse_units(&a.collateral)?;
+    let deposit = price
+        .checked_mul(u64::from(replicas))
+        .ok_or_else(|| CliError::msg("price × replicas overflows"))?;
+    let source = mint.account_of(&me);
+    let balance = ctx.chain.token_balance(&source).await?;
+    if balance < deposit {
+        return Err(CliError::new(
+            exit::REFUSED,
+            format!(
+                "insufficient funds: the job escrows {} tokens but {source} holds {}",
+                mint.format(deposit),
+                mint.format(balance)
+            ),
+        ));
+    }
+    let store = open_store(&a.store)?;
+    let bar = progress::bar(output, 1, "uploading blobs");
+    let manifest_hash = results::publish_job(&store, &job, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let job_id = a.job_id.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    });
+    let args_ = concord_market::instructions::CreateJobArgs {
+        job_id,
+        manifest_hash: manifest_hash.0,
+        manifest_uri: store.location().to_string(),
+        requirements: concord_market::JobRequirements {
+            min_memory_mib: a.min_memory_mib,
+            required_features: 0,
+            backends: 0,
+        },
+        replicas,
+        quorum,
+        price_per_replica: price,
+        collateral_per_replica: collateral,
+        claim_window: a.claim_window,
+        exec_window: a.exec_window,
+        reveal_window: a.reveal_window,
+    };
+    let sig = ctx
+        .sender()?
+        .send(
+            &[ix::create_job(
+                &me,
+                &source,
+                &mint.address,
+                &mint.token_program,
+                args_,
+            )],
+            &[],
+        )
+        .await?;
+    let address = pda::job(&me, job_id);
+    emit(
+        output,
+        json!({"job": address.to_string(), "job_id": job_id, "manifest_hash": manifest_hash.to_hex(), "escrowed": mint.format(deposit), "signature": sig.to_string()}),
+        || {
+            format!(
+                "job {address} created (id {job_id}, manifest {}), {} tokens escrowed",
+                manifest_hash.to_hex(),
+                mint.format(deposit)
+            )
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! `concord market init|show|update` and `concord airdrop`: the market and staking configs
+//! (created and changed by the admin), and the local faucet.
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::context::{parse_pubkey, ChainArgs, Ctx};
+use super::{emit, exit, CliError, OutputFormat, Status};
+use concord_sdk::chain::{ix, pda, MarketParams};
+
+/// Market parameters; unset values keep the current ones (or a sensible default at init).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ParamArgs {
+    /// Protocol fee, in basis points of each paid replica's price.
+    #[arg(long)]
+    pub fee_bps: Option<u16>,
+    /// Treasury share of slashed collateral, in basis points.
+    #[arg(long)]
+    pub slash_treasury_bps: Option<u16>,
+    #[arg(long)]
+    pub min_replicas: Option<u8>,
+    #[arg(long)]
+    pub max_replicas: Option<u8>,
+    /// Lowest price per replica, in token base units.
+    #[arg(long)]
+    pub min_price: Option<u64>,
+    /// Highest price per replica, in token base units.
+    #[arg(long)]
+    pub max_price: Option<u64>,
+    /// Lowest collateral per replica, in token base units.
+    #[arg(long)]
+    pub min_collateral: Option<u64>,
+    /// Shortest claim / execution / reveal window, in seconds.
+    #[arg(long)]
+    pub min_window: Option<i64>,
+    /// Longest window, in seconds.
+    #[arg(long)]
+    pub max_window: Option<i64>,
+}
+
+impl ParamArgs {
+    fn apply(&self, p: MarketParams) -> MarketParams {
+        MarketParams {
+            fee_bps: self.fee_bps.unwrap_or(p.fee_bps),
+            slash_treasury_bps: self.slash_treasury_bps.unwrap_or(p.slash_treasury_bps),
+            min_replicas: self.min_replicas.unwrap_or(p.min_replicas),
+            max_replicas: self.max_replicas.unwrap_or(p.max_replicas),
+            min_price_per_replica: self.min_price.unwrap_or(p.min_price_per_replica),
+            max_price_per_replica: self.max_price.unwrap_or(p.max_price_per_replica),
+            min_collateral_per_replica: self.min_collateral.unwrap_or(p.min_collateral_per_replica),
+            min_window: self.min_window.unwrap_or(p.min_window),
+            max_window: self.max_window.unwrap_or(p.max_window),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MarketCommand {
+    /// Create the staking and market configs (the signer becomes admin of both).
+    Init {
+        /// Payment and stake mint.
+        #[arg(long)]
+        mint: String,
+        /// Treasury token account (default: the admin's associated token account).
+        #[arg(long)]
+        treasury: Option<String>,
+        /// Minimum provider stake, in base units.
+        #[arg(long, default_value_t = concord_staking::ConfigParams::DEFAULT.min_stake)]
+        min_stake: u64,
+        /// Unbonding period in seconds.
+        #[arg(long, default_value_t = concord_staking::ConfigParams::DEFAULT.unbonding_period)]
+        unbonding_period: i64,
+        #[command(flatten)]
+        params: ParamArgs,
+    },
+    /// Show both configs.
+    Show,
+    /// Change market parameters, the treasury, or pause / resume (admin only).
+    Update {
+        #[command(flatten)]
+        params: ParamArgs,
+        /// New treasury token account.
+        #[arg(long)]
+        treasury: Option<String>,
+        /// Stop new jobs and claims.
+        #[arg(long, conflicts_with = "resume")]
+        pause: bool,
+        /// Allow new jobs and claims again.
+        #[arg(long)]
+        resume: bool,
+    },
+}
+
+pub async fn run(
+    cmd: MarketCommand,
+    args: &ChainArgs,
+    output: OutputFormat,
+) -> Result<Status, CliError> {
+    let ctx = Ctx::new(args)?;
+    match cmd {
+        MarketCommand::Init {
+            mint,
+            treasury,
+            min_stake,
+            unbonding_period,
+            params,
+        } => {
+            let mint = parse_pubkey(&mint, "mint")?;
+            let token_program = ctx
+                .chain
+                .rpc
+                .get_account(&mint)
+                .await
+                .map_err(|_| CliError::new(exit::NOT_FOUND, format!("mint {mint} does not exist")))?
+                .owner;
+            let me = ctx.me()?;
+            let mut ixs = Vec::new();
+            let treasury = match treasury {
+                Some(t) => parse_pubkey(&t, "treasury")?,
+                None => {
+                    ixs.push(ix::create_associated_token_idempotent(
+                        &me,
+                        &me,
+                        &mint,
+                        &token_program,
+                    ));
+                    pda::associated_token(&me, &mint, &token_program)
+                }
+            };
+            let staking = concord_staking::ConfigParams {
+                min_stake,
+                unbonding_period,
+            };
+            ixs.push(ix::initialize_staking(
+                &me,
+                &mint,
+                staking,
+                pda::market_authority(),
+            ));
+            ixs.push(ix::initialize_market(
+                &me,
+                &mint,
+                &treasury,
+                params.apply(MarketParams::DEFAULT),
+            ));
+            let sig = ctx.sender()?.send(&ixs, &[]).await?;
+            emit(
+                output,
+                json!({"signature": sig.to_string(), "treasury": treasury.to_string()}),
+                || format!("market initialized (treasury {treasury}); signature {sig}"),
+            );
+        }
+        MarketCommand::Show => {
+            let m = ctx.chain.market_config().await?;
+            let s = ctx.chain.staking_config().await?;
+            let p = m.params;
+            let j = json!({
+                "market_program": concord_market::ID.to_string(),
+                "staking_program": concord_staking::ID.to_string(),
+                "admin": m.admin.to_string(),
+                "treasury": m.treasury.to_string(),
+                "payment_mint": m.payment_mint.to_string(),
+                "paused": m.paused,
+                "fee_bps": p.fee_bps,
+                "slash_treasury_bps": p.slash_treasury_bps,
+                "replicas": [p.min_replicas, p.max_replicas],
+                "price_per_replica": [p.min_price_per_replica, p.max_price_per_replica],
+                "min_collateral_per_replica": p.min_collateral_per_replica,
+                "window_seconds": [p.min_window, p.max_window],
+                "min_stake": s.min_stake,
+                "unbonding_period": s.unbonding_period,
+            });
+            emit(output, j, || {
+                format!(
+                    "market {}\n  admin         {}\n  payment mint  {}\n  treasury      {}\n  paused        {}\n  fee           {} bps (slash share to treasury {} bps)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  min stake     {}\n  unbonding     {} s",
+                    concord_market::ID, m.admin, m.payment_mint, m.treasury, m.paused, p.fee_bps, p.slash_treasury_bps,
+                    p.min_replicas, p.max_replicas, p.min_price_per_replica, p.max_price_per_replica,
+                    p.min_collateral_per_replica, p.min_window, p.max_window, s.min_stake, s.unbonding_period
+                )
+            });
+        }
+        MarketCommand::Update {
+            params,
+            treasury,
+            pause,
+            resume,
+        } => {
+            let m = ctx.chain.market_config().await?;
+            let me = ctx.me()?;
+            let treasury = treasury
+                .map(|t| parse_pubkey(&t, "treasury"))
+                .transpose()?
+                .unwrap_or(m.treasury);
+            let mut ixs = vec![ix::update_market(&me, &treasury, params.apply(m.params))];
+            if pause || resume {
+                ixs.push(ix::set_paused(&me, pause));
+            }
+            let sig = ctx.sender()?.send(&ixs, &[]).await?;
+            super::emit_signed(output, "market updated", &sig);
+        }
+    }
+    Ok(Status::Ok)
+}

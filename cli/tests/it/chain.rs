@@ -1,0 +1,528 @@
+//! Drives every chain command of the `concord` CLI through the real `RpcClient` against a real
+//! local chain (an in-process solana-test-validator with both programs), as separate processes,
+//! including the bad inputs a user can give, each with its clear error and exit code and with
+//! nothing changed on chain.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use concord_localnet::{Localnet, LocalnetConfig};
+use serde_json::Value;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+const TOKEN: u64 = 1_000_000; // 6 decimals
+
+/// Two validators in one process would race for the same gossip ports: tests take turns.
+static ONE_CHAIN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Env {
+    net: Localnet,
+    dir: PathBuf,
+    faucet: String,
+    /// Last field: released only after the validator has been dropped (fields drop in order).
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Env {
+    async fn start(initialize: bool) -> Env {
+        let turn = ONE_CHAIN_AT_A_TIME.lock().await;
+        std::env::set_var("RUST_LOG", "error");
+        let mut config = LocalnetConfig::on_free_ports();
+        config.initialize = initialize;
+        config.staking.unbonding_period = 1;
+        let token_faucet_port = config.token_faucet_port;
+        let net = Localnet::start(config).await.expect("localnet");
+        net.serve_token_faucet(token_faucet_port)
+            .await
+            .expect("faucet");
+        let dir = std::env::temp_dir().join(format!(
+            "concord-cli-{}-{}",
+            std::process::id(),
+            net.info.rpc_url.rsplit(':').next().unwrap()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Env {
+            _turn: turn,
+            net,
+            dir,
+            faucet: format!("http://127.0.0.1:{token_faucet_port}"),
+        }
+    }
+
+    /// Writes a keypair file and returns its path.
+    fn keypair(&self, name: &str, key: &Keypair) -> PathBuf {
+        let path = self.dir.join(format!("{name}.json"));
+        std::fs::write(
+            &path,
+            serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Runs `concord` with the chain URL, `keypair` and `--output json`; returns (exit code,
+    /// stdout JSON or null, stderr).
+    fn run(&self, keypair: &Path, args: &[&str]) -> (i32, Value, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_concord"))
+            .args(["--output", "json", "-u", &self.net.info.rpc_url, "-k"])
+            .arg(keypair)
+            .args(args)
+            .env("HOME", &self.dir)
+            .env("XDG_RUNTIME_DIR", "/tmp")
+            .output()
+            .expect("run concord");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap_or(-1),
+            json,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    #[track_caller]
+    fn ok(&self, keypair: &Path, args: &[&str]) -> Value {
+        let (code, json, err) = self.run(keypair, args);
+        assert_eq!(code, 0, "concord {args:?} failed: {err}");
+        json
+    }
+
+    #[track_caller]
+    fn fails(&self, keypair: &Path, args: &[&str], code: i32, needle: &str) -> String {
+        let (got, _, err) = self.run(keypair, args);
+        assert_eq!(
+            got, code,
+            "concord {args:?}: expected exit {code}, got {got}: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "concord {args:?}: `{needle}` not in: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one plain sentence: {err}");
+        err
+    }
+
+    async fn tokens(&self, owner: &Keypair) -> u64 {
+        let ata = concord_sdk::chain::pda::associated_token(
+            &owner.pubkey(),
+            &self.net.mint,
+            &self.net.token_program,
+        );
+        concord_sdk::chain::Chain::new(self.net.rpc.clone())
+            .token_balance(&ata)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
+    let env = Env::start(true).await;
+    let store = env.dir.join("store");
+    let store = store.to_str().unwrap();
+    let admin = env.keypair("admin", &env.net.admin);
+    let (buyer_key, p_keys) = (
+        Keypair::new(),
+        [Keypair::new(), Keypair::new(), Keypair::new()],
+    );
+    let buyer = env.keypair("buyer", &buyer_key);
+    let ps: Vec<PathBuf> = p_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| env.keypair(&format!("p{i}"), k))
+        .collect();
+
+    // Faucet (through the CLI) and market.
+    env.ok(
+        &buyer,
+        &[
+            "airdrop",
+            "--sol",
+            "5",
+            "--tokens",
+            "100",
+            "--faucet",
+            &env.faucet,
+        ],
+    );
+    for p in &ps {
+        env.ok(
+            p,
+            &[
+                "airdrop",
+                "--sol",
+                "5",
+                "--tokens",
+                "20",
+                "--faucet",
+                &env.faucet,
+            ],
+        );
+    }
+    let market = env.ok(&buyer, &["market", "show"]);
+    assert_eq!(market["payment_mint"], env.net.mint.to_string());
+    assert_eq!(market["fee_bps"], 500);
+    env.ok(&admin, &["market", "update", "--fee-bps", "400"]);
+    assert_eq!(env.ok(&buyer, &["market", "show"])["fee_bps"], 400);
+    env.fails(
+        &buyer,
+        &["market", "update", "--fee-bps", "1"],
+        4,
+        "Unauthorized",
+    );
+
+    // Providers register, stake, show, list, update; one unbonds and withdraws a little.
+    for p in &ps {
+        env.ok(
+            p,
+            &[
+                "provider",
+                "register",
+                "--gpu",
+                "llvmpipe",
+                "--memory-mib",
+                "4096",
+                "--backend",
+                "vulkan",
+            ],
+        );
+        env.ok(p, &["provider", "stake", "10"]);
+    }
+    let shown = env.ok(&ps[0], &["provider", "show"]);
+    assert_eq!(shown["staked"], "10");
+    assert_eq!(
+        env.ok(&buyer, &["provider", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    env.ok(
+        &ps[0],
+        &["provider", "update", "--uri", "https://example.org/p0"],
+    );
+    env.ok(&ps[0], &["provider", "unbond", "1"]);
+    // The validator's clock follows slot timestamps, which lag under load: poll until the
+    // one-second unbonding period has passed on chain.
+    let mut withdrawn = false;
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let (code, _, err) = env.run(&ps[0], &["provider", "withdraw"]);
+        if code == 0 {
+            withdrawn = true;
+            break;
+        }
+        assert!(
+            err.contains("UnbondingNotElapsed"),
+            "withdraw failed: {err}"
+        );
+    }
+    assert!(withdrawn, "the unbonding period never passed");
+    assert_eq!(env.ok(&ps[0], &["provider", "show"])["staked"], "9");
+    assert_eq!(env.tokens(&p_keys[0]).await, 11 * TOKEN);
+
+    // The buyer submits a library kernel; providers claim, execute (lavapipe), reveal.
+    let submitted = env.ok(
+        &buyer,
+        &[
+            "job",
+            "submit",
+            "--kernel",
+            "gemm_u32",
+            "--store",
+            store,
+            "--replicas",
+            "3",
+            "--price",
+            "2",
+            "--collateral",
+            "3",
+            "--exec-window",
+            "120",
+            "--reveal-window",
+            "120",
+        ],
+    );
+    let job = submitted["job"].as_str().unwrap().to_string();
+    assert_eq!(env.tokens(&buyer_key).await, 94 * TOKEN);
+    let listed = env.ok(&buyer, &["job", "list", "--mine", "--state", "open"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    for p in &ps {
+        env.ok(p, &["job", "claim", &job]);
+    }
+    assert_eq!(
+        env.ok(
+            &buyer,
+            &["job", "wait", &job, "--until", "running", "--timeout", "30"]
+        )["state"],
+        "running"
+    );
+    for p in &ps {
+        env.ok(p, &["job", "execute", &job, "--backend", "vulkan"]);
+    }
+    for p in &ps {
+        env.ok(p, &["job", "reveal", &job]);
+    }
+    let settled = env.ok(&buyer, &["job", "settle", &job]);
+    assert!(
+        settled["result"].as_str().unwrap().contains("settled"),
+        "{settled}"
+    );
+    let status = env.ok(
+        &buyer,
+        &["job", "wait", &job, "--until", "settled", "--timeout", "30"],
+    );
+    assert!(status["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["outcome"] == "paid"));
+
+    // The result verifies against the agreed hash and equals the CPU reference.
+    let out = env.dir.join("out");
+    let result = env.ok(
+        &buyer,
+        &["job", "result", &job, "--out", out.to_str().unwrap()],
+    );
+    let files = result["files"].as_array().unwrap();
+    let reference = concord_compute::kernels::find_by_name("gemm_u32")
+        .unwrap()
+        .cpu_reference();
+    for (file, expected) in files.iter().zip(&reference) {
+        assert_eq!(&std::fs::read(file.as_str().unwrap()).unwrap(), expected);
+    }
+    // Paid: 2 tokens minus the 4% fee each; the buyer paid 6.
+    for (i, k) in p_keys.iter().enumerate() {
+        let before = if i == 0 { 11 } else { 10 };
+        assert_eq!(
+            env.tokens(k).await,
+            before * TOKEN + 2 * TOKEN - 2 * TOKEN * 4 / 100
+        );
+    }
+    env.ok(&buyer, &["job", "close", &job]);
+    env.fails(&buyer, &["job", "status", &job], 5, "does not exist");
+
+    // Cancel: the buyer's own job, after someone else tried.
+    let second = env.ok(
+        &buyer,
+        &[
+            "job",
+            "submit",
+            "--kernel",
+            "mix_u32",
+            "--store",
+            store,
+            "--price",
+            "1",
+            "--collateral",
+            "1",
+        ],
+    );
+    let second = second["job"].as_str().unwrap().to_string();
+    let before = env.tokens(&buyer_key).await;
+    env.fails(&ps[1], &["job", "cancel", &second], 4, "belongs to");
+    env.ok(&buyer, &["job", "cancel", &second]);
+    assert_eq!(env.tokens(&buyer_key).await, before + 3 * TOKEN);
+
+    // Bad input: a clear sentence, a distinct exit code, and nothing changed.
+    let balance = env.tokens(&buyer_key).await;
+    env.fails(
+        Path::new("/nonexistent/id.json"),
+        &["provider", "stake", "1"],
+        2,
+        "cannot read the keypair file",
+    );
+    let (code, _, err) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_concord"))
+            .args(["-u", "http://127.0.0.1:1", "-k"])
+            .arg(&buyer)
+            .args(["market", "show"])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            (),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("cannot reach the cluster"), "{err}");
+    let unknown = solana_sdk::pubkey::Pubkey::new_unique().to_string();
+    env.fails(&buyer, &["job", "status", &unknown], 5, "does not exist");
+    env.fails(
+        &buyer,
+        &[
+            "job",
+            "submit",
+            "--kernel",
+            "gemm_u32",
+            "--store",
+            store,
+            "--price",
+            "1000",
+            "--collateral",
+            "1",
+        ],
+        4,
+        "insufficient funds",
+    );
+    let not_wgsl = env.dir.join("notes.wgsl");
+    std::fs::write(&not_wgsl, "this is not a shader").unwrap();
+    env.fails(
+        &buyer,
+        &[
+            "job",
+            "submit",
+            "--wgsl",
+            not_wgsl.to_str().unwrap(),
+            "--output-size",
+            "16",
+            "--store",
+            store,
+            "--price",
+            "1",
+            "--collateral",
+            "1",
+        ],
+        2,
+        "invalid",
+    );
+    assert_eq!(
+        env.tokens(&buyer_key).await,
+        balance,
+        "nothing was escrowed by the refused commands"
+    );
+    assert_eq!(
+        env.ok(&buyer, &["job", "list", "--mine", "--state", "open"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // The store commands.
+    let blob = env.dir.join("blob.bin");
+    std::fs::write(&blob, b"concord").unwrap();
+    let put = env.ok(
+        &buyer,
+        &["store", "put", blob.to_str().unwrap(), "--store", store],
+    );
+    let back = env.dir.join("back.bin");
+    env.ok(
+        &buyer,
+        &[
+            "store",
+            "get",
+            put["hash"].as_str().unwrap(),
+            "--store",
+            store,
+            "-o",
+            back.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read(back).unwrap(), b"concord");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_init_on_a_bare_chain() {
+    let env = Env::start(false).await;
+    let admin = env.keypair("admin", &env.net.admin);
+    env.fails(&admin, &["market", "show"], 5, "does not exist");
+    env.ok(
+        &admin,
+        &[
+            "market",
+            "init",
+            "--mint",
+            &env.net.mint.to_string(),
+            "--unbonding-period",
+            "60",
+        ],
+    );
+    let shown = env.ok(&admin, &["market", "show"]);
+    assert_eq!(shown["admin"], env.net.admin.pubkey().to_string());
+    assert_eq!(shown["unbonding_period"], 60);
+    env.fails(
+        &admin,
+        &["market", "init", "--mint", &env.net.mint.to_string()],
+        4,
+        "already in use",
+    );
+}
+
+/// The faucet used to drop the connection for a SOL-only request (the mint authority signed a
+/// transaction that minted nothing); now it sends the SOL and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_faucet_sends_sol_alone() {
+    let env = Env::start(false).await;
+    let key = Keypair::new();
+    let wallet = env.keypair("sol-only", &key);
+    let sent = env.ok(
+        &wallet,
+        &["airdrop", "--sol", "1.5", "--faucet", &env.faucet],
+    );
+    assert_eq!(sent["tokens"], 0.0);
+    let lamports = env.net.rpc.get_balance(&key.pubkey()).await.unwrap();
+    assert_eq!(lamports, 1_500_000_000);
+    let ata = concord_sdk::chain::pda::associated_token(
+        &key.pubkey(),
+        &env.net.mint,
+        &env.net.token_program,
+    );
+    assert!(
+        env.net.rpc.get_account(&ata).await.is_err(),
+        "no token account was created"
+    );
+}
+
+/// Reading the chain needs no keypair (as with the Solana CLI): `job list`, `market show` and
+/// `provider list` run with a keypair path that does not exist; a signing command names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_need_no_keypair() {
+    let env = Env::start(true).await;
+    let missing = env.dir.join("no-such-keypair.json");
+    let jobs = env.ok(&missing, &["job", "list"]);
+    assert_eq!(jobs, serde_json::json!([]));
+    let market = env.ok(&missing, &["market", "show"]);
+    assert_eq!(market["payment_mint"], env.net.mint.to_string());
+    env.ok(&missing, &["provider", "list"]);
+    env.fails(
+        &missing,
+        &["job", "list", "--mine"],
+        2,
+        "cannot read the keypair file",
+    );
+}
+
+/// A second chain on a port that is taken is refused with one sentence naming the port and the
+/// flag to change it (the validator itself would panic with a backtrace).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_on_a_taken_port_is_refused_in_one_sentence() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let config = LocalnetConfig {
+        rpc_port: port,
+        ..LocalnetConfig::on_free_ports()
+    };
+    let err = Localnet::start(config).await.err().expect("refused");
+    let message = format!("{err:#}");
+    assert_eq!(
+        message,
+        format!(
+            "the RPC port {port} is already in use (is another concord-localnet running?); \
+             choose another with --rpc-port"
+        )
+    );
+    let gossip = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let gossip_port = gossip.local_addr().unwrap().port();
+    let config = LocalnetConfig {
+        gossip_port: Some(gossip_port),
+        ..LocalnetConfig::on_free_ports()
+    };
+    let err = Localnet::start(config).await.err().expect("refused");
+    assert!(
+        format!("{err:#}").contains(&format!("gossip port {gossip_port}")),
+        "{err:#}"
+    );
+}

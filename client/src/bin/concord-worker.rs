@@ -1,3 +1,0 @@
-fn main() {
-    std::process::exit(concord_client::executor::worker_main())
-}

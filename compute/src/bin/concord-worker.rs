@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(concord_compute::executor::worker_main())
+}

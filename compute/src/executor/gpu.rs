@@ -1,0 +1,467 @@
+//! In-process execution of a [`Job`] on one wgpu adapter: adapter listing and selection,
+//! device creation with error scopes (bad WGSL never panics), buffers, multi-pass dispatch
+//! and readback. It has no timeout of its own: the [`Executor`](super::Executor) runs it in a
+//! worker process that it can kill.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::wgsl;
+use concord_protocol::job::{InvalidJob, Job};
+use concord_protocol::ErrorCode;
+use concord_protocol::{Buffer, Limits};
+
+/// A wgpu backend Concord can run on.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
+pub enum Backend {
+    Vulkan,
+    Gl,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Vulkan, Backend::Gl];
+
+    fn to_wgpu(self) -> wgpu::Backends {
+        match self {
+            Backend::Vulkan => wgpu::Backends::VULKAN,
+            Backend::Gl => wgpu::Backends::GL,
+        }
+    }
+
+    fn from_wgpu(b: wgpu::Backend) -> Option<Self> {
+        match b {
+            wgpu::Backend::Vulkan => Some(Backend::Vulkan),
+            wgpu::Backend::Gl => Some(Backend::Gl),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Vulkan => "vulkan",
+            Backend::Gl => "gl",
+        }
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "vulkan" | "vk" => Ok(Backend::Vulkan),
+            "gl" | "gles" | "opengl" => Ok(Backend::Gl),
+            other => Err(format!("unknown backend `{other}` (expected vulkan or gl)")),
+        }
+    }
+}
+
+/// Which adapter to run on: a backend (any if `None`) and optionally a substring of the
+/// adapter name (case-insensitive).
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct AdapterSelector {
+    pub backend: Option<Backend>,
+    pub name_contains: Option<String>,
+}
+
+impl AdapterSelector {
+    pub fn backend(backend: Backend) -> Self {
+        AdapterSelector {
+            backend: Some(backend),
+            name_contains: None,
+        }
+    }
+}
+
+/// An adapter as seen by wgpu.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct AdapterSummary {
+    pub backend: Backend,
+    pub name: String,
+    pub driver: String,
+    pub device_type: String,
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} ({}, {})",
+            self.backend.name(),
+            self.name,
+            self.device_type,
+            self.driver
+        )
+    }
+}
+
+/// A provider-side failure: not the job's fault, so no canonical outcome.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    thiserror::Error,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
+pub enum DeviceError {
+    #[error("no {0} adapter is available on this machine")]
+    NoAdapter(String),
+    #[error("the adapter could not open a device: {0}")]
+    RequestDevice(String),
+    #[error("the adapter cannot run this job: {0}")]
+    Unsupported(String),
+    #[error("the GPU ran out of memory: {0}")]
+    OutOfMemory(String),
+    #[error("the GPU failed while running the job: {0}")]
+    Failed(String),
+}
+
+/// Why a run did not produce outputs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Invalid(InvalidJob),
+    #[error("{0}")]
+    Device(DeviceError),
+}
+
+impl From<InvalidJob> for RunError {
+    fn from(e: InvalidJob) -> Self {
+        RunError::Invalid(e)
+    }
+}
+
+impl From<DeviceError> for RunError {
+    fn from(e: DeviceError) -> Self {
+        RunError::Device(e)
+    }
+}
+
+/// The output buffers of a run, in buffer order, and the time the GPU work took
+/// (submit to readback complete).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutput {
+    pub outputs: Vec<Vec<u8>>,
+    pub gpu_time: Duration,
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    desc.flags = wgpu::InstanceFlags::empty();
+    wgpu::Instance::new(desc)
+}
+
+fn summary(info: &wgpu::AdapterInfo) -> Option<AdapterSummary> {
+    Some(AdapterSummary {
+        backend: Backend::from_wgpu(info.backend)?,
+        name: info.name.clone(),
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
+        device_type: format!("{:?}", info.device_type),
+    })
+}
+
+/// Every adapter wgpu finds on the Vulkan and GL backends.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    let inst = instance(wgpu::Backends::VULKAN | wgpu::Backends::GL);
+    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::VULKAN | wgpu::Backends::GL))
+        .iter()
+        .filter_map(|a| summary(&a.get_info()))
+        .collect()
+}
+
+/// An open device on one adapter.
+pub struct GpuDevice {
+    adapter: AdapterSummary,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    uncaptured: Arc<Mutex<Vec<String>>>,
+}
+
+impl GpuDevice {
+    /// Open the first adapter matching `selector`.
+    pub fn open(selector: &AdapterSelector) -> Result<Self, DeviceError> {
+        let backends = selector.backend.map_or(
+            wgpu::Backends::VULKAN | wgpu::Backends::GL,
+            Backend::to_wgpu,
+        );
+        let inst = instance(backends);
+        let wanted = selector
+            .name_contains
+            .as_deref()
+            .map(str::to_ascii_lowercase);
+        let adapter = pollster::block_on(inst.enumerate_adapters(backends))
+            .into_iter()
+            .find(|a| {
+                let info = a.get_info();
+                Backend::from_wgpu(info.backend).is_some()
+                    && wanted
+                        .as_ref()
+                        .is_none_or(|w| info.name.to_ascii_lowercase().contains(w))
+            })
+            .ok_or_else(|| {
+                let what = selector.backend.map_or("Vulkan or GL", |b| b.name());
+                DeviceError::NoAdapter(match &selector.name_contains {
+                    Some(n) => format!("{what} `{n}`"),
+                    None => what.to_string(),
+                })
+            })?;
+        let info = adapter.get_info();
+        let downlevel = adapter.get_downlevel_capabilities();
+        if !downlevel
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            return Err(DeviceError::Unsupported(format!(
+                "{} has no compute shaders",
+                info.name
+            )));
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("concord"),
+            required_features: wgpu::Features::empty(),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| DeviceError::RequestDevice(e.to_string()))?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        Ok(GpuDevice {
+            adapter: summary(&info).expect("filtered to known backends"),
+            device,
+            queue,
+            uncaptured,
+        })
+    }
+
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// Run `job`. `started` is called right before the GPU work is submitted (after all
+    /// validation and pipeline compilation), so a supervisor can start the runtime clock.
+    pub fn run(&self, job: &Job, started: &mut dyn FnMut()) -> Result<RunOutput, RunError> {
+        let checked = wgsl::check_job(job, &Limits::V1)?;
+        self.uncaptured.lock().map(|mut v| v.clear()).ok();
+        let m = &job.manifest;
+        let lim = self.device.limits();
+        for (i, b) in m.buffers.iter().enumerate() {
+            let (max, what) = match b {
+                Buffer::Uniform { .. } => (lim.max_uniform_buffer_binding_size, "uniform binding"),
+                _ => (
+                    lim.max_storage_buffer_binding_size.min(lim.max_buffer_size),
+                    "storage binding",
+                ),
+            };
+            if b.size() > max {
+                return Err(DeviceError::Unsupported(format!(
+                    "buffer {i} is {} bytes; this adapter's {what} limit is {max}",
+                    b.size()
+                ))
+                .into());
+            }
+        }
+        if let Some(p) = m.passes.iter().position(|p| {
+            p.dispatch
+                .iter()
+                .any(|&d| d > lim.max_compute_workgroups_per_dimension)
+        }) {
+            return Err(DeviceError::Unsupported(format!(
+                "pass {p}'s dispatch exceeds this adapter's {} workgroups per dimension",
+                lim.max_compute_workgroups_per_dimension
+            ))
+            .into());
+        }
+
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffers: Vec<wgpu::Buffer> = m
+            .buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let usage = match b {
+                    Buffer::Uniform { .. } => {
+                        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST
+                    }
+                    _ => {
+                        wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_SRC
+                            | wgpu::BufferUsages::COPY_DST
+                    }
+                };
+                let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: b.size(),
+                    usage,
+                    mapped_at_creation: false,
+                });
+                if !matches!(b, Buffer::Output { .. }) {
+                    self.queue.write_buffer(&buf, 0, &job.buffer_bytes(i));
+                }
+                buf
+            })
+            .collect();
+        let outputs = m.output_indices();
+        let staging: Vec<wgpu::Buffer> = outputs
+            .iter()
+            .map(|&i| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: m.buffers[i].size(),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        for (p, pass) in m.passes.iter().enumerate() {
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: None,
+                    source: wgpu::ShaderSource::Wgsl(job.module_source(p).into()),
+                });
+            let entries: Vec<wgpu::BindGroupLayoutEntry> = pass
+                .bindings
+                .iter()
+                .map(|b| wgpu::BindGroupLayoutEntry {
+                    binding: b.binding,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: match &m.buffers[b.buffer as usize] {
+                            Buffer::Input(_) => {
+                                wgpu::BufferBindingType::Storage { read_only: true }
+                            }
+                            Buffer::Output { .. } => wgpu::BufferBindingType::Storage {
+                                read_only: checked[p].read_only_bindings.contains(&b.binding),
+                            },
+                            Buffer::Uniform { .. } => wgpu::BufferBindingType::Uniform,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                })
+                .collect();
+            let bgl = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: None,
+                    entries: &entries,
+                });
+            let layout = self
+                .device
+                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: None,
+                    bind_group_layouts: &[Some(&bgl)],
+                    immediate_size: 0,
+                });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: None,
+                    layout: Some(&layout),
+                    module: &module,
+                    entry_point: Some(&pass.entry_point),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+            let group_entries: Vec<wgpu::BindGroupEntry> = pass
+                .bindings
+                .iter()
+                .map(|b| wgpu::BindGroupEntry {
+                    binding: b.binding,
+                    resource: buffers[b.buffer as usize].as_entire_binding(),
+                })
+                .collect();
+            let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &bgl,
+                entries: &group_entries,
+            });
+            let mut cpass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            cpass.set_pipeline(&pipeline);
+            cpass.set_bind_group(0, &group, &[]);
+            cpass.dispatch_workgroups(pass.dispatch[0], pass.dispatch[1], pass.dispatch[2]);
+        }
+        for (&i, st) in outputs.iter().zip(&staging) {
+            encoder.copy_buffer_to_buffer(&buffers[i], 0, st, 0, m.buffers[i].size());
+        }
+        let commands = encoder.finish();
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            drop(validation);
+            return Err(DeviceError::OutOfMemory(e.to_string()).into());
+        }
+        if let Some(e) = pollster::block_on(validation.pop()) {
+            return Err(
+                InvalidJob::new(ErrorCode::DeviceValidation, first_line(&e.to_string())).into(),
+            );
+        }
+
+        let run_scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        started();
+        let t0 = Instant::now();
+        self.queue.submit([commands]);
+        for st in &staging {
+            st.slice(..).map_async(wgpu::MapMode::Read, |_| {});
+        }
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| DeviceError::Failed(e.to_string()))?;
+        let gpu_time = t0.elapsed();
+        if let Some(e) = pollster::block_on(run_scope.pop()) {
+            return Err(DeviceError::Failed(first_line(&e.to_string())).into());
+        }
+        if let Some(e) = self.uncaptured.lock().ok().and_then(|v| v.first().cloned()) {
+            return Err(DeviceError::Failed(first_line(&e)).into());
+        }
+        let mut outputs = Vec::with_capacity(staging.len());
+        for st in &staging {
+            let view = st
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| DeviceError::Failed(format!("reading back an output failed: {e}")))?;
+            outputs.push(view.to_vec());
+        }
+        Ok(RunOutput { outputs, gpu_time })
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

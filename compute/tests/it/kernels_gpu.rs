@@ -1,0 +1,127 @@
+//! Every library kernel on lavapipe (Vulkan) and llvmpipe (GL) equals its CPU reference
+//! bit for bit, run through the real executor and worker process.
+
+use concord_compute::executor::{AdapterSelector, Backend, Execution, Executor};
+use concord_compute::kernels::{library, Size};
+use concord_protocol::result_hash;
+
+fn executor(backend: Backend) -> Executor {
+    std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
+    Executor::new(
+        env!("CARGO_BIN_EXE_concord-worker"),
+        AdapterSelector::backend(backend),
+    )
+}
+
+fn check_backend(backend: Backend) {
+    let exec = executor(backend);
+    for case in library(Size::Test) {
+        let expected = case.cpu_reference();
+        match exec.execute(&case.job) {
+            Ok(Execution::Completed {
+                outputs,
+                result_hash: h,
+                adapter,
+                ..
+            }) => {
+                assert_eq!(adapter.backend, backend);
+                assert!(
+                    outputs == expected,
+                    "{} on {}: GPU output differs from the CPU reference",
+                    case.name,
+                    adapter
+                );
+                assert_eq!(h, result_hash(&expected));
+            }
+            other => panic!("{} on {:?}: {:?}", case.name, backend, other),
+        }
+    }
+}
+
+#[test]
+fn library_kernels_match_cpu_reference_on_vulkan() {
+    check_backend(Backend::Vulkan);
+}
+
+#[test]
+fn library_kernels_match_cpu_reference_on_gl() {
+    check_backend(Backend::Gl);
+}
+
+/// Mesa's software rasterisers (llvmpipe, lavapipe) stop every loop after 65535 iterations
+/// in total per invocation (gallivm's loop limiter). A job that loops longer gets different
+/// bits there than on a hardware GPU; docs/determinism.md warns about it. This test pins the
+/// behaviour so that the documentation is revisited if Mesa changes.
+#[test]
+fn software_rasteriser_loop_limit_is_known() {
+    use concord_protocol::job::JobBuilder;
+    const LOOP: &str = "@group(0) @binding(0) var<storage, read_write> o: array<u32>;
+@group(0) @binding(1) var<uniform> n: vec4<u32>;
+
+@compute @workgroup_size(1)
+fn main() {
+    var c = 0u;
+    for (var i = 0u; i < n.x; i = i + 1u) {
+        c = c + 1u;
+    }
+    o[0] = c;
+}
+";
+    for backend in Backend::ALL {
+        for (n, software_expect) in [(60_000u32, 60_000u32), (100_000, 65_535)] {
+            let mut jb = JobBuilder::new();
+            let o = jb.output(4);
+            let u = jb.uniform([n, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
+            jb.pass(LOOP, "main", [1, 1, 1], &[(0, o), (1, u)]);
+            let Ok(Execution::Completed {
+                outputs, adapter, ..
+            }) = executor(backend).execute(&jb.build())
+            else {
+                panic!("{backend:?}")
+            };
+            let got = u32::from_le_bytes(outputs[0][..4].try_into().unwrap());
+            let want = if adapter.name.contains("llvmpipe") {
+                software_expect
+            } else {
+                n
+            };
+            assert_eq!(got, want, "{adapter}: loop of {n}");
+        }
+    }
+}
+
+/// An output written by pass 0 is read by pass 1 through a `var<storage, read>` binding.
+#[test]
+fn a_later_pass_reads_an_earlier_output_read_only() {
+    use concord_protocol::job::JobBuilder;
+    const FILL: &str = "@group(0) @binding(0) var<storage, read_write> a: array<u32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_id) l: vec3<u32>) {
+    a[l.x] = l.x * l.x;
+}
+";
+    const SUM: &str = "@group(0) @binding(0) var<storage, read> a: array<u32, 64>;
+@group(0) @binding(1) var<storage, read_write> s: array<u32, 1>;
+@compute @workgroup_size(1)
+fn main() {
+    var t = 0u;
+    for (var i = 0u; i < 64u; i = i + 1u) {
+        t = t + a[i];
+    }
+    s[0] = t;
+}
+";
+    for backend in Backend::ALL {
+        let mut jb = JobBuilder::new();
+        let a = jb.output(256);
+        let s = jb.output(4);
+        jb.pass(FILL, "main", [1, 1, 1], &[(0, a)]);
+        jb.pass(SUM, "main", [1, 1, 1], &[(0, a), (1, s)]);
+        let Ok(Execution::Completed { outputs, .. }) = executor(backend).execute(&jb.build())
+        else {
+            panic!("{backend:?}")
+        };
+        let want: u32 = (0..64).map(|i| i * i).sum();
+        assert_eq!(outputs[1], want.to_le_bytes().to_vec(), "{backend:?}");
+    }
+}

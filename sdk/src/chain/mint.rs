@@ -1,0 +1,137 @@
+//! The market's payment mint (= stake mint) as clients need it: its token program and
+//! decimals, wallets' associated token accounts, amounts in whole units, a job's escrow keys,
+//! and the instructions that settle (or refund) a job and pay every slot holder.
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use concord_market::{Job, JobState};
+
+use super::accounts::Chain;
+use super::errors::ChainError;
+use super::ix::{self, EscrowKeys};
+use super::pda;
+
+/// A string that is not a token amount in whole units.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a token amount (e.g. 2 or 0.5)")]
+pub struct BadAmount(pub String);
+
+/// The payment mint.
+#[derive(Clone, Copy, Debug)]
+pub struct Mint {
+    pub address: Pubkey,
+    pub token_program: Pubkey,
+    pub decimals: u8,
+}
+
+impl Mint {
+    /// A wallet's associated token account for this mint.
+    pub fn account_of(&self, wallet: &Pubkey) -> Pubkey {
+        pda::associated_token(wallet, &self.address, &self.token_program)
+    }
+
+    /// Parses a whole-unit amount ("1.5") into base units.
+    pub fn parse_units(&self, amount: &str) -> Result<u64, BadAmount> {
+        let bad = || BadAmount(amount.to_string());
+        let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+        if frac.len() > usize::from(self.decimals) || (whole.is_empty() && frac.is_empty()) {
+            return Err(bad());
+        }
+        let parse = |digits: &str| -> Result<u64, BadAmount> {
+            if digits.is_empty() {
+                Ok(0)
+            } else if digits.bytes().all(|b| b.is_ascii_digit()) {
+                digits.parse().map_err(|_| bad())
+            } else {
+                Err(bad())
+            }
+        };
+        let frac_units = parse(frac)?
+            .checked_mul(10u64.pow(u32::from(self.decimals) - frac.len() as u32))
+            .ok_or_else(bad)?;
+        parse(whole)?
+            .checked_mul(10u64.pow(u32::from(self.decimals)))
+            .and_then(|w| w.checked_add(frac_units))
+            .ok_or_else(bad)
+    }
+
+    /// Formats base units as whole units ("1.5").
+    pub fn format(&self, units: u64) -> String {
+        let scale = 10u64.pow(u32::from(self.decimals));
+        let frac = units % scale;
+        if frac == 0 {
+            format!("{}", units / scale)
+        } else {
+            let s = format!("{frac:0width$}", width = usize::from(self.decimals));
+            format!("{}.{}", units / scale, s.trim_end_matches('0'))
+        }
+    }
+
+    /// The accounts that hold and move the deposit of `job` (bought by `buyer`).
+    pub fn escrow(&self, job: &Pubkey, buyer: &Pubkey) -> EscrowKeys {
+        EscrowKeys {
+            job: *job,
+            buyer_token: self.account_of(buyer),
+            payment_mint: self.address,
+            token_program: self.token_program,
+        }
+    }
+
+    /// The slot holders' payout token accounts of `job`, created if missing (idempotent):
+    /// sent in their own transaction before [`Mint::settle_instruction`], since with five
+    /// replicas both would not fit in one.
+    pub fn payout_account_instructions(&self, payer: &Pubkey, job: &Job) -> Vec<Instruction> {
+        job.filled_slots()
+            .iter()
+            .map(|s| {
+                ix::create_associated_token_idempotent(
+                    payer,
+                    &s.provider,
+                    &self.address,
+                    &self.token_program,
+                )
+            })
+            .collect()
+    }
+
+    /// What settles `job` at `address`: `refund_unfilled` while it is still open, otherwise
+    /// `settle` paying each slot holder's associated token account.
+    pub fn settle_instruction(&self, address: &Pubkey, job: &Job) -> Instruction {
+        let keys = self.escrow(address, &job.buyer);
+        let holders: Vec<Pubkey> = job.filled_slots().iter().map(|s| s.provider).collect();
+        if job.state == JobState::Open {
+            return ix::refund_unfilled(&keys, &holders);
+        }
+        let slots: Vec<(Pubkey, Pubkey)> =
+            holders.iter().map(|p| (*p, self.account_of(p))).collect();
+        ix::settle(&keys, &slots)
+    }
+}
+
+impl Chain {
+    /// The payment mint named by the market config, with its token program and decimals.
+    pub async fn payment_mint(&self) -> Result<Mint, ChainError> {
+        let config = self.market_config().await?;
+        let account = self
+            .rpc
+            .get_account(&config.payment_mint)
+            .await
+            .map_err(self.rpc_err())?;
+        let decimals = *account
+            .data
+            .get(44)
+            .ok_or(ChainError::NotAMint(config.payment_mint))?;
+        Ok(Mint {
+            address: config.payment_mint,
+            token_program: account.owner,
+            decimals,
+        })
+    }
+}
+
+/// The salt of a provider's commitment to `job`, derived from its secret key: secret to
+/// others, and never lost (a restarted provider derives it again).
+pub fn commitment_salt(secret: &[u8], job: &Pubkey) -> [u8; 32] {
+    let mut material = secret.to_vec();
+    material.extend_from_slice(job.as_ref());
+    blake3::derive_key("concord commitment salt v1", &material)
+}

@@ -1,0 +1,21 @@
+//! Talking to the Concord programs on any cluster (devnet, mainnet, a local test validator)
+//! through Solana's nonblocking `RpcClient`: PDAs, instruction builders, account reads and
+//! job discovery, sending with retries, and program errors as plain sentences.
+pub mod accounts;
+pub mod errors;
+pub mod ix;
+pub mod keypair;
+pub mod mint;
+pub mod pda;
+pub mod send;
+
+pub use accounts::{Chain, JobFilter};
+pub use errors::{ChainError, RpcFailure};
+pub use keypair::{read_keypair, KeypairError};
+pub use mint::{commitment_salt, BadAmount, Mint};
+pub use send::Sender;
+
+pub use concord_market::{
+    commitment_hash, Job, JobState, MarketConfig, MarketParams, SlotOutcome, SlotStatus,
+};
+pub use concord_staking::{HardwareProfile, Provider, StakingConfig};

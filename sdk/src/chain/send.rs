@@ -1,0 +1,215 @@
+//! Sending transactions: one signature re-sent until confirmed or its blockhash expires (so a
+//! retry never executes twice), an optional priority fee, preflight errors decoded into named
+//! program errors (never retried), transport errors and expired blockhashes retried with
+//! backoff, and confirmation polled at the client's commitment.
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchor_lang::solana_program::instruction::Instruction;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind};
+use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
+use solana_sdk::signature::{Keypair, Signature};
+use solana_sdk::signer::Signer;
+use solana_sdk::transaction::{Transaction, TransactionError};
+
+use super::errors::{ChainError, RpcFailure};
+use super::ix;
+
+/// Signs and sends transactions for one fee payer.
+#[derive(Clone)]
+pub struct Sender {
+    pub rpc: Arc<RpcClient>,
+    pub payer: Arc<Keypair>,
+    /// Micro-lamports per compute unit; `None` sends no priority fee.
+    pub priority_fee: Option<u64>,
+    /// How many times a transaction is (re)sent before giving up.
+    pub max_attempts: u32,
+    /// How long to wait for one attempt to confirm.
+    pub confirm_timeout: Duration,
+}
+
+impl Sender {
+    /// Turns an RPC client error into a chain error naming this endpoint.
+    fn rpc_err(&self) -> impl Fn(ClientError) -> ChainError + '_ {
+        |e| RpcFailure::chain_error(&self.rpc.url(), e)
+    }
+
+    pub fn new(rpc: Arc<RpcClient>, payer: Arc<Keypair>) -> Sender {
+        Sender {
+            rpc,
+            payer,
+            priority_fee: None,
+            max_attempts: 5,
+            confirm_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Sends `ixs` paid by the payer and signed by it and `signers`; returns once confirmed.
+    ///
+    /// One signed transaction is re-sent until it confirms, fails, or its blockhash expires;
+    /// only then is it signed again with a fresh blockhash. A transaction whose first send was
+    /// lost in transit can therefore never execute twice (its blockhash has expired before a
+    /// second signature exists).
+    pub async fn send(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Signature, ChainError> {
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        if let Some(fee) = self.priority_fee {
+            all.push(ix::set_compute_unit_price(fee));
+        }
+        all.extend_from_slice(ixs);
+        let mut keys: Vec<&Keypair> = vec![&self.payer];
+        keys.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != self.payer.pubkey()),
+        );
+
+        let mut last_error = ChainError::Timeout("no attempt was made".into());
+        for attempt in 0..self.max_attempts {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(250 << attempt.min(5))).await;
+            }
+            let blockhash = match self.rpc.get_latest_blockhash().await {
+                Ok(b) => b,
+                Err(e) => {
+                    last_error = self.rpc_err()(e);
+                    continue;
+                }
+            };
+            let tx = Transaction::new_signed_with_payer(
+                &all,
+                Some(&self.payer.pubkey()),
+                &keys,
+                blockhash,
+            );
+            match self.send_until_expired(&tx, &blockhash).await {
+                Ok(signature) => return Ok(signature),
+                Err(refused @ (ChainError::Program { .. } | ChainError::Transaction(_))) => {
+                    return Err(refused)
+                }
+                Err(other) => last_error = other,
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Sends and re-sends one signed transaction until it is confirmed (its signature), fails
+    /// (the decoded error), or its blockhash expires or the timeout passes (a retryable error).
+    async fn send_until_expired(
+        &self,
+        tx: &Transaction,
+        blockhash: &solana_sdk::hash::Hash,
+    ) -> Result<Signature, ChainError> {
+        let signature = tx.signatures[0];
+        let config = RpcSendTransactionConfig {
+            preflight_commitment: Some(self.rpc.commitment().commitment),
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let mut last_error =
+            ChainError::Timeout(format!("transaction {signature} did not confirm"));
+        while start.elapsed() < self.confirm_timeout {
+            if let Err(e) = self.rpc.send_transaction_with_config(tx, config).await {
+                if let Some(refused) = refusal(&e) {
+                    // Preflight refused it; but it may have landed on an earlier send.
+                    if self.status(&signature).await? == Some(true) {
+                        return Ok(signature);
+                    }
+                    return Err(refused);
+                }
+                last_error = self.rpc_err()(e);
+            }
+            for _ in 0..10 {
+                match self.status(&signature).await {
+                    Ok(Some(true)) => return Ok(signature),
+                    Ok(_) => {}
+                    Err(failed @ (ChainError::Program { .. } | ChainError::Transaction(_))) => {
+                        return Err(failed)
+                    }
+                    Err(other) => last_error = other,
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            if let Ok(false) = self
+                .rpc
+                .is_blockhash_valid(blockhash, self.rpc.commitment())
+                .await
+            {
+                // Expired: it can no longer land. One last look, then the caller re-signs.
+                if self.status(&signature).await? == Some(true) {
+                    return Ok(signature);
+                }
+                return Err(last_error);
+            }
+        }
+        Err(last_error)
+    }
+
+    /// `Some(true)` once confirmed, `Some(false)` while only processed, `None` if unknown;
+    /// a failed transaction is returned as its decoded error.
+    async fn status(&self, signature: &Signature) -> Result<Option<bool>, ChainError> {
+        let response = self
+            .rpc
+            .get_signature_statuses(&[*signature])
+            .await
+            .map_err(self.rpc_err())?;
+        match response.value.first() {
+            Some(Some(status)) => {
+                if let Some(err) = &status.err {
+                    let logs = self.logs_of(signature).await;
+                    return Err(ChainError::from_transaction(err, &logs));
+                }
+                Ok(Some(status.satisfies_commitment(self.rpc.commitment())))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn logs_of(&self, signature: &Signature) -> Vec<String> {
+        use solana_transaction_status_client_types::UiTransactionEncoding;
+        self.rpc
+            .get_transaction(signature, UiTransactionEncoding::Json)
+            .await
+            .ok()
+            .and_then(|t| t.transaction.meta)
+            .and_then(|m| Option::<Vec<String>>::from(m.log_messages))
+            .unwrap_or_default()
+    }
+}
+
+/// A preflight simulation failure: the cluster refused the transaction (not a transport error).
+fn refusal(e: &ClientError) -> Option<ChainError> {
+    if let ErrorKind::RpcError(RpcError::RpcResponseError {
+        data: RpcResponseErrorData::SendTransactionPreflightFailure(sim),
+        ..
+    }) = e.kind()
+    {
+        let logs = sim.logs.clone().unwrap_or_default();
+        let err: Option<TransactionError> = sim.err.clone().map(Into::into);
+        // Re-sending a transaction that already landed is not a refusal: keep polling.
+        return err
+            .filter(|e| *e != TransactionError::AlreadyProcessed)
+            .map(|err| ChainError::from_transaction(&err, &logs));
+    }
+    // The node refused the request itself (a transaction too large, malformed): no retry helps.
+    if let ErrorKind::RpcError(RpcError::RpcResponseError {
+        code: INVALID_PARAMS,
+        message,
+        ..
+    }) = e.kind()
+    {
+        return Some(ChainError::Transaction(message.clone()));
+    }
+    e.get_transaction_error()
+        .filter(|e| *e != TransactionError::AlreadyProcessed)
+        .map(|err| ChainError::from_transaction(&err, &[]))
+}
+
+/// JSON-RPC "invalid params": what a node answers to a transaction it cannot accept at all.
+const INVALID_PARAMS: i64 = -32602;
