@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 source scripts/env.sh
 echo "== building"
-cargo build --quiet -p concord-localnet --bins
-cargo build --quiet -p concord-cli --bins
-cargo build --quiet -p concord-agent --bins
+# The whole workspace's binaries in one build: the same feature set as the tests, so a tree
+# that ./scripts/test.sh built is reused as it is.
+cargo build --quiet --workspace --bins
 bin="$CARGO_TARGET_DIR/debug"
 work=$(mktemp -d)
 export HOME="$work/home"

@@ -62,11 +62,11 @@ impl RpcFailure {
 
     /// Whether the endpoint could not be reached at all (rather than answering an error).
     pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self.error.kind(),
-            solana_rpc_client_api::client_error::ErrorKind::Io(_)
-                | solana_rpc_client_api::client_error::ErrorKind::Reqwest(_)
-        )
+        use solana_rpc_client_api::client_error::ErrorKind;
+        matches!(self.error.kind(), ErrorKind::Io(_) | ErrorKind::Reqwest(_))
+            // The transport's failure can also arrive wrapped (as the RPC client's middleware
+            // or request error); its sentence is the same.
+            || self.error.to_string().contains("error sending request")
     }
 }
 

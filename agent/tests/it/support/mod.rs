@@ -43,6 +43,7 @@ fn shared_chain() -> &'static SharedChain {
     CHAIN.get_or_init(|| {
         // The validator logs every transaction otherwise.
         std::env::set_var("RUST_LOG", "error");
+        report_panics_past_the_capture();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -64,6 +65,24 @@ fn shared_chain() -> &'static SharedChain {
         });
         rx.recv().expect("the local chain started")
     })
+}
+
+/// The validator's threads are spawned from a test thread, so the test harness captures what
+/// they print, panics included, and drops it with that test's output: a validator thread that
+/// dies would leave a stalled chain and no trace. This hook also writes every panic straight to
+/// the process's stderr, past the capture.
+fn report_panics_past_the_capture() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        use std::io::Write;
+        let thread = std::thread::current();
+        let _ = writeln!(
+            std::io::stderr(),
+            "panic in thread {}: {info}",
+            thread.name().unwrap_or("unnamed")
+        );
+        default(info);
+    }));
 }
 
 /// One scenario: its turn on the chain, a directory for keys, configs, journals and the
