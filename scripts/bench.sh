@@ -25,10 +25,8 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' 
 
 echo "== building (executor bench in release; chain, CLI and agent as the tests build them)"
 cargo build --release -q -p concord-bench --bin concord-bench
-cargo build -q -p concord-localnet --bins
-cargo build -q -p concord-cli --bin concord
-cargo build -q -p concord-agent --bins
-cargo build -q -p concord-bench --bin concord-agent-bench
+# Debug binaries in one workspace build: the tests' feature set, so their build is reused.
+cargo build -q --workspace --bins
 dbg="$CARGO_TARGET_DIR/debug"
 
 echo "== executor"

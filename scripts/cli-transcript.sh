@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-cargo build --quiet -p concord-localnet --bins
-cargo build --quiet -p concord-cli --bins
+cargo build --quiet --workspace --bins
 bin="$CARGO_TARGET_DIR/debug"
 work=$(mktemp -d)
 export HOME="$work/home"   # keep the commitments and keys of this run apart

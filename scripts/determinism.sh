@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-cargo build -q -p concord-cli --bin concord
+cargo build -q --workspace --bins
 bin="$CARGO_TARGET_DIR/debug"
 
 table="$(mktemp)"
