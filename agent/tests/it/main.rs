@@ -1,6 +1,7 @@
 //! End-to-end tests of the provider agent: real `concord-agent` processes (each running jobs
 //! on this machine's wgpu adapter in its own worker) against a real local chain, with the
-//! buyer's job published to a real directory store. Scenarios take turns on one chain.
+//! buyer's job published to a real directory store. Each scenario has a chain of its own; one
+//! scenario runs at a time.
 //!
 //! (a) three honest agents are paid and the output verifies against the CPU reference;
 //! (b) a corrupting agent is slashed and the honest ones paid;

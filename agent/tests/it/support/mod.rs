@@ -1,5 +1,5 @@
-//! Test fixtures for the agent's end-to-end tests: one real local chain (an in-process
-//! solana-test-validator with both programs) shared by the scenarios, which take turns; a
+//! Test fixtures for the agent's end-to-end tests: a real local chain (an in-process
+//! solana-test-validator with both programs) for each scenario, one scenario at a time; a
 //! buyer that publishes jobs to a directory store and escrows them through the SDK; real
 //! `concord-agent` processes with their own config, journal and logs; and a flaky JSON-RPC
 //! proxy (a real HTTP hop that fails a share of `sendTransaction` calls).
@@ -8,7 +8,7 @@ pub mod flaky_proxy;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use concord_localnet::{Funder, Localnet, LocalnetConfig};
@@ -25,7 +25,7 @@ pub const TOKEN: u64 = 1_000_000; // 6 decimals
 pub const PRICE: u64 = 2 * TOKEN;
 pub const COLLATERAL: u64 = 3 * TOKEN;
 
-/// What the shared chain offers the scenarios.
+/// What a scenario's chain offers.
 pub struct SharedChain {
     pub rpc_url: String,
     admin: Vec<u8>,
@@ -34,37 +34,63 @@ pub struct SharedChain {
     pub token_program: Pubkey,
 }
 
-static CHAIN: OnceLock<SharedChain> = OnceLock::new();
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Starts the chain once, in a thread of its own that keeps it running for the whole test
-/// binary.
-fn shared_chain() -> &'static SharedChain {
-    CHAIN.get_or_init(|| {
+/// A chain of one scenario's own, in a thread that keeps it running until the scenario ends
+/// (then the validator is stopped and the thread joined). One chain per scenario rather than
+/// one for the whole binary: Agave 4.2.2's validator sometimes dies after minutes under load
+/// (a `solBroadcast` panic, "All banks frozen ... must have a block id"), and a short-lived
+/// chain meets that far less often.
+pub struct ScenarioChain {
+    pub info: SharedChain,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ScenarioChain {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start_chain() -> ScenarioChain {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
         // The validator logs every transaction otherwise.
         std::env::set_var("RUST_LOG", "error");
         report_panics_past_the_capture();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let mut config = LocalnetConfig::on_free_ports();
-                config.gossip_port = Some(concord_localnet::free_port());
-                let net = Localnet::start(config).await.expect("local chain");
-                tx.send(SharedChain {
-                    rpc_url: net.info.rpc_url.clone(),
-                    admin: net.admin.to_bytes().to_vec(),
-                    mint_authority: net.mint_authority.to_bytes().to_vec(),
-                    mint: net.mint,
-                    token_program: net.token_program,
-                })
-                .expect("send");
-                let _keep = net;
-                std::future::pending::<()>().await;
-            });
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let mut config = LocalnetConfig::on_free_ports();
+            config.gossip_port = Some(concord_localnet::free_port());
+            let net = Localnet::start(config).await.expect("local chain");
+            tx.send(SharedChain {
+                rpc_url: net.info.rpc_url.clone(),
+                admin: net.admin.to_bytes().to_vec(),
+                mint_authority: net.mint_authority.to_bytes().to_vec(),
+                mint: net.mint,
+                token_program: net.token_program,
+            })
+            .expect("send");
+            let _keep = net;
+            let _ = stopped.await;
         });
-        rx.recv().expect("the local chain started")
-    })
+    });
+    let info = rx.recv().expect("the local chain started");
+    ScenarioChain {
+        info,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
 }
 
 /// The validator's threads are spawned from a test thread, so the test harness captures what
@@ -98,6 +124,8 @@ pub struct Scenario {
     pub buyer_sender: Sender,
     pub store: BlobStore,
     _dir: tempfile::TempDir,
+    /// Stopped before the turn is released (fields drop in order).
+    _chain: ScenarioChain,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -108,7 +136,8 @@ fn keypair_from(bytes: &[u8]) -> Arc<Keypair> {
 impl Scenario {
     pub async fn start(name: &str) -> Scenario {
         let turn = TURN.lock().await;
-        let shared = shared_chain();
+        let own_chain = start_chain();
+        let shared = &own_chain.info;
         let rpc = Arc::new(RpcClient::new_with_commitment(
             shared.rpc_url.clone(),
             CommitmentConfig::confirmed(),
@@ -143,6 +172,7 @@ impl Scenario {
             buyer,
             store,
             _dir: dir,
+            _chain: own_chain,
             _turn: turn,
         }
     }
