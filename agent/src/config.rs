@@ -115,6 +115,13 @@ pub struct ChaosSection {
     pub corrupt_results: bool,
 }
 
+impl JobsSection {
+    /// `buyers` as addresses (each was checked by [`Config::parse`]).
+    pub fn buyer_keys(&self) -> Vec<solana_sdk::pubkey::Pubkey> {
+        self.buyers.iter().filter_map(|b| b.parse().ok()).collect()
+    }
+}
+
 impl ChaosSection {
     /// The provider engine's liar mode this section asks for.
     pub fn mode(&self) -> concord_provider::Chaos {

@@ -34,8 +34,6 @@ pub enum StartError {
         #[source]
         source: concord_sdk::chain::BadAmount,
     },
-    #[error("jobs.buyers: `{0}` is not an address")]
-    BadBuyer(String),
     #[error("provider.stake asks for {missing} more tokens staked but {account} holds {balance}")]
     NotEnoughTokens {
         missing: String,
@@ -126,12 +124,7 @@ pub async fn start(
             field: "jobs.price_floor",
             source,
         })?;
-    let buyers = config
-        .jobs
-        .buyers
-        .iter()
-        .map(|b| b.parse().map_err(|_| StartError::BadBuyer(b.clone())))
-        .collect::<Result<Vec<Pubkey>, _>>()?;
+    let buyers = config.jobs.buyer_keys();
     let hardware = HardwareProfile::from_adapter(
         &adapter.name,
         config.provider.memory_mib,

@@ -70,9 +70,10 @@ fn start_chain() -> ScenarioChain {
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async move {
-            let mut config = LocalnetConfig::on_free_ports();
-            config.gossip_port = Some(concord_localnet::free_port());
-            let net = Localnet::start(config).await.expect("local chain");
+            // `on_free_ports` picks free RPC, PubSub, faucet and gossip ports.
+            let net = Localnet::start(LocalnetConfig::on_free_ports())
+                .await
+                .expect("local chain");
             tx.send(SharedChain {
                 rpc_url: net.info.rpc_url.clone(),
                 admin: net.admin.to_bytes().to_vec(),
