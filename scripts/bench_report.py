@@ -82,8 +82,9 @@ w("Which accounts each instruction write-locks, from the SDK's instruction build
 w(read("locks.md").strip() + "\n")
 w("As a control, marking `update_market` as per-job makes the check print **FAIL** and exit 1.\n")
 w("Result: **pass** — create, claim, commit, reveal and settle write only the job, its vault, "
-  "the buyer's or provider's own accounts. `close_job` writes the treasury's token account "
-  "(fees and the treasury's slash share are paid there, once per job, off the hot path).\n")
+  "the buyer's or provider's own accounts (slashed collateral moves into the job's own vault; "
+  "the mint stays read-only). `close_job` writes the market's fee vault and the payment mint "
+  "(fees move there and slashed collateral is burned, once per job, off the hot path).\n")
 w("### Account state and rent\n")
 w(read("accounts.md").strip() + "\n")
 w("### Transactions and signatures per job life\n")

@@ -62,6 +62,7 @@ for p in p1 p2 p3; do run -k "$work/$p.json" job claim "$job"; done
 for p in p1 p2 p3; do run -k "$work/$p.json" job execute "$job" --backend vulkan; done
 for p in p1 p2 p3; do run -k "$work/$p.json" job reveal "$job"; done
 run -k "$work/buyer.json" job settle "$job"
+for p in p1 p2 p3; do run -k "$work/$p.json" job publish "$job"; done
 run -k "$work/buyer.json" job status "$job"
 run -k "$work/buyer.json" job result "$job" --out "$work/result"
 run -k "$work/p1.json" provider show

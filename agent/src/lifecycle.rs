@@ -18,6 +18,8 @@ use crate::journal::{Entry, Stage};
 
 /// How often a waiting job re-reads the chain.
 const WATCH_INTERVAL: Duration = Duration::from_millis(1_000);
+/// Passes that try to publish a paid job's outputs before the agent gives up on the store.
+const UPLOAD_ATTEMPTS: u32 = 10;
 
 /// What ended a task early.
 #[derive(Debug)]
@@ -57,6 +59,14 @@ pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
         return;
     }
     let claim = [ix::claim_slot(&agent.me, &address)];
+    // A job seen at once (PubSub) may still be in its creation slot, where claims fail.
+    if let Err(e) = agent
+        .chain
+        .wait_past_slot(job.created_slot, Duration::from_secs(10))
+        .await
+    {
+        warn!(job = %address, error = %e, "the cluster does not move past the job's creation slot");
+    }
     match agent.sender.send(&claim, &[]).await {
         Ok(sig) => {
             info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), "claimed a slot");
@@ -98,6 +108,7 @@ pub async fn drive(
         fetched_at,
         kernel: Duration::ZERO,
         gpu_wait: Duration::ZERO,
+        upload_failures: 0,
     };
     match task.run().await {
         Ok(()) | Err(Stop::Shutdown) => {}
@@ -119,6 +130,8 @@ struct Task<'a> {
     kernel: Duration,
     /// Time spent waiting for the GPU behind other jobs.
     gpu_wait: Duration,
+    /// Failed attempts to publish the outputs of a paid job.
+    upload_failures: u32,
 }
 
 /// What one pass decided.
@@ -180,6 +193,13 @@ impl Task<'_> {
 
     async fn step(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
         if job.state.is_terminal() {
+            let paid = self
+                .slot_index(job)
+                .is_some_and(|i| job.slots[i].outcome == SlotOutcome::Paid);
+            let pending = entry.has_outputs && !entry.outputs_uploaded;
+            if paid && pending && !self.upload(&mut entry, job).await {
+                return Ok(Next::Wait);
+            }
             return self.finish(entry, job).map(|_| Next::Done);
         }
         let Some(slot) = self.slot_index(job) else {
@@ -206,7 +226,7 @@ impl Task<'_> {
                 if self.now().await? > job.exec_deadline {
                     return self.give_up(entry, "the execution deadline passed before the commit");
                 }
-                self.commit(entry).await
+                self.commit(entry, job).await
             }
             Stage::Committed => {
                 if status == SlotStatus::Revealed {
@@ -221,15 +241,10 @@ impl Task<'_> {
                 if job.committed < job.replicas && now <= job.exec_deadline {
                     return Ok(Next::Wait); // The reveal window has not opened.
                 }
-                self.reveal(entry).await
+                self.reveal(entry, job).await
             }
             Stage::Revealed | Stage::Abandoned => {
-                if entry.stage == Stage::Revealed && entry.has_outputs && !entry.outputs_uploaded {
-                    self.upload(&mut entry, job).await;
-                }
-                let settleable =
-                    job.revealed == job.replicas || self.now().await? > job.reveal_deadline;
-                if !settleable {
+                if job.check_settleable(self.now().await?).is_err() {
                     return Ok(Next::Wait);
                 }
                 let since = *self.settleable_since.get_or_insert_with(Instant::now);
@@ -291,7 +306,7 @@ impl Task<'_> {
         if let Some(outputs) = &executed.outputs {
             agent.journal.save_outputs(&self.address, outputs)?;
         }
-        let salt = agent.identity.salt(&self.address);
+        let salt = agent.identity.salt(&self.address, job.created_slot);
         entry.stage = Stage::Executed;
         entry.result_hash = Some(executed.result.to_hex());
         entry.salt = Some(hex::encode(salt));
@@ -301,21 +316,24 @@ impl Task<'_> {
         Ok(Next::Continue)
     }
 
-    /// The result recorded before the commit; its salt must be the one this key derives.
-    fn recorded(&self, entry: &Entry) -> Result<Hash32, Stop> {
+    /// The result recorded before the commit; its salt must be the one this key derives for
+    /// this incarnation of the job.
+    fn recorded(&self, entry: &Entry, job: &Job) -> Result<Hash32, Stop> {
         let (Some(result), Some(salt)) = (entry.result_hash_bytes(), entry.salt_bytes()) else {
             return Err(Stop::Failed("the journal lost the result".into()));
         };
-        if salt != self.agent.identity.salt(&self.address) {
+        if salt != self.agent.identity.salt(&self.address, job.created_slot) {
             return Err(Stop::Failed("the journal's salt is not this key's".into()));
         }
         Ok(Hash32(result))
     }
 
-    async fn commit(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+    async fn commit(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
         let agent = self.agent;
-        let result = self.recorded(&entry)?;
-        let ixs = [agent.identity.commit_instruction(&self.address, &result)];
+        let result = self.recorded(&entry, job)?;
+        let ixs = [agent
+            .identity
+            .commit_instruction(&self.address, job.created_slot, &result)];
         let sent = agent.retry("commit", || agent.sender.send(&ixs, &[])).await;
         match sent {
             Ok(sig) => {
@@ -343,10 +361,12 @@ impl Task<'_> {
         }
     }
 
-    async fn reveal(&mut self, mut entry: Entry) -> Result<Next, Stop> {
+    async fn reveal(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {
         let agent = self.agent;
-        let result = self.recorded(&entry)?;
-        let ixs = [agent.identity.reveal_instruction(&self.address, &result)];
+        let result = self.recorded(&entry, job)?;
+        let ixs = [agent
+            .identity
+            .reveal_instruction(&self.address, job.created_slot, &result)];
         let sent = agent.retry("reveal", || agent.sender.send(&ixs, &[])).await;
         match sent {
             Ok(sig) => {
@@ -363,20 +383,22 @@ impl Task<'_> {
         }
     }
 
-    /// Publishes the outputs to the job's store (after the reveal, so nobody can copy them
-    /// into a commitment). A failure is logged and retried on the next pass.
-    async fn upload(&mut self, entry: &mut Entry, job: &Job) {
+    /// Publishes the outputs to the job's store, only once the job settled with our slot paid
+    /// (earlier, a buyer could force "no quorum" and keep outputs it never paid for). Returns
+    /// whether the outputs are now published (or gone); a failure is logged and retried on
+    /// the next pass, at most `UPLOAD_ATTEMPTS` times.
+    async fn upload(&mut self, entry: &mut Entry, job: &Job) -> bool {
         let agent = self.agent;
         let outputs = match agent.journal.load_outputs(&self.address) {
             Ok(Some(o)) => o,
             Ok(None) => {
                 entry.has_outputs = false;
                 let _ = agent.journal.put(entry);
-                return;
+                return true;
             }
             Err(e) => {
                 warn!(job = %self.address, error = %e, "cannot read the saved outputs");
-                return;
+                return false;
             }
         };
         let uploaded = async {
@@ -393,11 +415,17 @@ impl Task<'_> {
             Ok(hash) => {
                 info!(job = %self.address, result = %hash.to_hex(), "uploaded the outputs");
                 entry.outputs_uploaded = true;
-                if agent.journal.put(entry).is_ok() {
-                    agent.journal.drop_outputs(&self.address);
-                }
+                agent.journal.put(entry).is_ok()
             }
-            Err(e) => warn!(job = %self.address, error = %e, "output upload failed; retrying"),
+            Err(e) => {
+                self.upload_failures += 1;
+                if self.upload_failures >= UPLOAD_ATTEMPTS {
+                    error!(job = %self.address, error = %e, "output upload failed; giving up");
+                    return true;
+                }
+                warn!(job = %self.address, error = %e, "output upload failed; retrying");
+                false
+            }
         }
     }
 
@@ -451,7 +479,7 @@ impl Task<'_> {
             .map(|i| job.slots[i].outcome)
             .unwrap_or(SlotOutcome::Released);
         match outcome {
-            SlotOutcome::Paid => {
+            SlotOutcome::Paid | SlotOutcome::Compensated => {
                 entry.earned = job.price_per_replica - job.fee_per_replica;
                 m.jobs_paid.inc();
                 m.earned_units.inc_by(entry.earned);

@@ -10,12 +10,10 @@ use concord_sdk::chain::{ix, pda, MarketParams};
 /// Market parameters; unset values keep the current ones (or a sensible default at init).
 #[derive(Args, Debug, Clone, Default)]
 pub struct ParamArgs {
-    /// Protocol fee, in basis points of each paid replica's price.
+    /// Protocol fee, in basis points of each paid replica's price (at most 1000).
     #[arg(long)]
     pub fee_bps: Option<u16>,
-    /// Treasury share of slashed collateral, in basis points.
-    #[arg(long)]
-    pub slash_treasury_bps: Option<u16>,
+    /// Fewest replicas a job may ask for (at least 3).
     #[arg(long)]
     pub min_replicas: Option<u8>,
     #[arg(long)]
@@ -32,7 +30,7 @@ pub struct ParamArgs {
     /// Shortest claim / execution / reveal window, in seconds.
     #[arg(long)]
     pub min_window: Option<i64>,
-    /// Longest window, in seconds.
+    /// Longest window, in seconds (at most 7 days).
     #[arg(long)]
     pub max_window: Option<i64>,
 }
@@ -41,7 +39,6 @@ impl ParamArgs {
     fn apply(&self, p: MarketParams) -> MarketParams {
         MarketParams {
             fee_bps: self.fee_bps.unwrap_or(p.fee_bps),
-            slash_treasury_bps: self.slash_treasury_bps.unwrap_or(p.slash_treasury_bps),
             min_replicas: self.min_replicas.unwrap_or(p.min_replicas),
             max_replicas: self.max_replicas.unwrap_or(p.max_replicas),
             min_price_per_replica: self.min_price.unwrap_or(p.min_price_per_replica),
@@ -69,6 +66,10 @@ pub enum MarketCommand {
         /// Unbonding period in seconds.
         #[arg(long, default_value_t = concord_staking::ConfigParams::DEFAULT.unbonding_period)]
         unbonding_period: i64,
+        /// Accept a mint with a freeze authority, declaring that authority trusted: it could
+        /// freeze every vault and stop every exit (recorded in the staking config).
+        #[arg(long)]
+        trust_freeze_authority: bool,
         #[command(flatten)]
         params: ParamArgs,
     },
@@ -88,6 +89,8 @@ pub enum MarketCommand {
         #[arg(long)]
         resume: bool,
     },
+    /// Move the collected fees from the market's fee vault to the treasury (admin only).
+    WithdrawFees,
 }
 
 pub async fn run(
@@ -102,6 +105,7 @@ pub async fn run(
             treasury,
             min_stake,
             unbonding_period,
+            trust_freeze_authority,
             params,
         } => {
             let mint = parse_pubkey(&mint, "mint")?;
@@ -135,10 +139,12 @@ pub async fn run(
                 &mint,
                 staking,
                 pda::market_authority(),
+                trust_freeze_authority,
             ));
             ixs.push(ix::initialize_market(
                 &me,
                 &mint,
+                &token_program,
                 &treasury,
                 params.apply(MarketParams::DEFAULT),
             ));
@@ -158,10 +164,11 @@ pub async fn run(
                 "staking_program": concord_staking::ID.to_string(),
                 "admin": m.admin.to_string(),
                 "treasury": m.treasury.to_string(),
+                "fee_vault": pda::fee_vault().to_string(),
                 "payment_mint": m.payment_mint.to_string(),
+                "freeze_authority_trusted": s.freeze_authority_trusted,
                 "paused": m.paused,
                 "fee_bps": p.fee_bps,
-                "slash_treasury_bps": p.slash_treasury_bps,
                 "replicas": [p.min_replicas, p.max_replicas],
                 "price_per_replica": [p.min_price_per_replica, p.max_price_per_replica],
                 "min_collateral_per_replica": p.min_collateral_per_replica,
@@ -171,8 +178,10 @@ pub async fn run(
             });
             emit(output, j, || {
                 format!(
-                    "market {}\n  admin         {}\n  payment mint  {}\n  treasury      {}\n  paused        {}\n  fee           {} bps (slash share to treasury {} bps)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  min stake     {}\n  unbonding     {} s",
-                    concord_market::ID, m.admin, m.payment_mint, m.treasury, m.paused, p.fee_bps, p.slash_treasury_bps,
+                    "market {}\n  admin         {}\n  payment mint  {}{}\n  treasury      {} (fees collect in {})\n  paused        {}\n  fee           {} bps (slashed collateral is burned)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  min stake     {}\n  unbonding     {} s",
+                    concord_market::ID, m.admin, m.payment_mint,
+                    if s.freeze_authority_trusted { " (freeze authority declared trusted)" } else { "" },
+                    m.treasury, pda::fee_vault(), m.paused, p.fee_bps,
                     p.min_replicas, p.max_replicas, p.min_price_per_replica, p.max_price_per_replica,
                     p.min_collateral_per_replica, p.min_window, p.max_window, s.min_stake, s.unbonding_period
                 )
@@ -196,6 +205,14 @@ pub async fn run(
             }
             let sig = ctx.sender()?.send(&ixs, &[]).await?;
             super::emit_signed(output, "market updated", &sig);
+        }
+        MarketCommand::WithdrawFees => {
+            let m = ctx.chain.market_config().await?;
+            let mint = ctx.chain.payment_mint().await?;
+            let me = ctx.me()?;
+            let ix_ = ix::withdraw_fees(&me, &m.treasury, &mint.address, &mint.token_program);
+            let sig = ctx.sender()?.send(&[ix_], &[]).await?;
+            super::emit_signed(output, &format!("fees moved to {}", m.treasury), &sig);
         }
     }
     Ok(Status::Ok)

@@ -194,10 +194,12 @@ impl Localnet {
                 &mint,
                 config.staking,
                 pda::market_authority(),
+                false,
             ));
             ixs.push(ix::initialize_market(
                 &admin.pubkey(),
                 &mint,
+                &token_program,
                 &treasury,
                 config.market,
             ));

@@ -97,28 +97,40 @@ impl Identity {
         }
     }
 
-    /// The salt of this provider's commitment to `job`.
-    pub fn salt(&self, job: &Pubkey) -> [u8; 32] {
-        commitment_salt(&self.secret, job)
+    /// The salt of this provider's commitment to the incarnation of `job` created in
+    /// `created_slot` (`Job::created_slot`).
+    pub fn salt(&self, job: &Pubkey, created_slot: u64) -> [u8; 32] {
+        commitment_salt(&self.secret, job, created_slot)
     }
 
     /// The commitment this provider posts for `result` of `job`.
-    pub fn commitment(&self, job: &Pubkey, result: &Hash32) -> [u8; 32] {
-        commitment_hash(job, &self.me, &result.0, &self.salt(job))
+    pub fn commitment(&self, job: &Pubkey, created_slot: u64, result: &Hash32) -> [u8; 32] {
+        commitment_hash(job, &self.me, &result.0, &self.salt(job, created_slot))
     }
 
     /// `commit_result` for `result` of `job`.
-    pub fn commit_instruction(&self, job: &Pubkey, result: &Hash32) -> Instruction {
-        ix::commit_result(&self.me, job, self.commitment(job, result))
+    pub fn commit_instruction(
+        &self,
+        job: &Pubkey,
+        created_slot: u64,
+        result: &Hash32,
+    ) -> Instruction {
+        ix::commit_result(&self.me, job, self.commitment(job, created_slot, result))
     }
 
     /// `reveal_result` for `result` of `job`.
-    pub fn reveal_instruction(&self, job: &Pubkey, result: &Hash32) -> Instruction {
-        ix::reveal_result(&self.me, job, result.0, self.salt(job))
+    pub fn reveal_instruction(
+        &self,
+        job: &Pubkey,
+        created_slot: u64,
+        result: &Hash32,
+    ) -> Instruction {
+        ix::reveal_result(&self.me, job, result.0, self.salt(job, created_slot))
     }
 }
 
-/// Publishes revealed outputs for the buyer (call only after the own reveal landed).
+/// Publishes outputs for the buyer. Call only once the job settled with this provider's slot
+/// paid: earlier, a buyer could force "no quorum" and keep outputs it never paid for.
 pub async fn publish(store: &BlobStore, outputs: &[Vec<u8>]) -> Result<Hash32, StoreError> {
     results::publish_outputs(store, outputs).await
 }
@@ -172,11 +184,25 @@ mod tests {
         let id = Identity::new(&key);
         let job = Pubkey::new_unique();
         let result = Hash32([7; 32]);
-        assert_eq!(id.salt(&job), Identity::new(&key).salt(&job));
-        assert_ne!(id.salt(&job), id.salt(&Pubkey::new_unique()));
+        assert_eq!(id.salt(&job, 9), Identity::new(&key).salt(&job, 9));
+        assert_ne!(id.salt(&job, 9), id.salt(&Pubkey::new_unique(), 9));
         assert_eq!(
-            id.commitment(&job, &result),
-            commitment_hash(&job, &key.pubkey(), &result.0, &id.salt(&job))
+            id.commitment(&job, 9, &result),
+            commitment_hash(&job, &key.pubkey(), &result.0, &id.salt(&job, 9))
+        );
+    }
+
+    /// A job address reused after close (a new incarnation, created in a later slot) never
+    /// gets the salt an earlier incarnation published in its reveal.
+    #[test]
+    fn a_reused_job_address_gets_a_fresh_salt() {
+        let id = Identity::new(&Keypair::new());
+        let job = Pubkey::new_unique();
+        let result = Hash32([7; 32]);
+        assert_ne!(id.salt(&job, 9), id.salt(&job, 10));
+        assert_ne!(
+            id.commitment(&job, 9, &result),
+            id.commitment(&job, 10, &result)
         );
     }
 }

@@ -41,7 +41,7 @@ async fn missing_signer() {
     let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let job = m.running_job(&buyer, &ps, 1).await;
     let escrow = m.escrow(&buyer, &job);
-    let holders: Vec<_> = ps.iter().map(|p| p.key()).collect();
+    let holders: Vec<_> = ps.iter().map(|p| (p.key(), p.token)).collect();
     let (mint, program) = (m.bank.mint, m.bank.token_program);
     let cases = [
         (ix::commit_result(&ps[0].key(), &job, [1; 32]), ps[0].key()),
@@ -151,11 +151,12 @@ async fn reinitialization() {
                 &mint,
                 staking_params(),
                 Pubkey::new_unique(),
+                false,
             ),
             &admin,
         ),
         (
-            ix::initialize_market(&admin.pubkey(), &mint, &treasury, market_params()),
+            ix::initialize_market(&admin.pubkey(), &mint, &program, &treasury, market_params()),
             &admin,
         ),
         (
@@ -357,13 +358,9 @@ async fn closing_and_revival() {
     m.settle(&buyer, &job, &refs).await.unwrap();
     // Close the job and, in the same transaction, send lamports back to its address to revive it.
     let escrow = m.escrow(&buyer, &job);
-    let treasury = m.treasury;
     let revive = system_instruction::transfer(&m.bank.payer(), &job, 10_000_000);
     m.bank
-        .send(
-            &[ix::close_job(&escrow, &buyer.key(), &treasury), revive],
-            &[],
-        )
+        .send(&[ix::close_job(&escrow, &buyer.key()), revive], &[])
         .await
         .unwrap();
     let revived = m
@@ -482,7 +479,7 @@ async fn overflow_at_the_limits() {
     );
     // The maximum fee on the maximum price does not overflow (computed in u128).
     let max_fee = MarketParams {
-        fee_bps: 10_000,
+        fee_bps: concord_market::MAX_FEE_BPS,
         ..wide
     };
     m.bank
@@ -495,15 +492,15 @@ async fn overflow_at_the_limits() {
     let rich = m.actor(0).await;
     let headroom = u64::MAX - m.bank.supply().await;
     m.bank.mint_to(&rich.token, headroom).await;
+    let price = headroom / 3;
     let args = CreateJobArgs {
-        replicas: 1,
-        quorum: 1,
-        price_per_replica: headroom,
+        price_per_replica: price,
+        max_fee_bps: concord_market::MAX_FEE_BPS,
         ..job_args(3)
     };
     let job = m.create_job(&rich, args).await.unwrap();
-    assert_eq!(m.job(&job).await.fee_per_replica, headroom);
-    assert_eq!(m.bank.supply().await, u64::MAX);
+    assert_eq!(m.job(&job).await.fee_per_replica, price / 10);
+    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 3 * price);
 }
 
 #[tokio::test]
@@ -534,7 +531,7 @@ async fn double_payout_patterns() {
     let r = m
         .bank
         .send(
-            &[ix::cancel_job(&buyer.key(), &escrow, &holders)],
+            &[ix::cancel_job(&buyer.key(), &escrow, &slots)],
             &[&buyer.wallet],
         )
         .await;

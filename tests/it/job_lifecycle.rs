@@ -8,7 +8,6 @@ use concord_tests::scenario::*;
 const A: [u8; 32] = [0xA; 32];
 const B: [u8; 32] = [0xB; 32];
 const FEE: u64 = PRICE * FEE_BPS as u64 / 10_000;
-const TREASURY_SLASH: u64 = COLLATERAL * SLASH_TREASURY_BPS as u64 / 10_000;
 const BUYER_FUNDS: u64 = 100_000_000;
 
 async fn two_agree_one_lies(mut m: Market) {
@@ -77,23 +76,28 @@ async fn two_agree_one_lies(mut m: Market) {
             .await,
         STAKE - COLLATERAL
     );
-    // Buyer: paid two replicas, got the third's price back plus the collateral less the
-    // treasury's share.
-    let buyer_after = BUYER_FUNDS - 2 * PRICE + COLLATERAL - TREASURY_SLASH;
+    // Buyer: paid two replicas and got the third's price back; never the liar's collateral,
+    // which waits in the vault to be burned.
+    let buyer_after = BUYER_FUNDS - 2 * PRICE;
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
-    // The vault holds exactly the treasury's due until the job is closed.
-    assert_eq!(state.escrow_owed, 2 * FEE + TREASURY_SLASH);
+    assert_eq!(settled[0].burn_due, COLLATERAL);
+    // The vault holds exactly the fees and the slashed collateral until the job is closed.
+    assert_eq!((state.treasury_due, state.burn_due), (2 * FEE, COLLATERAL));
+    assert_eq!(state.escrow_owed, 2 * FEE + COLLATERAL);
     assert_eq!(
         m.bank.balance(&pda::job_vault(&job)).await,
-        2 * FEE + TREASURY_SLASH
+        2 * FEE + COLLATERAL
     );
+    assert_eq!(m.bank.supply().await, start_total);
 
     let buyer_lamports = m.bank.lamports(&buyer.key()).await;
-    m.close(&buyer, &job).await.expect("close");
-    assert_eq!(
-        m.bank.balance(&m.treasury.clone()).await,
-        2 * FEE + TREASURY_SLASH
-    );
+    let closed = m.close(&buyer, &job).await.expect("close");
+    let closed = closed.events::<concord_market::events::JobClosed>();
+    assert_eq!((closed[0].fees, closed[0].burned), (2 * FEE, COLLATERAL));
+    assert_eq!(m.bank.supply().await, start_total - COLLATERAL, "burned");
+    assert_eq!(m.bank.balance(&pda::fee_vault()).await, 2 * FEE);
+    m.withdraw_fees().await.expect("withdraw fees");
+    assert_eq!(m.bank.balance(&m.treasury.clone()).await, 2 * FEE);
     assert!(!m.bank.exists(&pda::job_vault(&job)).await, "vault closed");
     assert!(!m.bank.exists(&job).await, "job closed");
     assert!(
@@ -102,8 +106,8 @@ async fn two_agree_one_lies(mut m: Market) {
     );
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
 
-    // Conservation, to the unit.
-    assert_eq!(m.total_tokens().await, start_total);
+    // Conservation, to the unit, less the burn.
+    assert_eq!(m.total_tokens().await, start_total - COLLATERAL);
     m.assert_conserved().await;
 }
 

@@ -1,7 +1,10 @@
 //! The other exits of a job, each with exact balances: no quorum, no-shows, cancel, unfilled
-//! refund, and an invalid job whose canonical error outcome is agreed by the quorum.
-use concord_market::events::{JobCancelled, JobExpired};
+//! refund, and an invalid job whose canonical error outcome is agreed by the quorum. Slashed
+//! collateral is burned: conservation is checked against the starting total less the burns.
+use concord_market::errors::MarketError;
+use concord_market::events::{JobCancelled, JobExpired, SlotCompensated};
 use concord_market::{JobState, SlotOutcome};
+use concord_tests::bank::assert_error;
 use concord_tests::ix;
 use concord_tests::pda;
 use concord_tests::scenario::*;
@@ -10,7 +13,6 @@ const A: [u8; 32] = [0xA; 32];
 const B: [u8; 32] = [0xB; 32];
 const C: [u8; 32] = [0xC; 32];
 const FEE: u64 = PRICE * FEE_BPS as u64 / 10_000;
-const TREASURY_SLASH: u64 = COLLATERAL * SLASH_TREASURY_BPS as u64 / 10_000;
 const FUNDS: u64 = 100_000_000;
 
 struct Setup {
@@ -53,19 +55,15 @@ impl Setup {
             .expect("settle");
     }
 
-    async fn finish(mut self, treasury: u64, buyer: u64) {
-        let (b, j) = (&self.buyer, self.job);
-        self.m.close(b, &j).await.expect("close");
-        assert_eq!(
-            self.m.bank.balance(&self.m.treasury.clone()).await,
-            treasury,
-            "treasury"
-        );
+    /// Closes the job and checks where everything went: `fees` to the fee vault (and on to
+    /// the treasury), `buyer` left with the buyer, `burned` gone from the supply.
+    async fn finish(mut self, fees: u64, buyer: u64, burned: u64) {
+        check_close(&mut self.m, &self.buyer, &self.job, fees).await;
         assert_eq!(self.m.bank.balance(&self.buyer.token).await, buyer, "buyer");
         assert_eq!(
             self.m.total_tokens().await,
-            self.start_total,
-            "conservation"
+            self.start_total - burned,
+            "conservation less the burns"
         );
         self.m.assert_conserved().await;
     }
@@ -74,6 +72,28 @@ impl Setup {
         let s = self.m.provider_state(&self.providers[i]).await;
         (s.staked, s.locked)
     }
+}
+
+/// Closes `job`: its fees land in the fee vault, and `withdraw_fees` moves them to the
+/// treasury (both checked to the unit).
+async fn check_close(m: &mut Market, buyer: &Actor, job: &anchor_lang::prelude::Pubkey, fees: u64) {
+    let (vault_before, treasury_before) = (
+        m.bank.balance(&pda::fee_vault()).await,
+        m.bank.balance(&m.treasury.clone()).await,
+    );
+    m.close(buyer, job).await.expect("close");
+    assert_eq!(
+        m.bank.balance(&pda::fee_vault()).await,
+        vault_before + fees,
+        "fee vault"
+    );
+    m.withdraw_fees().await.expect("withdraw fees");
+    assert_eq!(m.bank.balance(&pda::fee_vault()).await, 0);
+    assert_eq!(
+        m.bank.balance(&m.treasury.clone()).await,
+        treasury_before + vault_before + fees,
+        "treasury"
+    );
 }
 
 #[tokio::test]
@@ -91,11 +111,16 @@ async fn no_quorum_refunds_the_buyer_in_full_and_unlocks_revealers_unpaid() {
         assert_eq!(s.staked_locked(i).await, (STAKE, 0));
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, 0);
     }
-    s.finish(0, FUNDS).await;
+    s.finish(0, FUNDS, 0).await;
 }
 
+/// Audit H-1: a no-show is slashed only when a quorum shows the job could be run; without one
+/// (a job built so that honest providers cannot finish it) nobody loses stake and the buyer
+/// collects nothing beyond its own deposit. At 24b06f0 the no-show lost its collateral and the
+/// buyer received 80 % of it. Also L-3: once the execution deadline passed and every
+/// commitment is revealed, nothing can change, so the job settles at once.
 #[tokio::test]
-async fn no_quorum_with_a_no_show_slashes_only_the_no_show() {
+async fn no_quorum_with_a_no_show_slashes_nobody_and_settles_at_once() {
     let mut s = running_job().await;
     let job = s.job;
     let (p0, p1) = (&s.providers[0], &s.providers[1]);
@@ -105,24 +130,17 @@ async fn no_quorum_with_a_no_show_slashes_only_the_no_show() {
     let (p0, p1) = (&s.providers[0], &s.providers[1]);
     s.m.reveal(p0, &job, A, [1; 32]).await.unwrap();
     s.m.reveal(p1, &job, B, [2; 32]).await.unwrap();
-    s.m.bank.warp(WINDOW).await; // reveal deadline passes
+    // No warp to the reveal deadline: the outcome is already fixed.
     s.settle_all().await;
     let outcomes: Vec<_> = s.m.job(&job).await.slots[..3]
         .iter()
         .map(|x| x.outcome)
         .collect();
-    assert_eq!(
-        outcomes,
-        [
-            SlotOutcome::Unpaid,
-            SlotOutcome::Unpaid,
-            SlotOutcome::Slashed
-        ]
-    );
-    assert_eq!(s.staked_locked(0).await, (STAKE, 0));
-    assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
-    s.finish(TREASURY_SLASH, FUNDS + COLLATERAL - TREASURY_SLASH)
-        .await;
+    assert_eq!(outcomes, [SlotOutcome::Unpaid; 3]);
+    for i in 0..3 {
+        assert_eq!(s.staked_locked(i).await, (STAKE, 0));
+    }
+    s.finish(0, FUNDS, 0).await;
 }
 
 #[tokio::test]
@@ -138,14 +156,8 @@ async fn no_show_that_never_committed_is_slashed_and_the_quorum_paid() {
         let p = &s.providers[i];
         s.m.reveal(p, &job, A, [9; 32]).await.unwrap();
     }
-    // Everyone who committed revealed, but the no-show keeps the job from settling early.
-    let refs: Vec<&Actor> = s.providers.iter().collect();
-    let early = s.m.settle(&s.buyer, &job, &refs).await;
-    concord_tests::bank::assert_error(
-        early,
-        u32::from(concord_market::errors::MarketError::SettleTooEarly),
-    );
-    s.m.bank.warp(WINDOW).await;
+    // Everyone who committed revealed after the execution deadline: nothing can change any
+    // more, so the job settles without waiting for the reveal deadline.
     s.settle_all().await;
     for i in 0..2 {
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, PRICE - FEE);
@@ -153,11 +165,26 @@ async fn no_show_that_never_committed_is_slashed_and_the_quorum_paid() {
     }
     assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
     assert_eq!(s.m.job(&job).await.slots[2].outcome, SlotOutcome::Slashed);
-    s.finish(
-        2 * FEE + TREASURY_SLASH,
-        FUNDS - 2 * PRICE + COLLATERAL - TREASURY_SLASH,
-    )
-    .await;
+    // The buyer gets the no-show's price back, never its collateral (burned).
+    s.finish(2 * FEE, FUNDS - 2 * PRICE, COLLATERAL).await;
+}
+
+#[tokio::test]
+async fn settle_waits_while_a_commitment_can_still_come() {
+    let mut s = running_job().await;
+    let job = s.job;
+    for i in 0..2 {
+        let p = &s.providers[i];
+        s.m.commit(p, &job, A, [9; 32]).await.unwrap();
+    }
+    // Before the execution deadline the third provider may still commit.
+    let refs: Vec<&Actor> = s.providers.iter().collect();
+    let early = s.m.settle(&s.buyer, &job, &refs).await;
+    assert_error(early, MarketError::SettleTooEarly);
+    s.m.bank.warp(WINDOW + 1).await;
+    // After it, a committed slot may still reveal.
+    let early = s.m.settle(&s.buyer, &job, &refs).await;
+    assert_error(early, MarketError::SettleTooEarly);
 }
 
 #[tokio::test]
@@ -176,11 +203,7 @@ async fn committed_but_never_revealed_is_slashed() {
     s.settle_all().await;
     assert_eq!(s.m.job(&job).await.slots[2].outcome, SlotOutcome::Slashed);
     assert_eq!(s.staked_locked(2).await, (STAKE - COLLATERAL, 0));
-    s.finish(
-        2 * FEE + TREASURY_SLASH,
-        FUNDS - 2 * PRICE + COLLATERAL - TREASURY_SLASH,
-    )
-    .await;
+    s.finish(2 * FEE, FUNDS - 2 * PRICE, COLLATERAL).await;
 }
 
 #[tokio::test]
@@ -201,11 +224,14 @@ async fn invalid_job_pays_the_quorum_that_agrees_on_the_canonical_error() {
     for i in 0..3 {
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, PRICE - FEE);
     }
-    s.finish(3 * FEE, FUNDS - 3 * PRICE).await;
+    s.finish(3 * FEE, FUNDS - 3 * PRICE, 0).await;
 }
 
+/// Audit L-4: providers run a job as soon as they hold a slot, so a cancel while open pays
+/// each claimed slot its price less the fee (the rest is refunded). At 24b06f0 the buyer could
+/// let providers compute and then cancel for free.
 #[tokio::test]
-async fn cancel_before_any_commit_unlocks_and_refunds_everything() {
+async fn cancel_while_open_compensates_the_claimed_slots() {
     let mut m = Market::new().await;
     let p = m.provider(STAKE).await;
     let buyer = m.actor(FUNDS).await;
@@ -213,45 +239,60 @@ async fn cancel_before_any_commit_unlocks_and_refunds_everything() {
     let job = m.create_job(&buyer, job_args(3)).await.unwrap();
     m.claim(&p, &job).await.unwrap();
     assert_eq!(m.provider_state(&p).await.locked, COLLATERAL);
-    let escrow = m.escrow(&buyer, &job);
-    let out = m
-        .bank
-        .send(
-            &[ix::cancel_job(&buyer.key(), &escrow, &[p.key()])],
-            &[&buyer.wallet],
-        )
-        .await
-        .expect("cancel");
-    assert_eq!(out.events::<JobCancelled>()[0].refund, 3 * PRICE);
+    let out = m.cancel(&buyer, &job, &[&p]).await.expect("cancel");
+    assert_eq!(out.events::<JobCancelled>()[0].refund, 3 * PRICE - PRICE);
+    let compensated = out.events::<SlotCompensated>();
+    assert_eq!(compensated.len(), 1);
+    assert_eq!(
+        (compensated[0].provider_authority, compensated[0].amount),
+        (p.key(), PRICE - FEE)
+    );
     let state = m.job(&job).await;
     assert_eq!(state.state, JobState::Cancelled);
-    assert_eq!(state.slots[0].outcome, SlotOutcome::Released);
-    assert_eq!(m.provider_state(&p).await.locked, 0);
-    assert_eq!(m.bank.balance(&buyer.token).await, FUNDS);
-    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 0);
-    m.close(&buyer, &job).await.expect("close");
-    assert_eq!(m.bank.balance(&m.treasury.clone()).await, 0);
+    assert_eq!(state.slots[0].outcome, SlotOutcome::Compensated);
+    let ps = m.provider_state(&p).await;
+    assert_eq!(
+        (ps.staked, ps.locked, ps.stats.earned),
+        (STAKE, 0, PRICE - FEE)
+    );
+    assert_eq!(m.bank.balance(&p.token).await, PRICE - FEE);
+    assert_eq!(m.bank.balance(&buyer.token).await, FUNDS - PRICE);
+    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, FEE);
+    check_close(&mut m, &buyer, &job, FEE).await;
     assert_eq!(m.total_tokens().await, start);
     m.assert_conserved().await;
 }
 
 #[tokio::test]
-async fn cancel_of_a_running_job_with_no_commit_is_allowed() {
+async fn cancel_with_no_claim_refunds_everything() {
+    let mut m = Market::new().await;
+    let buyer = m.actor(FUNDS).await;
+    let job = m.create_job(&buyer, job_args(3)).await.unwrap();
+    let out = m.cancel(&buyer, &job, &[]).await.expect("cancel");
+    assert_eq!(out.events::<JobCancelled>()[0].refund, 3 * PRICE);
+    assert_eq!(m.bank.balance(&buyer.token).await, FUNDS);
+    check_close(&mut m, &buyer, &job, 0).await;
+    m.assert_conserved().await;
+}
+
+/// Audit L-4: once every slot is claimed the providers are working; the buyer cannot cancel
+/// (at 24b06f0 it could, while nobody had committed). A job nobody commits to ends by
+/// `settle` after the execution deadline: no quorum, nobody slashed, the buyer refunded.
+#[tokio::test]
+async fn a_running_job_cannot_be_cancelled_and_settles_after_the_deadline() {
     let mut s = running_job().await;
-    let escrow = s.m.escrow(&s.buyer, &s.job);
-    let holders: Vec<_> = s.providers.iter().map(|p| p.key()).collect();
-    let buyer = s.buyer.wallet.insecure_clone();
-    s.m.bank
-        .send(
-            &[ix::cancel_job(&s.buyer.key(), &escrow, &holders)],
-            &[&buyer],
-        )
-        .await
-        .expect("cancel running job");
+    let holders: Vec<&Actor> = s.providers.iter().collect();
+    let refused = s.m.cancel(&s.buyer, &s.job, &holders).await;
+    assert_error(refused, MarketError::CannotCancel);
+    let refs: Vec<&Actor> = s.providers.iter().collect();
+    let early = s.m.settle(&s.buyer, &s.job, &refs).await;
+    assert_error(early, MarketError::SettleTooEarly);
+    s.m.bank.warp(WINDOW + 1).await;
+    s.settle_all().await;
     for i in 0..3 {
         assert_eq!(s.staked_locked(i).await, (STAKE, 0));
     }
-    s.finish(0, FUNDS).await;
+    s.finish(0, FUNDS, 0).await;
 }
 
 #[tokio::test]
@@ -276,7 +317,7 @@ async fn unfilled_job_is_refunded_after_the_claim_deadline() {
     assert_eq!(m.provider_state(&p0).await.locked, 0);
     assert_eq!(m.provider_state(&p1).await.locked, 0);
     assert_eq!(m.bank.balance(&buyer.token).await, FUNDS);
-    m.close(&buyer, &job).await.expect("close");
+    check_close(&mut m, &buyer, &job, 0).await;
     assert_eq!(m.total_tokens().await, start);
     m.assert_conserved().await;
 }

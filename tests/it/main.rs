@@ -3,9 +3,11 @@
 //! its paths, rejections with their named errors, attacks, account layouts, and the stateful
 //! property test.
 mod attacks;
+mod economics;
 mod job_lifecycle;
 mod job_paths;
 mod layout;
 mod market_rejections;
+mod mint_policy;
 mod property;
 mod staking;

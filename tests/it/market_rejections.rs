@@ -24,9 +24,9 @@ const FUNDS: u64 = 100_000_000;
 async fn market_config_rejections() {
     let mut m = Market::new().await;
     let admin = m.admin.insecure_clone();
-    let (mint, treasury) = (m.bank.mint, m.treasury);
+    let (mint, treasury, program) = (m.bank.mint, m.treasury, m.bank.token_program);
     // Re-initialization of the config.
-    let again = ix::initialize_market(&admin.pubkey(), &mint, &treasury, market_params());
+    let again = ix::initialize_market(&admin.pubkey(), &mint, &program, &treasury, market_params());
     assert_error(m.bank.send(&[again], &[&admin]).await, 0u32);
     // Not the admin.
     let outsider = m.bank.new_wallet().await;
@@ -53,17 +53,27 @@ async fn market_config_rejections() {
     assert_error(m.bank.send(&[ix_], &[]).await, Anchor::AccountNotSigner);
     // Invalid parameters, each bound.
     let p = market_params();
+    // Hard caps no admin can lift (audit M-1, M-2, L-3): fee at most 10 %, at least 3
+    // replicas (a liar can be outvoted), windows at most 7 days.
     let bad = [
         MarketParams {
-            fee_bps: 10_001,
+            fee_bps: concord_market::MAX_FEE_BPS + 1,
             ..p
         },
         MarketParams {
-            slash_treasury_bps: 10_001,
+            fee_bps: 10_000,
             ..p
         },
         MarketParams {
             min_replicas: 0,
+            ..p
+        },
+        MarketParams {
+            min_replicas: 2,
+            ..p
+        },
+        MarketParams {
+            max_window: concord_market::MAX_WINDOW + 1,
             ..p
         },
         MarketParams {
@@ -125,7 +135,13 @@ async fn bank_with_staking(
     let mut bank = concord_tests::bank::Bank::start(anchor_spl::token::ID).await;
     let admin = bank.new_wallet().await;
     let mint = bank.mint;
-    let ix_ = ix::initialize_staking(&admin.pubkey(), &mint, staking_params(), market_authority);
+    let ix_ = ix::initialize_staking(
+        &admin.pubkey(),
+        &mint,
+        staking_params(),
+        market_authority,
+        false,
+    );
     bank.send(&[ix_], &[&admin]).await.unwrap();
     (bank, admin, mint)
 }
@@ -140,7 +156,13 @@ async fn try_initialize_market(
     let treasury = bank
         .token_account_of(&admin.pubkey(), mint, &anchor_spl::token::ID)
         .await;
-    let ix_ = ix::initialize_market(&admin.pubkey(), mint, &treasury, params);
+    let ix_ = ix::initialize_market(
+        &admin.pubkey(),
+        mint,
+        &anchor_spl::token::ID,
+        &treasury,
+        params,
+    );
     bank.send(&[ix_], &[admin]).await
 }
 
@@ -209,6 +231,39 @@ async fn create_job_rejections() {
                 ..job_args(1)
             },
             MarketError::InvalidQuorum,
+        ),
+        // Unanimity: one liar could veto every job and never be slashed (audit M-2).
+        (
+            CreateJobArgs {
+                quorum: 3,
+                ..job_args(1)
+            },
+            MarketError::InvalidQuorum,
+        ),
+        (
+            CreateJobArgs {
+                replicas: 5,
+                quorum: 5,
+                ..job_args(1)
+            },
+            MarketError::InvalidQuorum,
+        ),
+        // Fewer than 3 replicas (the market's minimum).
+        (
+            CreateJobArgs {
+                replicas: 2,
+                quorum: 1,
+                ..job_args(1)
+            },
+            MarketError::ReplicasOutOfBounds,
+        ),
+        // A market fee above the buyer's bound (audit M-1).
+        (
+            CreateJobArgs {
+                max_fee_bps: FEE_BPS - 1,
+                ..job_args(1)
+            },
+            MarketError::FeeAboveBuyerBound,
         ),
         (
             CreateJobArgs {
@@ -601,13 +656,17 @@ async fn cancel_refund_and_close_rejections() {
     let r = m
         .bank
         .send(
-            &[ix::cancel_job(&outsider.key(), &escrow, &[ps[0].key()])],
+            &[ix::cancel_job(
+                &outsider.key(),
+                &escrow,
+                &[(ps[0].key(), ps[0].token)],
+            )],
             &[&outsider.wallet],
         )
         .await;
     assert_error(r, me(MarketError::Unauthorized));
     // Missing signer.
-    let mut ix_ = ix::cancel_job(&buyer.key(), &escrow, &[ps[0].key()]);
+    let mut ix_ = ix::cancel_job(&buyer.key(), &escrow, &[(ps[0].key(), ps[0].token)]);
     unsign(&mut ix_, &buyer.key());
     assert_error(m.bank.send(&[ix_], &[]).await, Anchor::AccountNotSigner);
     // Forgetting the claimed slot's provider (its collateral would stay locked).
@@ -628,15 +687,30 @@ async fn cancel_refund_and_close_rejections() {
     // Close before a terminal state.
     assert_error(m.close(&buyer, &job).await, me(MarketError::JobNotTerminal));
 
-    // A running job with a commitment can no longer be cancelled, nor refunded as unfilled.
+    // A compensation paid into someone else's account.
+    let r = m
+        .bank
+        .send(
+            &[ix::cancel_job(
+                &buyer.key(),
+                &escrow,
+                &[(ps[0].key(), outsider.token)],
+            )],
+            &[&buyer.wallet],
+        )
+        .await;
+    assert_error(r, me(MarketError::WrongPayoutAccount));
+
+    // A running job can no longer be cancelled, nor refunded as unfilled.
     m.claim(&ps[1], &job).await.unwrap();
     m.claim(&ps[2], &job).await.unwrap();
     m.commit(&ps[0], &job, A, [1; 32]).await.unwrap();
     let holders: Vec<_> = ps.iter().map(|p| p.key()).collect();
+    let pairs: Vec<_> = ps.iter().map(|p| (p.key(), p.token)).collect();
     let r = m
         .bank
         .send(
-            &[ix::cancel_job(&buyer.key(), &escrow, &holders)],
+            &[ix::cancel_job(&buyer.key(), &escrow, &pairs)],
             &[&buyer.wallet],
         )
         .await;
@@ -648,22 +722,16 @@ async fn cancel_refund_and_close_rejections() {
         .await;
     assert_error(r, me(MarketError::JobNotOpen));
 
-    // Close: the treasury and the rent receiver cannot be swapped for someone else's.
+    // Close: the fee vault and the rent receiver cannot be swapped for someone else's.
     m.bank.warp(WINDOW).await;
     let refs: Vec<&Actor> = ps.iter().collect();
     m.settle(&buyer, &job, &refs).await.unwrap();
+    let mut swapped = ix::close_job(&escrow, &buyer.key());
+    ix::replace_account(&mut swapped, &pda::fee_vault(), &outsider.token);
+    assert_error(m.bank.send(&[swapped], &[]).await, Anchor::ConstraintSeeds);
     let r = m
         .bank
-        .send(
-            &[ix::close_job(&escrow, &buyer.key(), &outsider.token)],
-            &[],
-        )
-        .await;
-    assert_error(r, me(MarketError::Unauthorized));
-    let treasury = m.treasury;
-    let r = m
-        .bank
-        .send(&[ix::close_job(&escrow, &outsider.key(), &treasury)], &[])
+        .send(&[ix::close_job(&escrow, &outsider.key())], &[])
         .await;
     assert_error(r, me(MarketError::Unauthorized));
     m.close(&buyer, &job).await.expect("close");

@@ -105,6 +105,7 @@ async fn config_rejections() {
         &mint,
         staking_params(),
         pda::market_authority(),
+        false,
     );
     assert_error(m.bank.send(&[again], &[&admin]).await, ALREADY_IN_USE);
     // Not the admin.

@@ -293,6 +293,44 @@ impl Bank {
         mint.pubkey()
     }
 
+    /// A new Token-2022 mint (6 decimals, the bank's mint authority, `freeze` as its freeze
+    /// authority) with `extensions`, each set up by the instructions `init` returns for the
+    /// mint's address (sent between the account's creation and `initialize_mint2`).
+    pub async fn token_2022_mint(
+        &mut self,
+        extensions: &[spl_token_2022::extension::ExtensionType],
+        init: impl FnOnce(&Pubkey) -> Vec<Instruction>,
+        freeze: Option<&Pubkey>,
+    ) -> Result<Pubkey, TxError> {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token_2022::extension::ExtensionType::try_calculate_account_len::<
+            spl_token_2022::state::Mint,
+        >(extensions)
+        .expect("mint size");
+        let token_2022 = anchor_spl::token_2022::ID;
+        let mut ixs = vec![system_instruction::create_account(
+            &self.payer(),
+            &mint.pubkey(),
+            rent.minimum_balance(space),
+            space as u64,
+            &token_2022,
+        )];
+        ixs.extend(init(&mint.pubkey()));
+        ixs.push(
+            spl_token_2022::instruction::initialize_mint2(
+                &token_2022,
+                &mint.pubkey(),
+                &self.mint_authority.pubkey(),
+                freeze,
+                self.decimals,
+            )
+            .unwrap(),
+        );
+        self.send(&ixs, &[&mint]).await?;
+        Ok(mint.pubkey())
+    }
+
     /// A token account of `mint` owned by `owner`.
     pub async fn token_account_of(
         &mut self,
@@ -411,6 +449,13 @@ impl Bank {
 
     pub async fn now(&mut self) -> i64 {
         self.clock().await.unix_timestamp
+    }
+
+    /// Moves the clock's slot forward by one (claims must land after a job's creation slot).
+    pub async fn next_slot(&mut self) {
+        let mut clock = self.clock().await;
+        clock.slot += 1;
+        self.ctx.set_sysvar(&clock);
     }
 
     /// Moves the bank's clock forward by `seconds`.

@@ -57,6 +57,10 @@ pub enum Action {
     Close {
         job: u8,
     },
+    /// `withdraw_fees`, by the admin or (refused) by an outsider.
+    WithdrawFees {
+        by_admin: bool,
+    },
     Warp {
         seconds: u16,
     },
@@ -144,7 +148,7 @@ pub fn random_action(rng: &mut Rng) -> Action {
         0..=9 => Action::CreateJob {
             buyer: rng.byte(2),
             id: rng.byte(6),
-            replicas: 1 + rng.byte(3),
+            replicas: 1 + rng.byte(5),
             quorum: rng.byte(4),
             price: rng.range(1_000, 2_000_000),
             collateral: rng.range(1_000, 2_500_000),
@@ -189,15 +193,18 @@ pub fn random_action(rng: &mut Rng) -> Action {
             provider: rng.byte(4),
             amount: rng.range(0, 12_000_000),
         },
-        91..=92 => Action::Withdraw {
+        91 => Action::Withdraw {
             provider: rng.byte(4),
+        },
+        92 => Action::WithdrawFees {
+            by_admin: rng.below(4) != 0,
         },
         _ => {
             let len = rng.below(48) as usize;
             let n = rng.below(14) as usize;
             Action::Garbage {
                 program: rng.byte(3),
-                instruction: rng.byte(11),
+                instruction: rng.byte(12),
                 data: (0..len).map(|_| rng.next_u64() as u8).collect(),
                 accounts: (0..n)
                     .map(|_| (rng.next_u64() as u8, rng.below(2) == 0, rng.below(3) == 0))
@@ -222,6 +229,7 @@ pub struct Failure {
 #[derive(Clone)]
 struct JobView {
     state: JobState,
+    burn_due: u64,
     outcomes: Vec<(Pubkey, SlotOutcome)>,
 }
 
@@ -263,6 +271,8 @@ struct World {
     commits: HashMap<(Pubkey, usize), ([u8; 32], [u8; 32])>,
     prev_jobs: HashMap<Pubkey, Option<JobView>>,
     prev_slashed: Vec<u64>,
+    /// The mint's supply after the previous step (slashes burn).
+    prev_supply: u64,
 }
 
 const PROVIDER_WALLET: u64 = 5_000_000;
@@ -303,6 +313,7 @@ impl World {
             commits: HashMap::new(),
             prev_jobs: HashMap::new(),
             prev_slashed: vec![0; 4],
+            prev_supply: 0,
         }
     }
 
@@ -359,6 +370,7 @@ impl World {
             anchor_lang::system_program::ID,
             self.m.bank.mint,
             self.m.treasury,
+            pda::fee_vault(),
         ];
         for a in self
             .providers
@@ -458,6 +470,8 @@ impl World {
                 let ok = self.m.bank.send(&[ix_], &[&wallet]).await.is_ok();
                 self.stats.record("create_job", ok);
                 if ok {
+                    // Claims land only after the creation slot.
+                    self.m.bank.next_slot().await;
                     let job = pda::job(&key, u64::from(id));
                     self.m.track(pda::job_vault(&job));
                     self.commits.retain(|(j, _), _| *j != job);
@@ -538,18 +552,7 @@ impl World {
                 let Some(state) = self.job_account(&job).await else {
                     return;
                 };
-                let mut slots: Vec<(Pubkey, Pubkey)> = state
-                    .filled_slots()
-                    .iter()
-                    .map(|s| {
-                        let a = self
-                            .providers
-                            .iter()
-                            .find(|p| p.key() == s.provider)
-                            .expect("known provider");
-                        (a.key(), a.token)
-                    })
-                    .collect();
+                let mut slots = self.slot_accounts(&state);
                 if reversed {
                     slots.reverse();
                 }
@@ -569,8 +572,7 @@ impl World {
                 let Some(state) = self.job_account(&job).await else {
                     return;
                 };
-                let holders: Vec<Pubkey> =
-                    state.filled_slots().iter().map(|s| s.provider).collect();
+                let holders = self.slot_accounts(&state);
                 let escrow = self.m.escrow(&self.buyers[b], &job);
                 let signer = if by_buyer {
                     &self.buyers[b].wallet
@@ -612,14 +614,24 @@ impl World {
                     return;
                 };
                 let escrow = self.m.escrow(&self.buyers[b], &job);
-                let (buyer, treasury) = (self.buyers[b].key(), self.m.treasury);
+                let buyer = self.buyers[b].key();
                 let ok = self
                     .m
                     .bank
-                    .send(&[ix::close_job(&escrow, &buyer, &treasury)], &[])
+                    .send(&[ix::close_job(&escrow, &buyer)], &[])
                     .await
                     .is_ok();
                 self.stats.record("close", ok);
+            }
+            Action::WithdrawFees { by_admin } => {
+                let signer = if by_admin {
+                    self.m.admin.insecure_clone()
+                } else {
+                    self.outsider.wallet.insecure_clone()
+                };
+                let ix_ = ix::withdraw_fees(&signer.pubkey(), &self.m.treasury, &mint, &program);
+                let ok = self.m.bank.send(&[ix_], &[&signer]).await.is_ok();
+                self.stats.record("withdraw_fees", ok);
             }
             Action::Warp { seconds } => self.m.bank.warp(i64::from(seconds)).await,
             Action::Advance { .. } => unreachable!("resolved above"),
@@ -721,6 +733,21 @@ impl World {
         }
     }
 
+    /// Each filled slot's holder and its token account, in slot order (settle and cancel).
+    fn slot_accounts(&self, job: &Job) -> Vec<(Pubkey, Pubkey)> {
+        job.filled_slots()
+            .iter()
+            .map(|s| {
+                let a = self
+                    .providers
+                    .iter()
+                    .find(|p| p.key() == s.provider)
+                    .expect("known provider");
+                (a.key(), a.token)
+            })
+            .collect()
+    }
+
     async fn balances(&mut self) -> Vec<u64> {
         let mut out = Vec::new();
         for a in self.account_pool() {
@@ -737,6 +764,7 @@ impl World {
         if total != supply {
             return Err(format!("conservation: tracked {total} != supply {supply}"));
         }
+        let mut burned = 0u64;
         let mut exposure = vec![0u64; self.providers.len()];
         let mut slashed_now = vec![0u64; self.providers.len()];
         for (job, _) in self.jobs.clone() {
@@ -751,6 +779,7 @@ impl World {
                     if !p.state.is_terminal() {
                         return Err(format!("job {job} closed from non-terminal {:?}", p.state));
                     }
+                    burned += p.burn_due;
                 }
                 self.prev_jobs.insert(job, None);
                 continue;
@@ -768,8 +797,9 @@ impl World {
             let deposit = j.price_per_replica * u64::from(j.replicas);
             let expected_owed = match j.state {
                 JobState::Open | JobState::Running => deposit,
-                JobState::Settled => j.treasury_due,
-                JobState::Cancelled | JobState::Expired => 0,
+                JobState::Settled => j.treasury_due + j.burn_due,
+                JobState::Cancelled => j.treasury_due,
+                JobState::Expired => 0,
             };
             if j.escrow_owed != expected_owed {
                 return Err(format!(
@@ -837,6 +867,7 @@ impl World {
                 job,
                 Some(JobView {
                     state: j.state,
+                    burn_due: j.burn_due,
                     outcomes,
                 }),
             );
@@ -879,6 +910,16 @@ impl World {
             }
             self.prev_slashed[i] = state.stats.slashed;
         }
+        // No slash is credited to anyone (so no party can profit from a slash it causes):
+        // slashed collateral waits in its job's vault (`burn_due`, checked above with the
+        // vault balance) and the supply falls by exactly the dues of the jobs closed this step.
+        if self.prev_supply != 0 && self.prev_supply.checked_sub(supply) != Some(burned) {
+            return Err(format!(
+                "supply went from {} to {supply} this step; closed jobs burned {burned}",
+                self.prev_supply
+            ));
+        }
+        self.prev_supply = supply;
         Ok(())
     }
 }
@@ -900,7 +941,7 @@ const STAKING_DISCRIMINATORS: [&[u8]; 11] = {
     ]
 };
 
-const MARKET_DISCRIMINATORS: [&[u8]; 11] = {
+const MARKET_DISCRIMINATORS: [&[u8]; 12] = {
     use concord_market::instruction as i;
     [
         i::InitializeMarket::DISCRIMINATOR,
@@ -914,6 +955,7 @@ const MARKET_DISCRIMINATORS: [&[u8]; 11] = {
         i::CancelJob::DISCRIMINATOR,
         i::RefundUnfilled::DISCRIMINATOR,
         i::CloseJob::DISCRIMINATOR,
+        i::WithdrawFees::DISCRIMINATOR,
     ]
 };
 

@@ -15,7 +15,6 @@ use crate::pda;
 pub const PRICE: u64 = 1_000_000;
 pub const COLLATERAL: u64 = 2_000_000;
 pub const FEE_BPS: u16 = 500;
-pub const SLASH_TREASURY_BPS: u16 = 2_000;
 pub const MIN_STAKE: u64 = 1_000_000;
 pub const STAKE: u64 = 10_000_000;
 pub const UNBONDING_PERIOD: i64 = 7 * 24 * 3600;
@@ -24,8 +23,7 @@ pub const WINDOW: i64 = 600;
 pub fn market_params() -> MarketParams {
     MarketParams {
         fee_bps: FEE_BPS,
-        slash_treasury_bps: SLASH_TREASURY_BPS,
-        min_replicas: 1,
+        min_replicas: 3,
         max_replicas: 5,
         min_price_per_replica: 1_000,
         max_price_per_replica: 1_000_000_000,
@@ -69,7 +67,13 @@ pub fn job_args(job_id: u64) -> CreateJobArgs {
         claim_window: WINDOW,
         exec_window: WINDOW,
         reveal_window: WINDOW,
+        max_fee_bps: FEE_BPS,
     }
+}
+
+/// Each holder's wallet and token account, the per-slot pairs `settle` and `cancel_job` take.
+pub fn payouts(holders: &[&Actor]) -> Vec<(Pubkey, Pubkey)> {
+    holders.iter().map(|p| (p.key(), p.token)).collect()
 }
 
 pub struct Actor {
@@ -110,8 +114,15 @@ impl Market {
                     &mint,
                     staking_params(),
                     pda::market_authority(),
+                    false,
                 ),
-                ix::initialize_market(&admin.pubkey(), &mint, &treasury, market_params()),
+                ix::initialize_market(
+                    &admin.pubkey(),
+                    &mint,
+                    &bank.token_program,
+                    &treasury,
+                    market_params(),
+                ),
             ],
             &[&admin],
         )
@@ -121,7 +132,7 @@ impl Market {
             bank,
             admin,
             treasury,
-            tracked: vec![treasury],
+            tracked: vec![treasury, pda::fee_vault()],
         }
     }
 
@@ -226,6 +237,8 @@ impl Market {
             )
             .await?;
         self.track(pda::job_vault(&job));
+        // Claims land only after the creation slot.
+        self.bank.next_slot().await;
         Ok(job)
     }
 
@@ -289,17 +302,45 @@ impl Market {
         job: &Pubkey,
         holders: &[&Actor],
     ) -> Result<TxOutput, TxError> {
-        let slots: Vec<(Pubkey, Pubkey)> = holders.iter().map(|p| (p.key(), p.token)).collect();
+        let slots = payouts(holders);
         let escrow = self.escrow(buyer, job);
         self.bank.send(&[ix::settle(&escrow, &slots)], &[]).await
     }
 
     pub async fn close(&mut self, buyer: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {
         let escrow = self.escrow(buyer, job);
-        let treasury = self.treasury;
         self.bank
-            .send(&[ix::close_job(&escrow, &buyer.key(), &treasury)], &[])
+            .send(&[ix::close_job(&escrow, &buyer.key())], &[])
             .await
+    }
+
+    /// Cancels `job` as its buyer; `holders` are the claimed slots' holders, in order.
+    pub async fn cancel(
+        &mut self,
+        buyer: &Actor,
+        job: &Pubkey,
+        holders: &[&Actor],
+    ) -> Result<TxOutput, TxError> {
+        let slots = payouts(holders);
+        let escrow = self.escrow(buyer, job);
+        self.bank
+            .send(
+                &[ix::cancel_job(&buyer.key(), &escrow, &slots)],
+                &[&buyer.wallet],
+            )
+            .await
+    }
+
+    /// Moves the fee vault's balance to the treasury (as the admin).
+    pub async fn withdraw_fees(&mut self) -> Result<TxOutput, TxError> {
+        let ix = ix::withdraw_fees(
+            &self.admin.pubkey(),
+            &self.treasury,
+            &self.bank.mint,
+            &self.bank.token_program,
+        );
+        let admin = self.admin.insecure_clone();
+        self.bank.send(&[ix], &[&admin]).await
     }
 
     pub async fn job(&mut self, job: &Pubkey) -> Job {

@@ -9,7 +9,9 @@
 //! (d) an agent killed with SIGKILL after committing is restarted, reveals and is paid;
 //! (e) with 30 % of RPC sends failing the job still settles;
 //! (f) an invalid job: every agent commits the canonical error and is paid by quorum;
-//! (g) a five-replica job (the most the market allows) settles.
+//! (g) a five-replica job (the most the market allows) settles;
+//! (l) no quorum (an honest agent, a liar, a provider that never shows): nobody is slashed, the
+//!     buyer is refunded, and the honest agent publishes no outputs (it was not paid).
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use concord_compute::kernels;
 use concord_protocol::{BlobRef, Hash32, Limits};
-use concord_sdk::chain::{ix, HardwareProfile, SlotOutcome, SlotStatus};
+use concord_sdk::chain::{SlotOutcome, SlotStatus};
 use solana_sdk::signer::Signer;
 use support::{all_logs, assert_outcome, Scenario, COLLATERAL, PRICE};
 
@@ -73,7 +75,7 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
         .unwrap();
     let mut outputs = None;
     for _ in 0..40 {
-        // Outputs are uploaded right after each reveal; give the last upload a moment.
+        // Outputs are uploaded once each agent sees its slot paid; give them a moment.
         if let Ok(o) = concord_sdk::results::fetch_outputs(&s.store, &agreed, &manifest).await {
             outputs = Some(o);
             break;
@@ -203,35 +205,7 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
     .await;
     // The third slot is held by a provider that never commits, so reveals open only at the
     // execution deadline: the victim is certainly between its commit and its reveal.
-    let silent = s.funded_provider().await;
-    let silent_sender = concord_sdk::chain::Sender::new(
-        s.chain.rpc.clone(),
-        std::sync::Arc::new(silent.insecure_clone()),
-    );
-    let hw = HardwareProfile {
-        gpu_name: "silent".into(),
-        memory_mib: 4096,
-        backend: concord_staking::backend::VULKAN,
-        features: 0,
-    };
-    let me = silent.pubkey();
-    silent_sender
-        .send(
-            &[
-                ix::register_provider(&me, &s.mint.address, &s.mint.token_program, hw, ""),
-                ix::deposit_stake(
-                    &me,
-                    &s.mint.account_of(&me),
-                    &s.mint.address,
-                    &s.mint.token_program,
-                    10 * support::TOKEN,
-                ),
-                ix::claim_slot(&me, &job),
-            ],
-            &[],
-        )
-        .await
-        .expect("the silent provider claims the last slot");
+    let me = s.silent_provider_claims(&job).await;
     let v = victim.pubkey();
     let committed = s
         .wait_for(
@@ -338,3 +312,75 @@ async fn g_a_five_replica_job_settles() {
         assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
+    let s = Scenario::start("no-quorum").await;
+    let mut honest = s.agent("honest", None, "").await;
+    let mut liar = s
+        .agent("liar", None, "[chaos]\ncorrupt_results = true")
+        .await;
+    honest.start();
+    liar.start();
+    let case = gemm();
+    let funds_before = s
+        .chain
+        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
+        .await
+        .unwrap();
+    let job = s.submit(&case.job, 3, 2, 20, 60).await;
+    s.wait_for(&job, Duration::from_secs(120), "two claims", |j| {
+        j.filled == 2
+    })
+    .await;
+    let silent = s.silent_provider_claims(&job).await;
+    // Honest and liar disagree and the third never commits: no quorum. The job settles once
+    // the execution deadline passed and both commitments are revealed (no reveal deadline wait).
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&[&honest, &liar]);
+    assert_eq!(settled.agreed_hash, None, "{logs}");
+    for who in [honest.pubkey(), liar.pubkey(), silent] {
+        assert_outcome(&settled, &who, SlotOutcome::Unpaid, &logs);
+        let p = s.chain.provider(&who).await.unwrap();
+        assert_eq!(
+            (p.stats.slashed, p.locked),
+            (0, 0),
+            "nobody slashed, all unlocked"
+        );
+    }
+    // The buyer got its whole deposit back.
+    let funds_after = s
+        .chain
+        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
+        .await
+        .unwrap();
+    assert_eq!(funds_after, funds_before);
+    // The honest agent records the end, and its correct outputs never reach the buyer's store.
+    for _ in 0..40 {
+        if honest.logs().contains("job finished") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        honest.logs().contains("outcome=\"unpaid\"") || honest.logs().contains("outcome=unpaid"),
+        "{}",
+        honest.logs()
+    );
+    let manifest = concord_sdk::results::fetch_manifest(&s.store, &Hash32(settled.manifest_hash))
+        .await
+        .unwrap();
+    let correct = concord_protocol::result_hash(&case.cpu_reference());
+    assert!(
+        concord_sdk::results::fetch_outputs(&s.store, &correct, &manifest)
+            .await
+            .is_err(),
+        "an unpaid provider published its outputs"
+    );
+    assert!(
+        !honest.logs().contains("uploaded the outputs"),
+        "{}",
+        honest.logs()
+    );
+}
+

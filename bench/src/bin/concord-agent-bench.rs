@@ -113,6 +113,7 @@ fn locks() -> i32 {
         (pda::market_authority(), "market authority"),
         (mint, "payment mint"),
         (treasury, "treasury"),
+        (pda::fee_vault(), "fee vault"),
         (
             pda::event_authority(&concord_market::ID),
             "market event authority",
@@ -137,6 +138,7 @@ fn locks() -> i32 {
         claim_window: 1,
         exec_window: 1,
         reveal_window: 1,
+        max_fee_bps: concord_market::MAX_FEE_BPS,
     };
     let holders = [(provider, payout)];
     // (name, hot: runs once or more per job and must parallelise, instruction)
@@ -161,17 +163,18 @@ fn locks() -> i32 {
         (
             "cancel_job",
             false,
-            ix::cancel_job(&buyer, &escrow, &[provider]),
+            ix::cancel_job(&buyer, &escrow, &holders),
         ),
         (
             "refund_unfilled",
             false,
             ix::refund_unfilled(&escrow, &[provider]),
         ),
+        ("close_job", false, ix::close_job(&escrow, &buyer)),
         (
-            "close_job",
+            "withdraw_fees",
             false,
-            ix::close_job(&escrow, &buyer, &treasury),
+            ix::withdraw_fees(&admin, &treasury, &mint, &token),
         ),
         (
             "register_provider",
@@ -450,6 +453,7 @@ async fn scale(args: ScaleArgs) -> i32 {
             claim_window: 3_600,
             exec_window: 3_600,
             reveal_window: 3_600,
+            max_fee_bps: concord_market::MAX_FEE_BPS,
         };
         let create = ix::create_job(&me, &source, &mint.address, &mint.token_program, args_);
         let sender = sender.clone();
@@ -489,10 +493,9 @@ async fn scale(args: ScaleArgs) -> i32 {
 
     // Transactions per job life: close a sample, count what touched each job.
     let mut life = Vec::new();
-    let treasury = chain.market_config().await.unwrap().treasury;
     let mut closed = Vec::new();
     for address in settled.keys().take(args.sample) {
-        let close = ix::close_job(&mint.escrow(address, &me), &me, &treasury);
+        let close = ix::close_job(&mint.escrow(address, &me), &me);
         if let Ok(sig) = sender.send(&[close], &[]).await {
             closed.push((*address, sig.to_string()));
         }

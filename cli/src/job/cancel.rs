@@ -1,11 +1,10 @@
-//! `concord job cancel`: the buyer cancels its job before any commitment (full refund).
-
-use anchor_lang::prelude::Pubkey;
+//! `concord job cancel`: the buyer cancels its job while it is still open. Providers that
+//! already claimed a slot (and may have run the job) are paid their price less the fee; the
+//! rest of the deposit is refunded.
 
 use super::*;
 use crate::context::{Ctx, Mint};
 use crate::{exit, CliError, OutputFormat};
-use concord_sdk::chain::ix;
 
 pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Result<(), CliError> {
     let me = ctx.me()?;
@@ -17,23 +16,31 @@ pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Res
             format!("job {address} belongs to {}, not to {me}", j.buyer),
         ));
     }
-    let holders: Vec<Pubkey> = j.filled_slots().iter().map(|s| s.provider).collect();
-    let sig = ctx
-        .sender()?
-        .send(
-            &[ix::cancel_job(
-                &me,
-                &mint.escrow(&address, &j.buyer),
-                &holders,
-            )],
-            &[],
-        )
+    if j.state != concord_market::JobState::Open {
+        return Err(CliError::new(
+            exit::REFUSED,
+            format!(
+                "job {address} is {}: only an open job can be cancelled (a running job ends by settle)",
+                j.state.name()
+            ),
+        ));
+    }
+    let sender = ctx.sender()?;
+    let payouts = mint.payout_account_instructions(&me, &j);
+    if !payouts.is_empty() {
+        sender.send(&payouts, &[]).await?;
+    }
+    let sig = sender
+        .send(&[mint.cancel_instruction(&address, &j)], &[])
         .await?;
+    let compensated = j.price_per_replica * u64::from(j.filled);
     signed(
         output,
         format!(
-            "job {address} cancelled, {} tokens refunded",
-            mint.format(j.escrow_owed)
+            "job {address} cancelled: {} tokens refunded, {} paid to the {} provider(s) that had claimed a slot",
+            mint.format(j.escrow_owed - compensated),
+            mint.format(compensated),
+            j.filled
         ),
         sig,
     );

@@ -1,4 +1,5 @@
-//! `concord job close`: close a finished job (treasury paid, rent back to the buyer).
+//! `concord job close`: close a finished job (fees to the market's fee vault, rent back to the
+//! buyer).
 
 use super::*;
 use crate::context::{Ctx, Mint};
@@ -8,15 +9,10 @@ use concord_sdk::chain::ix;
 pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Result<(), CliError> {
     let address = job_address(job)?;
     let j = ctx.chain.job(&address).await?;
-    let treasury = ctx.chain.market_config().await?.treasury;
     let sig = ctx
         .sender()?
         .send(
-            &[ix::close_job(
-                &mint.escrow(&address, &j.buyer),
-                &j.buyer,
-                &treasury,
-            )],
+            &[ix::close_job(&mint.escrow(&address, &j.buyer), &j.buyer)],
             &[],
         )
         .await?;

@@ -56,8 +56,9 @@ pub async fn run(
     let dir = state_dir(dir);
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))?;
-    // The outputs are published only after the reveal (`job reveal`): published now,
-    // anyone could copy their hash into a commitment without running the job.
+    // The outputs are published only once the job settled with this slot paid (`job
+    // publish`): published now, anyone could copy their hash into a commitment without
+    // running the job, and a buyer could force "no quorum" and keep them unpaid.
     if let Some(outputs) = &executed.outputs {
         let bundle = borsh::to_vec(outputs).expect("borsh");
         std::fs::write(dir.join(outputs_file(&address, &me)), bundle)
@@ -71,7 +72,10 @@ pub async fn run(
     .map_err(|e| CliError::msg(format!("cannot save the commitment: {e}")))?;
     let sig = ctx
         .sender()?
-        .send(&[identity.commit_instruction(&address, &result)], &[])
+        .send(
+            &[identity.commit_instruction(&address, j.created_slot, &result)],
+            &[],
+        )
         .await?;
     let kind = match &executed.invalid {
         None => "ran the job".to_string(),

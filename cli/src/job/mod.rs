@@ -1,8 +1,9 @@
 //! `concord job ...`: buyers submit jobs (manifest built from WGSL and input files or a library
 //! kernel, blobs uploaded, payment escrowed), follow them, cancel or close them, and download
 //! results verified against the hash the chain agreed on. Providers can serve a job by hand
-//! with the provider engine: `claim`, `execute` (run the kernel, commit), `reveal` (then
-//! publish the outputs); anyone can `settle`. One file per command.
+//! with the provider engine: `claim`, `execute` (run the kernel, commit), `reveal`, and
+//! `publish` the outputs once the job settled with the slot paid; anyone can `settle`. One
+//! file per command.
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
@@ -19,6 +20,7 @@ mod claim;
 mod close;
 mod execute;
 mod list;
+mod publish;
 mod result;
 mod reveal;
 mod settle;
@@ -51,7 +53,8 @@ pub enum JobCommand {
         #[arg(long, short = 'o')]
         out: PathBuf,
     },
-    /// Cancel your job before any result was committed (full refund).
+    /// Cancel your job while it is still open: providers that claimed a slot are paid their
+    /// price less the fee, the rest is refunded.
     Cancel { job: String },
     /// List jobs.
     List {
@@ -62,11 +65,12 @@ pub enum JobCommand {
         #[arg(long, value_parser = parse_state)]
         state: Option<JobState>,
     },
-    /// Close a finished job: the treasury's fee is paid and the rent returns to the buyer.
+    /// Close a finished job: its fees move to the market's fee vault and the rent returns to
+    /// the buyer.
     Close { job: String },
     /// Provider: take a slot of an open job (locks collateral).
     Claim { job: String },
-    /// Provider: run a claimed job, upload its outputs, and commit the result hash.
+    /// Provider: run a claimed job, save its outputs, and commit the result hash.
     Execute {
         job: String,
         /// Store to fetch the job from and upload outputs to (default: the job's manifest URI).
@@ -89,9 +93,22 @@ pub enum JobCommand {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
-    /// Anyone: settle a job whose slots all revealed or whose reveal window closed; or refund
-    /// a job whose claim window closed unfilled.
-    Settle { job: String },
+    /// Provider: publish the saved outputs to the job's store, once the job settled with your
+    /// slot paid.
+    Publish {
+        job: String,
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+    /// Anyone: settle a job once nothing can change (every slot revealed, every commitment
+    /// revealed after the execution deadline, or the reveal window closed); or refund a job
+    /// whose claim window closed unfilled. A provider paid here also publishes its saved
+    /// outputs.
+    Settle {
+        job: String,
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
 }
 
 /// `--state`: a job state by its name (`JobState::name`).
@@ -174,7 +191,14 @@ fn state_dir(dir: Option<PathBuf>) -> PathBuf {
     })
 }
 
-/// The file a job's outputs wait in between `job execute` and `job reveal`.
+/// The commitment record saved at `job execute` (result hash and store), if readable.
+fn read_saved(path: &std::path::Path) -> Option<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// The file a job's outputs wait in between `job execute` and `job publish`.
 fn outputs_file(job: &Pubkey, provider: &Pubkey) -> String {
     format!("{job}-{provider}.outputs")
 }
@@ -217,7 +241,14 @@ pub async fn run(
             job,
             state_dir: dir,
         } => reveal::run(&ctx, &job, dir, output).await?,
-        JobCommand::Settle { job } => settle::run(&ctx, &mint, &job, output).await?,
+        JobCommand::Publish {
+            job,
+            state_dir: dir,
+        } => publish::run(&ctx, &job, dir, output).await?,
+        JobCommand::Settle {
+            job,
+            state_dir: dir,
+        } => settle::run(&ctx, &mint, &job, dir, output).await?,
     }
     Ok(Status::Ok)
 }

@@ -57,6 +57,10 @@ pub struct SubmitArgs {
     pub exec_window: i64,
     #[arg(long, default_value_t = 600)]
     pub reveal_window: i64,
+    /// Highest protocol fee you accept, in basis points (default: the market's fee now, so
+    /// a fee raised before your transaction lands makes it fail instead of charging more).
+    #[arg(long)]
+    pub max_fee_bps: Option<u16>,
     /// Minimum GPU memory of providers, in MiB.
     #[arg(long, default_value_t = 0)]
     pub min_memory_mib: u32,
@@ -173,6 +177,10 @@ pub async fn run(
         claim_window: a.claim_window,
         exec_window: a.exec_window,
         reveal_window: a.reveal_window,
+        max_fee_bps: match a.max_fee_bps {
+            Some(bps) => bps,
+            None => ctx.chain.market_config().await?.params.fee_bps,
+        },
     };
     let sig = ctx
         .sender()?

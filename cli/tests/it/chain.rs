@@ -264,6 +264,13 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
     for p in &ps {
         env.ok(p, &["job", "reveal", &job]);
     }
+    // Outputs are published only for a paid slot: before settlement, refused.
+    env.fails(
+        &ps[0],
+        &["job", "publish", &job],
+        4,
+        "published only for a paid slot",
+    );
     let settled = env.ok(&buyer, &["job", "settle", &job]);
     assert!(
         settled["result"].as_str().unwrap().contains("settled"),
@@ -278,6 +285,9 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
         .unwrap()
         .iter()
         .all(|s| s["outcome"] == "paid"));
+    for p in &ps {
+        env.ok(p, &["job", "publish", &job]);
+    }
 
     // The result verifies against the agreed hash and equals the CPU reference.
     let out = env.dir.join("out");

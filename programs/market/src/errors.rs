@@ -18,7 +18,7 @@ pub enum MarketError {
     StringTooLong,
     #[msg("Replica count outside the market's bounds")]
     ReplicasOutOfBounds,
-    #[msg("Quorum must be more than half of the replicas and at most all of them")]
+    #[msg("Quorum must be more than half of the replicas and fewer than all of them")]
     InvalidQuorum,
     #[msg("Price per replica outside the market's bounds")]
     PriceOutOfBounds,
@@ -74,4 +74,10 @@ pub enum MarketError {
     NoFreeSlot,
     #[msg("A job account invariant does not hold")]
     InvariantViolated,
+    #[msg("The market's fee is above the highest fee the buyer accepts")]
+    FeeAboveBuyerBound,
+    #[msg("A slot cannot be claimed in the slot that created the job")]
+    ClaimInCreationSlot,
+    #[msg("The payment mint fails the staking program's mint policy")]
+    MintRefused,
 }

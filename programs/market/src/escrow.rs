@@ -3,7 +3,7 @@
 //! signed by the job PDA (the vault's authority).
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{
-    self, CloseAccount, Mint, TokenAccount, TokenInterface, TransferChecked,
+    self, Burn, CloseAccount, Mint, TokenAccount, TokenInterface, TransferChecked,
 };
 
 use crate::errors::MarketError;
@@ -30,6 +30,8 @@ pub struct JobEscrow<'info> {
         token::token_program = token_program
     )]
     pub buyer_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Read-only except in `close_job`, which burns slashed collateral: no hot instruction
+    /// write-locks the mint.
     #[account(address = config.payment_mint @ MarketError::MintMismatch)]
     pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     pub token_program: Interface<'info, TokenInterface>,
@@ -60,6 +62,27 @@ impl<'info> JobEscrow<'info> {
                 ),
                 amount,
                 self.payment_mint.decimals,
+            )
+        })
+    }
+
+    /// Burns `amount` from the vault (slashed collateral); the mint must be passed writable.
+    pub fn burn(&self, amount: u64) -> Result<()> {
+        if amount == 0 {
+            return Ok(());
+        }
+        self.with_job_seeds(|seeds| {
+            token_interface::burn(
+                CpiContext::new_with_signer(
+                    self.token_program.key(),
+                    Burn {
+                        mint: self.payment_mint.to_account_info(),
+                        from: self.vault.to_account_info(),
+                        authority: self.job.to_account_info(),
+                    },
+                    &[seeds],
+                ),
+                amount,
             )
         })
     }

@@ -81,8 +81,18 @@ pub struct JobSettled {
     pub agreed_hash: Option<[u8; 32]>,
     pub paid: u8,
     pub slashed: u8,
+    /// Slashed collateral kept in the vault, burned when the job is closed.
+    pub burn_due: u64,
     pub buyer_refund: u64,
     pub treasury_due: u64,
+}
+
+/// A claimed slot paid for its work when the buyer cancelled.
+#[event]
+pub struct SlotCompensated {
+    pub job: Pubkey,
+    pub provider_authority: Pubkey,
+    pub amount: u64,
 }
 
 #[event]
@@ -100,5 +110,14 @@ pub struct JobExpired {
 #[event]
 pub struct JobClosed {
     pub job: Pubkey,
-    pub treasury_paid: u64,
+    /// Fees moved from the job's vault to the market's fee vault.
+    pub fees: u64,
+    /// Slashed collateral burned.
+    pub burned: u64,
+}
+
+#[event]
+pub struct FeesWithdrawn {
+    pub treasury: Pubkey,
+    pub amount: u64,
 }

@@ -63,12 +63,13 @@ pub mod concord_market {
         instructions::reveal_result::handler(ctx, result_hash, salt)
     }
 
-    /// Anyone settles a running job once every slot revealed or the reveal window closed.
+    /// Anyone settles a running job once nothing can change: every slot revealed, every
+    /// commitment revealed after the execution deadline, or the reveal window closed.
     pub fn settle<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
         instructions::settle::handler(ctx)
     }
 
-    /// Buyer cancels a job before any result was committed; collateral unlocked, deposit refunded.
+    /// Buyer cancels an open job; claimed slots compensated, the rest of the deposit refunded.
     pub fn cancel_job<'info>(ctx: Context<'info, CancelJob<'info>>) -> Result<()> {
         instructions::cancel_job::handler(ctx)
     }
@@ -78,8 +79,13 @@ pub mod concord_market {
         instructions::refund_unfilled::handler(ctx)
     }
 
-    /// Anyone closes a terminal job: fees to the treasury, rent and stray tokens to the buyer.
+    /// Anyone closes a terminal job: fees to the fee vault, rent and stray tokens to the buyer.
     pub fn close_job(ctx: Context<CloseJob>) -> Result<()> {
         instructions::close_job::handler(ctx)
+    }
+
+    /// Admin only: moves the fee vault's balance to the treasury.
+    pub fn withdraw_fees(ctx: Context<WithdrawFees>) -> Result<()> {
+        instructions::withdraw_fees::handler(ctx)
     }
 }

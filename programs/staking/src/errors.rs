@@ -31,4 +31,22 @@ pub enum StakingError {
     MathOverflow,
     #[msg("A provider account invariant does not hold")]
     InvariantViolated,
+    #[msg("The mint has a freeze authority and the deployer did not declare it trusted")]
+    MintFreezeAuthority,
+    #[msg("The mint has a transfer fee: vaults would receive less than they are credited")]
+    MintTransferFee,
+    #[msg("The mint has a transfer hook: its program could stop every transfer out of a vault")]
+    MintTransferHook,
+    #[msg("The mint has a permanent delegate: it could move or burn every vault's tokens")]
+    MintPermanentDelegate,
+    #[msg("The mint is non-transferable")]
+    MintNonTransferable,
+    #[msg("The mint sets a default account state: new vaults could start frozen")]
+    MintDefaultAccountState,
+    #[msg("The mint is pausable: its authority could stop every exit")]
+    MintPausable,
+    #[msg("The mint has confidential transfers: balances would leave the programs' view")]
+    MintConfidential,
+    #[msg("The mint has an extension the programs do not accept")]
+    MintExtensionUnsupported,
 }

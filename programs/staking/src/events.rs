@@ -6,6 +6,8 @@ use anchor_lang::prelude::*;
 #[event]
 pub struct ConfigUpdated {
     pub admin: Pubkey,
+    /// Whether the deployer declared the stake mint's freeze authority trusted.
+    pub freeze_authority_trusted: bool,
     pub min_stake: u64,
     pub unbonding_period: i64,
 }
@@ -61,6 +63,8 @@ pub struct CollateralUnlocked {
     pub paid: u64,
 }
 
+/// Locked collateral moved out by a slash, to `destination` (the market sends it to the job's
+/// vault, where it can only be burned).
 #[event]
 pub struct StakeSlashed {
     pub provider: Pubkey,

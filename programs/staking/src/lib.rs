@@ -7,6 +7,7 @@ use anchor_lang::prelude::*;
 pub mod errors;
 pub mod events;
 pub mod instructions;
+pub mod mint_policy;
 pub mod state;
 
 use instructions::*;
@@ -18,13 +19,21 @@ declare_id!("9LwtaxxZF8LMxeootERFxdyWL1BwgpLPwaTriCLchMzw");
 pub mod concord_staking {
     use super::*;
 
-    /// Creates the staking config: stake mint, minimum stake, unbonding period, market authority.
+    /// Creates the staking config: stake mint (refused unless `mint_policy` accepts it; a
+    /// freeze authority only with `trust_freeze_authority`), minimum stake, unbonding period,
+    /// market authority.
     pub fn initialize_config(
         ctx: Context<InitializeConfig>,
         params: ConfigParams,
         market_authority: Pubkey,
+        trust_freeze_authority: bool,
     ) -> Result<()> {
-        instructions::initialize_config::handler(ctx, params, market_authority)
+        instructions::initialize_config::handler(
+            ctx,
+            params,
+            market_authority,
+            trust_freeze_authority,
+        )
     }
 
     /// Admin only: changes the minimum stake and the unbonding period.

@@ -89,11 +89,14 @@ pub fn set_compute_unit_price(micro_lamports: u64) -> Instruction {
 
 // ---- staking ----
 
+/// `initialize_config` of staking; `trust_freeze_authority` declares the stake mint's freeze
+/// authority trusted (required when it has one).
 pub fn initialize_staking(
     admin: &Pubkey,
     stake_mint: &Pubkey,
     params: ConfigParams,
     market_authority: Pubkey,
+    trust_freeze_authority: bool,
 ) -> Instruction {
     staking(
         sa::InitializeConfig {
@@ -107,6 +110,7 @@ pub fn initialize_staking(
         si::InitializeConfig {
             params,
             market_authority,
+            trust_freeze_authority,
         },
     )
 }
@@ -304,6 +308,7 @@ pub fn slash(
 pub fn initialize_market(
     admin: &Pubkey,
     payment_mint: &Pubkey,
+    token_program: &Pubkey,
     treasury: &Pubkey,
     params: MarketParams,
 ) -> Instruction {
@@ -315,6 +320,8 @@ pub fn initialize_market(
             staking_config: pda::staking_config(),
             payment_mint: *payment_mint,
             treasury: *treasury,
+            fee_vault: pda::fee_vault(),
+            token_program: *token_program,
             system_program: system_program::ID,
             event_authority: market_events(),
             program: concord_market::ID,
@@ -460,6 +467,17 @@ fn writable(
         .collect()
 }
 
+/// The per-slot accounts `settle` and `cancel_job` take: for each (holder authority, payout
+/// token account), the holder's `Provider`, the payout account and its stake vault.
+fn slot_metas(
+    slots: &[(Pubkey, Pubkey)],
+) -> Vec<anchor_lang::solana_program::instruction::AccountMeta> {
+    writable(slots.iter().flat_map(|(authority, payout)| {
+        let provider = pda::provider(authority);
+        [provider, *payout, pda::stake_vault(&provider)]
+    }))
+}
+
 /// `settle`; `slots` lists each slot holder (authority) and its payout token account, in order.
 pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
     let mut ix = market(
@@ -471,16 +489,13 @@ pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
         },
         mi::Settle {},
     );
-    ix.accounts
-        .extend(writable(slots.iter().flat_map(|(authority, payout)| {
-            let provider = pda::provider(authority);
-            [provider, *payout, pda::stake_vault(&provider)]
-        })));
+    ix.accounts.extend(slot_metas(slots));
     ix
 }
 
-/// `cancel_job`; `slot_holders` lists the authorities of the claimed slots, in order.
-pub fn cancel_job(buyer: &Pubkey, escrow: &EscrowKeys, slot_holders: &[Pubkey]) -> Instruction {
+/// `cancel_job`; `slots` lists each claimed slot's holder (authority) and its payout token
+/// account, in order (claimed slots are compensated).
+pub fn cancel_job(buyer: &Pubkey, escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
     let mut ix = market(
         ma::CancelJob {
             escrow: escrow.accounts(),
@@ -491,8 +506,7 @@ pub fn cancel_job(buyer: &Pubkey, escrow: &EscrowKeys, slot_holders: &[Pubkey]) 
         },
         mi::CancelJob {},
     );
-    ix.accounts
-        .extend(writable(slot_holders.iter().map(pda::provider)));
+    ix.accounts.extend(slot_metas(slots));
     ix
 }
 
@@ -512,15 +526,47 @@ pub fn refund_unfilled(escrow: &EscrowKeys, slot_holders: &[Pubkey]) -> Instruct
     ix
 }
 
-pub fn close_job(escrow: &EscrowKeys, buyer: &Pubkey, treasury: &Pubkey) -> Instruction {
-    market(
+/// `close_job`. The payment mint is passed writable: closing burns the job's slashed
+/// collateral.
+pub fn close_job(escrow: &EscrowKeys, buyer: &Pubkey) -> Instruction {
+    let mut ix = market(
         ma::CloseJob {
             escrow: escrow.accounts(),
             buyer: *buyer,
-            treasury: *treasury,
+            fee_vault: pda::fee_vault(),
             event_authority: market_events(),
             program: concord_market::ID,
         },
         mi::CloseJob {},
+    );
+    for meta in ix
+        .accounts
+        .iter_mut()
+        .filter(|m| m.pubkey == escrow.payment_mint)
+    {
+        meta.is_writable = true;
+    }
+    ix
+}
+
+/// `withdraw_fees`: the fee vault's balance to `treasury` (the config's).
+pub fn withdraw_fees(
+    admin: &Pubkey,
+    treasury: &Pubkey,
+    payment_mint: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
+    market(
+        ma::WithdrawFees {
+            admin: *admin,
+            config: pda::market_config(),
+            fee_vault: pda::fee_vault(),
+            treasury: *treasury,
+            payment_mint: *payment_mint,
+            token_program: *token_program,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::WithdrawFees {},
     )
 }

@@ -97,13 +97,27 @@ impl Mint {
     /// `settle` paying each slot holder's associated token account.
     pub fn settle_instruction(&self, address: &Pubkey, job: &Job) -> Instruction {
         let keys = self.escrow(address, &job.buyer);
-        let holders: Vec<Pubkey> = job.filled_slots().iter().map(|s| s.provider).collect();
         if job.state == JobState::Open {
+            let holders: Vec<Pubkey> = job.filled_slots().iter().map(|s| s.provider).collect();
             return ix::refund_unfilled(&keys, &holders);
         }
-        let slots: Vec<(Pubkey, Pubkey)> =
-            holders.iter().map(|p| (*p, self.account_of(p))).collect();
-        ix::settle(&keys, &slots)
+        ix::settle(&keys, &self.slot_payouts(job))
+    }
+
+    /// The buyer's `cancel_job` of the open `job` at `address`, compensating each slot holder
+    /// into its associated token account (created first by
+    /// [`Mint::payout_account_instructions`]).
+    pub fn cancel_instruction(&self, address: &Pubkey, job: &Job) -> Instruction {
+        let keys = self.escrow(address, &job.buyer);
+        ix::cancel_job(&job.buyer, &keys, &self.slot_payouts(job))
+    }
+
+    /// Each filled slot's holder and its associated token account, in slot order.
+    fn slot_payouts(&self, job: &Job) -> Vec<(Pubkey, Pubkey)> {
+        job.filled_slots()
+            .iter()
+            .map(|s| (s.provider, self.account_of(&s.provider)))
+            .collect()
     }
 }
 
@@ -128,10 +142,14 @@ impl Chain {
     }
 }
 
-/// The salt of a provider's commitment to `job`, derived from its secret key: secret to
-/// others, and never lost (a restarted provider derives it again).
-pub fn commitment_salt(secret: &[u8], job: &Pubkey) -> [u8; 32] {
+/// The salt of a provider's commitment to one incarnation of `job` (the address, and the slot
+/// `created_slot` that incarnation was created in), derived from its secret key: secret to
+/// others, never lost (a restarted provider derives it again), and never repeated when a job
+/// address is reused after close (claims land only after the creation slot, so two
+/// incarnations that reach a reveal never share one).
+pub fn commitment_salt(secret: &[u8], job: &Pubkey, created_slot: u64) -> [u8; 32] {
     let mut material = secret.to_vec();
     material.extend_from_slice(job.as_ref());
-    blake3::derive_key("concord commitment salt v1", &material)
+    material.extend_from_slice(&created_slot.to_le_bytes());
+    blake3::derive_key("concord commitment salt v2", &material)
 }

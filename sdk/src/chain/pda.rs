@@ -29,6 +29,9 @@ pub fn market_config() -> Pubkey {
 pub fn market_authority() -> Pubkey {
     find(&[m::AUTHORITY_SEED], &concord_market::ID)
 }
+pub fn fee_vault() -> Pubkey {
+    find(&[m::FEE_VAULT_SEED], &concord_market::ID)
+}
 pub fn job(buyer: &Pubkey, job_id: u64) -> Pubkey {
     find(
         &[m::JOB_SEED, buyer.as_ref(), &job_id.to_le_bytes()],

@@ -208,6 +208,7 @@ impl Scenario {
             claim_window: 300,
             exec_window,
             reveal_window,
+            max_fee_bps: concord_market::MAX_FEE_BPS,
         };
         self.buyer_sender
             .send(
@@ -238,6 +239,47 @@ impl Scenario {
     /// Writes a config for an agent named `name` serving this scenario's buyer, and returns
     /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is more TOML (top-level
     /// keys, or sections when it starts with one).
+    /// A provider that is no agent: registers, stakes and claims the next slot of `job` in one
+    /// transaction, then never commits. Returns its wallet.
+    pub async fn silent_provider_claims(&self, job: &Pubkey) -> Pubkey {
+        let silent = self.funded_provider().await;
+        let sender = concord_sdk::chain::Sender::new(
+            self.chain.rpc.clone(),
+            Arc::new(silent.insecure_clone()),
+        );
+        let hw = concord_sdk::chain::HardwareProfile {
+            gpu_name: "silent".into(),
+            memory_mib: 4096,
+            backend: concord_staking::backend::VULKAN,
+            features: 0,
+        };
+        let me = silent.pubkey();
+        sender
+            .send(
+                &[
+                    ix::register_provider(
+                        &me,
+                        &self.mint.address,
+                        &self.mint.token_program,
+                        hw,
+                        "",
+                    ),
+                    ix::deposit_stake(
+                        &me,
+                        &self.mint.account_of(&me),
+                        &self.mint.address,
+                        &self.mint.token_program,
+                        10 * TOKEN,
+                    ),
+                    ix::claim_slot(&me, job),
+                ],
+                &[],
+            )
+            .await
+            .expect("the silent provider claims a slot");
+        me
+    }
+
     pub async fn agent(&self, name: &str, rpc_url: Option<&str>, extra: &str) -> AgentProcess {
         let key = self.funded_provider().await;
         let dir = self.dir.join(name);

@@ -1,13 +1,17 @@
-//! `cancel_job`: the buyer cancels a job that is still open, or running with no commitment
-//! yet; every claimed slot's collateral is unlocked and the whole deposit is refunded.
-//! Also owns the release-and-refund step that `refund_unfilled` shares.
+//! `cancel_job`: the buyer cancels a job that is still open. Providers that claimed a slot may
+//! already have run the job, so each claimed slot is compensated as if paid (price minus fee,
+//! collateral unlocked); the rest of the deposit is refunded. A running job cannot be
+//! cancelled: it ends by `settle`. Also owns the release step that `refund_unfilled` shares.
 //!
-//! Remaining accounts: the staking `Provider` of each claimed slot, in slot order (writable).
+//! Remaining accounts: for each claimed slot, in slot order, the holder's staking `Provider`
+//! (writable), its payout token account for the payment mint (writable) and its stake vault
+//! (the layout `settle` takes). Work: at most `MAX_REPLICAS` transfers and staking CPIs.
 use anchor_lang::prelude::*;
 
 use crate::errors::MarketError;
 use crate::escrow::*;
-use crate::events::JobCancelled;
+use crate::events::{JobCancelled, SlotCompensated};
+use crate::settlement::Payout;
 use crate::slot_accounts::parse_slot_accounts;
 use crate::staking_cpi::*;
 use crate::state::*;
@@ -22,40 +26,39 @@ pub struct CancelJob<'info> {
 }
 
 pub fn handler<'info>(ctx: Context<'info, CancelJob<'info>>) -> Result<()> {
-    let job = &ctx.accounts.escrow.job;
-    job.check_cancellable()?;
-    let refund = release_slots_and_refund(
-        &mut ctx.accounts.escrow,
-        &ctx.accounts.staking,
-        ctx.bumps.staking.market_authority,
+    let escrow = &ctx.accounts.escrow;
+    escrow.job.check_cancellable()?;
+    let slot_accounts = parse_slot_accounts(
         ctx.remaining_accounts,
-        JobState::Cancelled,
+        &escrow.job,
+        3,
+        &escrow.payment_mint.key(),
     )?;
+    let outcomes = [SlotOutcome::Compensated; MAX_REPLICAS];
+    let filled = escrow.job.filled_slots().len();
+    let payout = Payout::of(&escrow.job, &outcomes[..filled]).ok_or(MarketError::MathOverflow)?;
+    let staking = ctx.accounts.staking.cpi(ctx.bumps.staking.market_authority);
+    let (job_key, collateral) = (escrow.job.key(), escrow.job.collateral_per_replica);
+    for (accounts, slot) in slot_accounts.iter().zip(escrow.job.slots) {
+        let to = accounts
+            .payout
+            .as_ref()
+            .ok_or(MarketError::SlotAccountsMismatch)?;
+        escrow.pay(to, payout.provider_pay)?;
+        staking.unlock(&accounts.provider, collateral, payout.provider_pay)?;
+        emit_cpi!(SlotCompensated {
+            job: job_key,
+            provider_authority: slot.provider,
+            amount: payout.provider_pay,
+        });
+    }
+    escrow.refund_buyer(payout.buyer_refund)?;
+    let job = &mut ctx.accounts.escrow.job;
+    job.release(JobState::Cancelled, payout.treasury_due);
+    job.invariant()?;
     emit_cpi!(JobCancelled {
-        job: ctx.accounts.escrow.job.key(),
-        refund,
+        job: job_key,
+        refund: payout.buyer_refund,
     });
     Ok(())
-}
-
-/// Unlocks the collateral of every claimed slot, refunds everything the vault owes to the
-/// buyer, and moves the job to `terminal`. Returns the refund.
-pub fn release_slots_and_refund<'info>(
-    escrow: &mut JobEscrow<'info>,
-    staking: &StakingAccounts<'info>,
-    authority_bump: u8,
-    remaining: &'info [AccountInfo<'info>],
-    terminal: JobState,
-) -> Result<u64> {
-    let slot_accounts = parse_slot_accounts(remaining, &escrow.job, 1, &escrow.payment_mint.key())?;
-    let staking = staking.cpi(authority_bump);
-    let collateral = escrow.job.collateral_per_replica;
-    for accounts in &slot_accounts {
-        staking.unlock(&accounts.provider, collateral, 0)?;
-    }
-    let refund = escrow.job.escrow_owed;
-    escrow.refund_buyer(refund)?;
-    escrow.job.release(terminal);
-    escrow.job.invariant()?;
-    Ok(refund)
 }

@@ -28,7 +28,9 @@ pub struct ClaimSlot<'info> {
 pub fn handler(ctx: Context<ClaimSlot>) -> Result<()> {
     require!(!ctx.accounts.config.paused, MarketError::MarketPaused);
     let authority = ctx.accounts.provider_authority.key();
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
+    ctx.accounts.job.check_claim_slot(clock.slot)?;
     ctx.accounts
         .job
         .claimable_by(&authority, &ctx.accounts.provider.hardware, now)

@@ -25,6 +25,9 @@ pub struct CreateJobArgs {
     pub exec_window: i64,
     /// Seconds after the execution deadline during which results can be revealed.
     pub reveal_window: i64,
+    /// The highest protocol fee the buyer accepts: `create_job` fails if the market's fee is
+    /// above it (the admin cannot raise the fee in front of the buyer's transaction).
+    pub max_fee_bps: u16,
 }
 
 impl CreateJobArgs {
@@ -43,9 +46,13 @@ impl CreateJobArgs {
         );
         require!(
             self.quorum >= 1
-                && self.quorum <= self.replicas
+                && self.quorum < self.replicas
                 && u16::from(self.quorum) * 2 > u16::from(self.replicas),
             MarketError::InvalidQuorum
+        );
+        require!(
+            p.fee_bps <= self.max_fee_bps,
+            MarketError::FeeAboveBuyerBound
         );
         require!(
             (p.min_price_per_replica..=p.max_price_per_replica).contains(&self.price_per_replica),
@@ -149,8 +156,8 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
     job.price_per_replica = args.price_per_replica;
     job.fee_per_replica = fee;
     job.collateral_per_replica = args.collateral_per_replica;
-    job.slash_treasury_bps = params.slash_treasury_bps;
     job.created_at = now;
+    job.created_slot = Clock::get()?.slot;
     job.claim_deadline = claim_deadline;
     job.exec_window = args.exec_window;
     job.reveal_window = args.reveal_window;

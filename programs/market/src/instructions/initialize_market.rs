@@ -1,8 +1,10 @@
-//! `initialize_market`: creates the market config. The payment mint must be the staking
-//! program's stake mint (slashed collateral compensates buyers in the same token), and the
-//! staking config must name this market's authority PDA.
+//! `initialize_market`: creates the market config and its fee vault. The payment mint must be
+//! the staking program's stake mint (slashes burn it out of stake vaults in settle), pass the
+//! mint policy again (defence in depth; a freeze authority only if staking's deployer declared
+//! it trusted), and the staking config must name this market's authority PDA.
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use concord_staking::mint_policy::check_mint;
 
 use crate::errors::MarketError;
 use crate::events::MarketUpdated;
@@ -29,11 +31,27 @@ pub struct InitializeMarket<'info> {
     pub payment_mint: InterfaceAccount<'info, Mint>,
     #[account(token::mint = payment_mint)]
     pub treasury: InterfaceAccount<'info, TokenAccount>,
+    #[account(
+        init,
+        payer = admin,
+        seeds = [FEE_VAULT_SEED],
+        bump,
+        token::mint = payment_mint,
+        token::authority = config,
+        token::token_program = token_program
+    )]
+    pub fee_vault: InterfaceAccount<'info, TokenAccount>,
+    pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn handler(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
+    check_mint(
+        &ctx.accounts.payment_mint,
+        ctx.accounts.staking_config.freeze_authority_trusted,
+    )
+    .map_err(|_| error!(MarketError::MintRefused))?;
     let config = &mut ctx.accounts.config;
     config.admin = ctx.accounts.admin.key();
     config.treasury = ctx.accounts.treasury.key();
@@ -42,6 +60,7 @@ pub fn handler(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<(
     config.paused = false;
     config.bump = ctx.bumps.config;
     config.authority_bump = ctx.bumps.market_authority;
+    config.fee_vault_bump = ctx.bumps.fee_vault;
     emit_cpi!(MarketUpdated {
         admin: config.admin,
         treasury: config.treasury,

@@ -13,6 +13,7 @@ pub mod reveal_result;
 pub mod set_paused;
 pub mod settle;
 pub mod update_market;
+pub mod withdraw_fees;
 
 pub use cancel_job::*;
 pub use claim_slot::*;
@@ -25,3 +26,4 @@ pub use reveal_result::*;
 pub use set_paused::*;
 pub use settle::*;
 pub use update_market::*;
+pub use withdraw_fees::*;

@@ -1,13 +1,16 @@
 //! `refund_unfilled` (anyone): a job whose slots were not all claimed by the claim deadline is
-//! refunded to the buyer in full, and the collateral of the slots that were claimed unlocked.
+//! refunded to the buyer in full, and the collateral of the slots that were claimed unlocked,
+//! unpaid (nobody can finish the job, and a provider must not profit from an expiry it can
+//! cause by claiming a job that will not fill).
 //!
 //! Remaining accounts: the staking `Provider` of each claimed slot, in slot order (writable).
+//! Work: at most `MAX_REPLICAS` staking CPIs.
 use anchor_lang::prelude::*;
 
 use crate::errors::MarketError;
 use crate::escrow::*;
 use crate::events::JobExpired;
-use crate::instructions::cancel_job::release_slots_and_refund;
+use crate::slot_accounts::parse_slot_accounts;
 use crate::staking_cpi::*;
 use crate::state::*;
 
@@ -19,21 +22,29 @@ pub struct RefundUnfilled<'info> {
 }
 
 pub fn handler<'info>(ctx: Context<'info, RefundUnfilled<'info>>) -> Result<()> {
-    let job = &ctx.accounts.escrow.job;
-    require!(job.state == JobState::Open, MarketError::JobNotOpen);
+    let escrow = &ctx.accounts.escrow;
+    require!(escrow.job.state == JobState::Open, MarketError::JobNotOpen);
     require!(
-        Clock::get()?.unix_timestamp > job.claim_deadline,
+        Clock::get()?.unix_timestamp > escrow.job.claim_deadline,
         MarketError::ClaimWindowOpen
     );
-    let refund = release_slots_and_refund(
-        &mut ctx.accounts.escrow,
-        &ctx.accounts.staking,
-        ctx.bumps.staking.market_authority,
+    let slot_accounts = parse_slot_accounts(
         ctx.remaining_accounts,
-        JobState::Expired,
+        &escrow.job,
+        1,
+        &escrow.payment_mint.key(),
     )?;
+    let staking = ctx.accounts.staking.cpi(ctx.bumps.staking.market_authority);
+    for accounts in &slot_accounts {
+        staking.unlock(&accounts.provider, escrow.job.collateral_per_replica, 0)?;
+    }
+    let refund = escrow.job.escrow_owed;
+    escrow.refund_buyer(refund)?;
+    let job = &mut ctx.accounts.escrow.job;
+    job.release(JobState::Expired, 0);
+    job.invariant()?;
     emit_cpi!(JobExpired {
-        job: ctx.accounts.escrow.job.key(),
+        job: job.key(),
         refund,
     });
     Ok(())

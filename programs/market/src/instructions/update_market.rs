@@ -1,5 +1,5 @@
-//! `update_market`: the admin changes the parameters and the treasury token account. Jobs
-//! already created keep the fee and slash share they were created with.
+//! `update_market`: the admin changes the parameters (within the hard caps of `MarketParams`)
+//! and the treasury token account. Jobs already created keep the fee they were created with.
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenAccount;
 

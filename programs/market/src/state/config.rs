@@ -1,5 +1,6 @@
-//! The market config (one per deployment): admin, treasury, payment mint, fee and the bounds
-//! every job must respect, and the pause flag. Read by the hot instructions, written by none.
+//! The market config (one per deployment): admin, treasury, payment mint, fee vault, fee and
+//! the bounds every job must respect (themselves under hard caps no admin can lift), and the
+//! pause flag. Read by the hot instructions, written by none.
 use anchor_lang::prelude::*;
 
 use crate::errors::MarketError;
@@ -10,35 +11,48 @@ pub const CONFIG_SEED: &[u8] = b"config";
 /// Seed of the market authority PDA, the only signer the staking program accepts for
 /// lock / unlock / slash.
 pub const AUTHORITY_SEED: &[u8] = b"authority";
+/// Seed of the fee vault PDA: a token account (payment mint) whose authority is the config PDA.
+/// `close_job` moves a job's fees there; only `withdraw_fees` moves them on, to the treasury.
+pub const FEE_VAULT_SEED: &[u8] = b"fees";
 /// Basis points in one whole.
 pub const BPS_DENOMINATOR: u64 = 10_000;
+/// Hard cap on the protocol fee (10 %), whatever the admin sets.
+pub const MAX_FEE_BPS: u16 = 1_000;
+/// Hard cap on each of a job's claim, execution and reveal windows (7 days), whatever the admin
+/// sets: the longest any collateral or escrow can wait on one phase.
+pub const MAX_WINDOW: i64 = 7 * 24 * 3600;
+/// Fewest replicas a market may allow: with quorum more than half and less than all of the
+/// replicas, 3 is the smallest job in which a liar can be outvoted and slashed.
+pub const MIN_REPLICAS: u8 = 3;
 
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct MarketConfig {
     pub admin: Pubkey,
-    /// Token account (payment mint) that receives fees and the treasury share of slashes.
+    /// Token account (payment mint) that `withdraw_fees` sends the fee vault's balance to.
     pub treasury: Pubkey,
     pub payment_mint: Pubkey,
     pub params: MarketParams,
     pub paused: bool,
     pub bump: u8,
     pub authority_bump: u8,
+    pub fee_vault_bump: u8,
 }
 
 /// The admin-tunable parameters of the market.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub struct MarketParams {
-    /// Protocol fee, taken out of each paid replica's price.
+    /// Protocol fee, taken out of each paid replica's price; at most [`MAX_FEE_BPS`], and a job
+    /// only accepts it up to the buyer's `max_fee_bps`.
     pub fee_bps: u16,
-    /// Share of slashed collateral that goes to the treasury; the rest compensates the buyer.
-    pub slash_treasury_bps: u16,
+    /// At least [`MIN_REPLICAS`].
     pub min_replicas: u8,
     pub max_replicas: u8,
     pub min_price_per_replica: u64,
     pub max_price_per_replica: u64,
     pub min_collateral_per_replica: u64,
-    /// Bounds, in seconds, on each of a job's claim, execution and reveal windows.
+    /// Bounds, in seconds, on each of a job's claim, execution and reveal windows; the upper
+    /// bound at most [`MAX_WINDOW`].
     pub min_window: i64,
     pub max_window: i64,
 }
@@ -47,25 +61,24 @@ impl MarketParams {
     /// The defaults `concord market init` and the local chain start from.
     pub const DEFAULT: MarketParams = MarketParams {
         fee_bps: 500,
-        slash_treasury_bps: 2_000,
-        min_replicas: 1,
+        min_replicas: MIN_REPLICAS,
         max_replicas: MAX_REPLICAS as u8,
         min_price_per_replica: 1,
         max_price_per_replica: u64::MAX / 8,
         min_collateral_per_replica: 1,
         min_window: 10,
-        max_window: 7 * 24 * 3600,
+        max_window: MAX_WINDOW,
     };
 
     pub fn validate(&self) -> Result<()> {
-        let ok = u64::from(self.fee_bps) <= BPS_DENOMINATOR
-            && u64::from(self.slash_treasury_bps) <= BPS_DENOMINATOR
-            && self.min_replicas >= 1
+        let ok = self.fee_bps <= MAX_FEE_BPS
+            && self.min_replicas >= MIN_REPLICAS
             && self.min_replicas <= self.max_replicas
             && usize::from(self.max_replicas) <= MAX_REPLICAS
             && self.min_price_per_replica <= self.max_price_per_replica
             && self.min_window > 0
-            && self.min_window <= self.max_window;
+            && self.min_window <= self.max_window
+            && self.max_window <= MAX_WINDOW;
         require!(ok, MarketError::InvalidParams);
         Ok(())
     }

@@ -25,7 +25,7 @@ pub enum JobState {
     Running,
     /// Paid out by quorum, or refunded for lack of one. Terminal.
     Settled,
-    /// Cancelled by the buyer before any commit. Terminal.
+    /// Cancelled by the buyer while open; claimed slots compensated. Terminal.
     Cancelled,
     /// Not all slots claimed by the claim deadline; refunded. Terminal.
     Expired,
@@ -94,13 +94,22 @@ pub enum SlotOutcome {
     Paid,
     /// Revealed, but no quorum formed: collateral unlocked, nothing paid.
     Unpaid,
-    /// Revealed another hash than the quorum's, or never committed / revealed.
+    /// Revealed another hash than the quorum's, or never revealed although a quorum formed:
+    /// collateral burned.
     Slashed,
-    /// Job cancelled or expired: collateral unlocked.
+    /// Job expired unfilled: collateral unlocked, nothing paid.
     Released,
+    /// Job cancelled by the buyer after this slot was claimed (the provider may have run it):
+    /// paid as if `Paid`, collateral unlocked.
+    Compensated,
 }
 
 impl SlotOutcome {
+    /// Whether the slot is paid its price less the fee.
+    pub fn is_paid(self) -> bool {
+        matches!(self, Self::Paid | Self::Compensated)
+    }
+
     /// The outcome's name for people and JSON (`paid`, `slashed`, …): the one spelling.
     pub fn name(self) -> &'static str {
         match self {
@@ -109,6 +118,7 @@ impl SlotOutcome {
             Self::Unpaid => "unpaid",
             Self::Slashed => "slashed",
             Self::Released => "released",
+            Self::Compensated => "compensated",
         }
     }
 }
@@ -170,9 +180,11 @@ pub struct Job {
     /// Protocol fee taken out of each paid replica (fixed at creation).
     pub fee_per_replica: u64,
     pub collateral_per_replica: u64,
-    /// Treasury share of slashed collateral (fixed at creation).
-    pub slash_treasury_bps: u16,
     pub created_at: i64,
+    /// The slot the job was created in. Claims must come later (nobody can pre-fill a job in
+    /// the transaction that creates it), so it also tells two incarnations of one address
+    /// apart: providers derive their commitment salts from it.
+    pub created_slot: u64,
     pub claim_deadline: i64,
     pub exec_window: i64,
     pub reveal_window: i64,
@@ -182,8 +194,11 @@ pub struct Job {
     pub agreed_hash: Option<[u8; 32]>,
     /// What the vault still has to pay out; the vault's balance always equals it.
     pub escrow_owed: u64,
-    /// Part of `escrow_owed` that belongs to the treasury (paid by `close_job`).
+    /// Part of `escrow_owed` that is fees (moved to the fee vault by `close_job`).
     pub treasury_due: u64,
+    /// Part of `escrow_owed` that is slashed collateral, burned by `close_job`: never paid to
+    /// anyone, so no party profits from a slash it can cause.
+    pub burn_due: u64,
     pub slots: [Slot; MAX_REPLICAS],
     pub bump: u8,
     pub vault_bump: u8,
@@ -248,6 +263,12 @@ impl Job {
         if !self.requirements.accepts(hardware) {
             return Err(MarketError::RequirementsNotMet);
         }
+        Ok(())
+    }
+
+    /// Whether a claim may land in `slot`: only after the job's creation slot.
+    pub fn check_claim_slot(&self, slot: u64) -> Result<()> {
+        require!(slot > self.created_slot, MarketError::ClaimInCreationSlot);
         Ok(())
     }
 
@@ -337,57 +358,70 @@ impl Job {
         Ok(())
     }
 
-    /// Whether the job can settle at `now`: running, and every slot revealed or the reveal
-    /// window closed.
+    /// Whether the job can settle at `now`: running, and nothing can change any more: every
+    /// slot revealed, or the execution deadline passed and every commitment revealed (no new
+    /// commitment can come), or the reveal window closed.
     pub fn check_settleable(&self, now: i64) -> Result<()> {
         require!(self.state == JobState::Running, MarketError::JobNotRunning);
+        let settled_by_commits = now > self.exec_deadline && self.revealed == self.committed;
         require!(
-            self.revealed == self.replicas || now > self.reveal_deadline,
+            self.revealed == self.replicas || settled_by_commits || now > self.reveal_deadline,
             MarketError::SettleTooEarly
         );
         Ok(())
     }
 
-    /// Whether the buyer may cancel: open, or running with no commitment yet.
+    /// Whether the buyer may cancel: only while open. Once running, providers have done the
+    /// work and the job ends by `settle`.
     pub fn check_cancellable(&self) -> Result<()> {
-        let cancellable = self.state == JobState::Open
-            || (self.state == JobState::Running && self.committed == 0);
-        require!(cancellable, MarketError::CannotCancel);
+        require!(self.state == JobState::Open, MarketError::CannotCancel);
         Ok(())
     }
 
     /// Records a settlement: each active slot's outcome, the agreed hash, and what the vault
-    /// still owes (only the treasury's due).
+    /// still holds (the fees and the slashed collateral to burn).
     pub fn apply_settlement(
         &mut self,
         outcomes: &[SlotOutcome],
         winner: Option<[u8; 32]>,
-        treasury_due: u64,
-    ) {
+        payout: &crate::settlement::Payout,
+    ) -> Result<()> {
         for (slot, outcome) in self.slots.iter_mut().zip(outcomes) {
             slot.outcome = *outcome;
         }
         self.state = JobState::Settled;
         self.agreed_hash = winner;
+        self.treasury_due = payout.treasury_due;
+        self.burn_due = payout.burn_due;
+        self.escrow_owed = payout
+            .treasury_due
+            .checked_add(payout.burn_due)
+            .ok_or(MarketError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Ends an open job without a settlement: `Expired` releases the claimed slots unpaid,
+    /// `Cancelled` compensates them. The vault then owes only `treasury_due` (the fees).
+    pub fn release(&mut self, terminal: JobState, treasury_due: u64) {
+        let outcome = if terminal == JobState::Cancelled {
+            SlotOutcome::Compensated
+        } else {
+            SlotOutcome::Released
+        };
+        let filled = usize::from(self.filled).min(MAX_REPLICAS);
+        for slot in &mut self.slots[..filled] {
+            slot.outcome = outcome;
+        }
+        self.state = terminal;
         self.escrow_owed = treasury_due;
         self.treasury_due = treasury_due;
     }
 
-    /// Ends the job without a settlement (`Cancelled` or `Expired`): claimed slots are
-    /// released and the vault owes nothing more.
-    pub fn release(&mut self, terminal: JobState) {
-        let filled = usize::from(self.filled).min(MAX_REPLICAS);
-        for slot in &mut self.slots[..filled] {
-            slot.outcome = SlotOutcome::Released;
-        }
-        self.state = terminal;
-        self.escrow_owed = 0;
-    }
-
     /// What every handler that mutates a job leaves true: the counters match the slot
     /// statuses, `revealed ≤ committed ≤ filled ≤ replicas ≤ MAX_REPLICAS`, slots past
-    /// `filled` are empty, `treasury_due ≤ escrow_owed`, a terminal job owes only the
-    /// treasury, and an open job has a free slot.
+    /// `filled` are empty, `treasury_due + burn_due ≤ escrow_owed`, a terminal job holds only
+    /// fees and slashed collateral, `burn_due` is exactly the slashed slots' collateral, an
+    /// open job has a free slot, and nobody is slashed without a quorum.
     pub fn invariant(&self) -> Result<()> {
         self.check_invariant()
             .map_err(|_| error!(MarketError::InvariantViolated))
@@ -418,14 +452,25 @@ impl Job {
         if self.revealed > self.committed || self.committed > self.filled {
             return Err("revealed <= committed <= filled");
         }
-        if self.treasury_due > self.escrow_owed {
-            return Err("treasury_due <= escrow_owed");
+        let dues = self.treasury_due.checked_add(self.burn_due);
+        if dues.is_none_or(|d| d > self.escrow_owed) {
+            return Err("treasury_due + burn_due <= escrow_owed");
         }
-        if self.state.is_terminal() && self.escrow_owed != self.treasury_due {
-            return Err("a terminal job owes only the treasury");
+        if self.state.is_terminal() && dues != Some(self.escrow_owed) {
+            return Err("a terminal job holds only fees and slashed collateral");
+        }
+        let slashed = count(|s| s.outcome == SlotOutcome::Slashed) as u64;
+        if self.collateral_per_replica.checked_mul(slashed) != Some(self.burn_due) {
+            return Err("burn_due is the slashed slots' collateral");
         }
         if self.state == JobState::Open && self.filled >= self.replicas && self.replicas > 0 {
             return Err("an open job has a free slot");
+        }
+        let slashed = self.slots[..filled]
+            .iter()
+            .any(|s| s.outcome == SlotOutcome::Slashed);
+        if slashed && self.agreed_hash.is_none() {
+            return Err("a slash needs a quorum");
         }
         Ok(())
     }
@@ -450,8 +495,8 @@ mod tests {
             price_per_replica: 100,
             fee_per_replica: 5,
             collateral_per_replica: 50,
-            slash_treasury_bps: 2_000,
             created_at: 0,
+            created_slot: 0,
             claim_deadline: 10,
             exec_window: 10,
             reveal_window: 10,
@@ -460,6 +505,7 @@ mod tests {
             agreed_hash: None,
             escrow_owed: 100 * u64::from(replicas),
             treasury_due: 0,
+            burn_due: 0,
             slots: [Slot::default(); MAX_REPLICAS],
             bump: 0,
             vault_bump: 0,
@@ -507,12 +553,15 @@ mod tests {
             Err(MarketError::JobNotOpen)
         );
         job.check_settleable(7).unwrap();
-        job.apply_settlement(&[SlotOutcome::Paid; 3], Some([9; 32]), 15);
+        let paid = [SlotOutcome::Paid; 3];
+        let payout = crate::settlement::Payout::of(&job, &paid).unwrap();
+        assert_eq!((payout.treasury_due, payout.burn_due), (15, 0));
+        job.apply_settlement(&paid, Some([9; 32]), &payout).unwrap();
         job.invariant().unwrap();
         let mut cancelled = open_job(2);
         cancelled.claim(providers[0], 1).unwrap();
         cancelled.check_cancellable().unwrap();
-        cancelled.release(JobState::Cancelled);
+        cancelled.release(JobState::Cancelled, 5);
         cancelled.invariant().unwrap();
     }
 
@@ -551,7 +600,7 @@ mod tests {
     #[test]
     fn mutants_breaking_the_invariant_are_refused() {
         type Mutant = (&'static str, fn(&mut Job));
-        let mutants: [Mutant; 9] = [
+        let mutants: [Mutant; 11] = [
             ("commit without counting", |j| j.committed -= 1),
             ("reveal counted twice", |j| j.revealed = 4),
             ("reveal without status", |j| {
@@ -573,6 +622,15 @@ mod tests {
                 j.escrow_owed = 1;
             }),
             ("more replicas than slots", |j| j.replicas = 6),
+            ("slashed without a quorum", |j| {
+                j.slots[1].outcome = SlotOutcome::Slashed;
+                j.burn_due = j.collateral_per_replica;
+                j.escrow_owed += j.burn_due;
+            }),
+            ("slashed collateral refunded instead of kept to burn", |j| {
+                j.agreed_hash = Some([9; 32]);
+                j.slots[1].outcome = SlotOutcome::Slashed;
+            }),
         ];
         for (name, mutate) in mutants {
             let (mut job, _) = revealed_job();

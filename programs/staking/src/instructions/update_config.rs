@@ -20,6 +20,7 @@ pub fn handler(ctx: Context<UpdateConfig>, params: ConfigParams) -> Result<()> {
     config.unbonding_period = params.unbonding_period;
     emit_cpi!(ConfigUpdated {
         admin: config.admin,
+        freeze_authority_trusted: config.freeze_authority_trusted,
         min_stake: config.min_stake,
         unbonding_period: config.unbonding_period,
     });

@@ -20,6 +20,9 @@ pub struct StakingConfig {
     /// Seconds between `request_unbond` and `withdraw_stake`.
     pub unbonding_period: i64,
     pub bump: u8,
+    /// The deployer declared the stake mint's freeze authority trusted (it can freeze every
+    /// vault); false when the mint has none. See `mint_policy`.
+    pub freeze_authority_trusted: bool,
 }
 
 /// The admin-tunable parameters.
