@@ -207,9 +207,11 @@ pub async fn run(
         ProviderCommand::Unbond { amount } => {
             let me = ctx.me()?;
             let units = mint.parse_units(&amount)?;
+            // The period read now is the longest accepted: a raise before this lands fails.
+            let period = ctx.chain.staking_config().await?.unbonding_period;
             let sig = ctx
                 .sender()?
-                .send(&[ix::request_unbond(&me, units)], &[])
+                .send(&[ix::request_unbond(&me, units, period)], &[])
                 .await?;
             let p = ctx.chain.provider(&me).await?;
             done(

@@ -54,7 +54,10 @@ async fn missing_signer() {
             ix::create_job(&buyer.key(), &buyer.token, &mint, &program, job_args(2)),
             buyer.key(),
         ),
-        (ix::request_unbond(&ps[0].key(), 1), ps[0].key()),
+        (
+            ix::request_unbond(&ps[0].key(), 1, concord_staking::MAX_UNBONDING_PERIOD),
+            ps[0].key(),
+        ),
         (
             ix::withdraw_stake(&ps[0].key(), &ps[0].token, &mint, &program),
             ps[0].key(),
@@ -312,7 +315,14 @@ async fn pda_sharing() {
         Anchor::ConstraintHasOne,
     );
     m.bank
-        .send(&[ix::request_unbond(&ps[0].key(), 1_000)], &[&ps[0].wallet])
+        .send(
+            &[ix::request_unbond(
+                &ps[0].key(),
+                1_000,
+                concord_staking::MAX_UNBONDING_PERIOD,
+            )],
+            &[&ps[0].wallet],
+        )
         .await
         .unwrap();
     m.bank.warp(UNBONDING_PERIOD).await;
@@ -469,7 +479,11 @@ async fn overflow_at_the_limits() {
     let r = m
         .bank
         .send(
-            &[ix::request_unbond(&ps[0].key(), u64::MAX)],
+            &[ix::request_unbond(
+                &ps[0].key(),
+                u64::MAX,
+                concord_staking::MAX_UNBONDING_PERIOD,
+            )],
             &[&ps[0].wallet],
         )
         .await;

@@ -31,7 +31,14 @@ async fn provider_life_deposit_unbond_withdraw_close() {
 
     // Unbond everything; the tokens stay in the vault until the period has passed.
     m.bank
-        .send(&[ix::request_unbond(&p.key(), STAKE)], &[&p.wallet])
+        .send(
+            &[ix::request_unbond(
+                &p.key(),
+                STAKE,
+                concord_staking::MAX_UNBONDING_PERIOD,
+            )],
+            &[&p.wallet],
+        )
         .await
         .unwrap();
     let early = m
@@ -324,13 +331,27 @@ async fn unbond_and_withdraw_rejections() {
     let (mint, program) = (m.bank.mint, m.bank.token_program);
     assert_error(
         m.bank
-            .send(&[ix::request_unbond(&p.key(), 0)], &[&p.wallet])
+            .send(
+                &[ix::request_unbond(
+                    &p.key(),
+                    0,
+                    concord_staking::MAX_UNBONDING_PERIOD,
+                )],
+                &[&p.wallet],
+            )
             .await,
         se(StakingError::ZeroAmount),
     );
     assert_error(
         m.bank
-            .send(&[ix::request_unbond(&p.key(), STAKE + 1)], &[&p.wallet])
+            .send(
+                &[ix::request_unbond(
+                    &p.key(),
+                    STAKE + 1,
+                    concord_staking::MAX_UNBONDING_PERIOD,
+                )],
+                &[&p.wallet],
+            )
             .await,
         se(StakingError::InsufficientFreeStake),
     );
@@ -365,13 +386,24 @@ async fn locked_stake_cannot_unbond() {
     let too_much = STAKE - COLLATERAL + 1;
     assert_error(
         m.bank
-            .send(&[ix::request_unbond(&p.key(), too_much)], &[&p.wallet])
+            .send(
+                &[ix::request_unbond(
+                    &p.key(),
+                    too_much,
+                    concord_staking::MAX_UNBONDING_PERIOD,
+                )],
+                &[&p.wallet],
+            )
             .await,
         se(StakingError::InsufficientFreeStake),
     );
     m.bank
         .send(
-            &[ix::request_unbond(&p.key(), STAKE - COLLATERAL)],
+            &[ix::request_unbond(
+                &p.key(),
+                STAKE - COLLATERAL,
+                concord_staking::MAX_UNBONDING_PERIOD,
+            )],
             &[&p.wallet],
         )
         .await
@@ -450,7 +482,11 @@ async fn inactive_or_understaked_providers_cannot_claim() {
     let leaving = m.provider(STAKE).await;
     m.bank
         .send(
-            &[ix::request_unbond(&leaving.key(), STAKE)],
+            &[ix::request_unbond(
+                &leaving.key(),
+                STAKE,
+                concord_staking::MAX_UNBONDING_PERIOD,
+            )],
             &[&leaving.wallet],
         )
         .await
@@ -510,4 +546,33 @@ async fn non_ascii_adapter_names_register_after_a_byte_safe_cut() {
         .await
         .expect("provider");
     assert_eq!(stored.hardware, hw);
+}
+
+/// Audit M-1 (staking): the admin raises the unbonding period (up to a year) in front of a
+/// provider's `request_unbond`; the provider's bound (the period it read) refuses it.
+#[tokio::test]
+async fn an_unbonding_period_raised_in_front_of_the_request_is_refused() {
+    let mut m = Market::new().await;
+    let p = m.provider(STAKE).await;
+    let admin = m.admin.insecure_clone();
+    let raised = concord_staking::ConfigParams {
+        unbonding_period: concord_staking::MAX_UNBONDING_PERIOD,
+        ..staking_params()
+    };
+    m.bank
+        .send(
+            &[ix::update_staking_config(&admin.pubkey(), raised)],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+    let r = m
+        .bank
+        .send(
+            &[ix::request_unbond(&p.key(), STAKE, UNBONDING_PERIOD)],
+            &[&p.wallet],
+        )
+        .await;
+    assert_error(r, se(StakingError::UnbondingPeriodAboveBound));
+    assert_eq!(m.provider_state(&p).await.unbonding, 0);
 }

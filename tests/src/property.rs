@@ -647,7 +647,14 @@ impl World {
                 let ok = self
                     .m
                     .bank
-                    .send(&[ix::request_unbond(&p.pubkey(), u64::from(amount))], &[&p])
+                    .send(
+                        &[ix::request_unbond(
+                            &p.pubkey(),
+                            u64::from(amount),
+                            concord_staking::MAX_UNBONDING_PERIOD,
+                        )],
+                        &[&p],
+                    )
                     .await
                     .is_ok();
                 self.stats.record("unbond", ok);

@@ -186,7 +186,7 @@ fn locks() -> i32 {
             false,
             ix::deposit_stake(&provider, &payout, &mint, &token, 1),
         ),
-        ("request_unbond", false, ix::request_unbond(&provider, 1)),
+        ("request_unbond", false, ix::request_unbond(&provider, 1, 0)),
         (
             "withdraw_stake",
             false,

@@ -11,6 +11,23 @@ use crate::store::open as open_store;
 use crate::{emit, exit, CliError, OutputFormat};
 use concord_protocol::Hash32;
 use concord_sdk::results;
+use concord_sdk::store::StoreError;
+
+/// A missing outputs pointer after the wait says why, in the buyer's terms.
+fn not_published_yet(e: results::ResultsError, job: &Pubkey) -> CliError {
+    match e {
+        results::ResultsError::Store(StoreError::NamedNotFound { location, .. }) => CliError::new(
+            exit::NOT_FOUND,
+            format!(
+                "the outputs of {job} are not in {location} yet: paid providers publish them after settlement; try again shortly"
+            ),
+        ),
+        other => other.into(),
+    }
+}
+
+/// How long `job result` waits for a paid provider to publish a settled job's outputs.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub async fn run(
     ctx: &Ctx,
@@ -33,7 +50,20 @@ pub async fn run(
     let store = open_store(store.as_deref().unwrap_or(&j.manifest_uri))?;
     let manifest = results::fetch_manifest(&store, &Hash32(j.manifest_hash)).await?;
     let spinner = progress::spinner(output, "downloading outputs");
-    let outputs = results::fetch_outputs(&store, &agreed, &manifest).await?;
+    // Paid providers publish the outputs once they see the settlement (within seconds): a
+    // result asked for right after settling may have to wait for the first of them.
+    let deadline = std::time::Instant::now() + PUBLISH_WAIT;
+    let outputs = loop {
+        match results::fetch_outputs(&store, &agreed, &manifest).await {
+            Err(results::ResultsError::Store(StoreError::NamedNotFound { .. }))
+                if std::time::Instant::now() < deadline =>
+            {
+                spinner.set_message("waiting for the paid providers to publish the outputs");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => break other.map_err(|e| not_published_yet(e, &address))?,
+        }
+    };
     spinner.finish_and_clear();
     std::fs::create_dir_all(&out)
         .map_err(|e| CliError::msg(format!("cannot create {}: {e}", out.display())))?;

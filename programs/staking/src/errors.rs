@@ -49,4 +49,6 @@ pub enum StakingError {
     MintConfidential,
     #[msg("The mint has an extension the programs do not accept")]
     MintExtensionUnsupported,
+    #[msg("The unbonding period is longer than the provider accepts")]
+    UnbondingPeriodAboveBound,
 }

@@ -60,9 +60,14 @@ pub mod concord_staking {
         instructions::deposit_stake::handler(ctx, amount)
     }
 
-    /// Starts unbonding `amount` of free (unlocked) stake.
-    pub fn request_unbond(ctx: Context<RequestUnbond>, amount: u64) -> Result<()> {
-        instructions::request_unbond::handler(ctx, amount)
+    /// Starts unbonding `amount` of free (unlocked) stake, if the unbonding period is at most
+    /// `max_unbonding_period` seconds.
+    pub fn request_unbond(
+        ctx: Context<RequestUnbond>,
+        amount: u64,
+        max_unbonding_period: i64,
+    ) -> Result<()> {
+        instructions::request_unbond::handler(ctx, amount, max_unbonding_period)
     }
 
     /// Withdraws the unbonding stake once the unbonding period has passed.

@@ -190,7 +190,9 @@ pub fn deposit_stake(
     )
 }
 
-pub fn request_unbond(authority: &Pubkey, amount: u64) -> Instruction {
+/// `request_unbond`; fails (`UnbondingPeriodAboveBound`) if the config's unbonding period is
+/// longer than `max_unbonding_period` seconds (pass the period you read).
+pub fn request_unbond(authority: &Pubkey, amount: u64, max_unbonding_period: i64) -> Instruction {
     staking(
         sa::RequestUnbond {
             authority: *authority,
@@ -199,7 +201,10 @@ pub fn request_unbond(authority: &Pubkey, amount: u64) -> Instruction {
             event_authority: staking_events(),
             program: concord_staking::ID,
         },
-        si::RequestUnbond { amount },
+        si::RequestUnbond {
+            amount,
+            max_unbonding_period,
+        },
     )
 }
 

@@ -1,5 +1,7 @@
 //! `request_unbond`: the provider starts unbonding free stake; locked stake can never unbond.
-//! A second request adds to the amount and restarts the period.
+//! A second request adds to the amount and restarts the period. The provider states the
+//! longest unbonding period it accepts, so an admin cannot raise the period (up to a year)
+//! in front of its request.
 use anchor_lang::prelude::*;
 
 use crate::errors::StakingError;
@@ -16,7 +18,11 @@ pub struct RequestUnbond<'info> {
     pub provider: Account<'info, Provider>,
 }
 
-pub fn handler(ctx: Context<RequestUnbond>, amount: u64) -> Result<()> {
+pub fn handler(ctx: Context<RequestUnbond>, amount: u64, max_unbonding_period: i64) -> Result<()> {
+    require!(
+        ctx.accounts.config.unbonding_period <= max_unbonding_period,
+        StakingError::UnbondingPeriodAboveBound
+    );
     let provider = &mut ctx.accounts.provider;
     let release_at = Clock::get()?
         .unix_timestamp
