@@ -109,7 +109,7 @@ w("Transactions above the minimum are settle calls sent by more than one agent (
   "settled job is a no-op that still costs its fee) or claims retried after a lost answer.\n")
 
 w("## Scale on the local chain\n")
-w("One replica per job (quorum 1), `mix_u32` at test size, K agents on this machine (each runs "
+w("Three replicas per job (quorum 2, the market's minimum), `mix_u32` at test size, K agents on this machine (each runs "
   "every job in a worker process on lavapipe), N jobs escrowed as fast as the chain takes them "
   "(16 in flight). Throughput is jobs settled per second from the first escrow to the last "
   "settlement; latency is per job, from its escrow confirmed to its settlement seen (polled "

@@ -1,5 +1,6 @@
 //! `concord kernel ...`: `check` runs a kernel on every local backend (Vulkan, GL) and the
-//! CPU reference where one exists, prints per-backend hash and time and the lint findings,
+//! CPU reference where one exists, prints per-backend hash and time, each pass's gas use
+//! (the most loop iterations one invocation ran, against the budget) and the lint findings,
 //! and fails when the backends disagree; `adapters` lists GPUs; `list` lists library kernels.
 
 use clap::{Args, Subcommand};
@@ -10,6 +11,7 @@ use super::{exit, CliError, OutputFormat, Status};
 use concord_compute::executor::{list_adapters, AdapterSelector, Backend, ExecError, Execution};
 use concord_compute::kernels::{self, KernelCase};
 use concord_compute::lint::{lint_wgsl, Finding};
+use concord_compute::meter::GasReport;
 use concord_protocol::job::Job;
 use concord_protocol::{result_hash, Outcome};
 use concord_protocol::{Hash32, Manifest};
@@ -41,6 +43,10 @@ pub struct CheckArgs {
     /// Workgroups to dispatch for a bare WGSL file, as x,y,z.
     #[arg(long, default_value = "1,1,1")]
     pub dispatch: String,
+    /// Gas budget per invocation (loop-body entries) for a bare WGSL file; default: the
+    /// manifest default (4096).
+    #[arg(long, value_name = "N")]
+    pub gas: Option<u32>,
     /// Print a markdown table instead of the plain report.
     #[arg(long)]
     pub markdown: bool,
@@ -91,6 +97,8 @@ struct Row {
     adapter: String,
     /// Why the job is invalid, for people (never hashed).
     note: Option<String>,
+    /// The gas meters of a run (none for the CPU, `--expect`, or a job invalid before running).
+    gas: Option<GasReport>,
     result: Result<(Outcome, Option<f64>, f64), String>,
 }
 
@@ -182,7 +190,12 @@ fn load_target(args: &CheckArgs, target: &str) -> Result<Target, CliError> {
     };
     let dispatch = parse_dispatch(&args.dispatch)?;
     let job = match concord_compute::wgsl::synthesize_job(&text, args.entry.as_deref(), dispatch) {
-        Ok(job) => job,
+        Ok(mut job) => {
+            if let Some(gas) = args.gas {
+                job.manifest.gas_per_invocation = gas;
+            }
+            job
+        }
         Err(invalid) => {
             // Still show the lint: that is why the kernel cannot run.
             print_findings(target, &findings);
@@ -227,6 +240,7 @@ fn run_rows(
             label: "expect".into(),
             adapter: "given with --expect".into(),
             note: None,
+            gas: None,
             result: Ok((Outcome::Success { result_hash: h }, None, 0.0)),
         });
     }
@@ -236,7 +250,10 @@ fn run_rows(
             exec = exec.max_runtime(std::time::Duration::from_millis(ms));
         }
         let t0 = Instant::now();
-        let result = exec.execute(&target.job);
+        let (result, gas) = match exec.execute_metered(&target.job) {
+            Ok(m) => (Ok(m.execution), m.gas),
+            Err(e) => (Err(e), None),
+        };
         let wall = t0.elapsed().as_secs_f64() * 1e3;
         let mut note = None;
         let (adapter, result) = match result {
@@ -264,6 +281,7 @@ fn run_rows(
             label: backend.name().to_string(),
             adapter,
             note,
+            gas,
             result,
         });
     }
@@ -275,6 +293,7 @@ fn run_rows(
             label: "cpu".into(),
             adapter: "CPU reference (Rust)".into(),
             note: None,
+            gas: None,
             result: Ok((Outcome::Success { result_hash: h }, None, wall)),
         });
     }
@@ -364,6 +383,11 @@ fn check(args: &CheckArgs, output: OutputFormat) -> Result<Status, CliError> {
                 if let Some(note) = &r.note {
                     println!("        {note}");
                 }
+                if let Some(gas) = &r.gas {
+                    for line in gas_lines(gas) {
+                        println!("        {line}");
+                    }
+                }
             }
             match agree {
                 Some(true) => println!("ok: all {ran} results agree"),
@@ -392,6 +416,10 @@ fn check(args: &CheckArgs, output: OutputFormat) -> Result<Status, CliError> {
                             "backend": r.label, "adapter": r.adapter, "hash": o.hash().to_hex(),
                             "invalid": match o { Outcome::Invalid { code } => Some(code.name()), _ => None },
                             "message": r.note, "gpu_ms": gpu, "wall_ms": wall,
+                            "gas": r.gas.as_ref().map(|g| g.passes.iter().enumerate().map(|(p, pass)| serde_json::json!({
+                                "pass": p, "max_used": pass.max_used, "budget": g.budget,
+                                "out_of_budget": pass.out_of_budget,
+                            })).collect::<Vec<_>>()),
                         }),
                         Err(e) => serde_json::json!({ "backend": r.label, "error": e }),
                     }).collect::<Vec<_>>(),
@@ -428,6 +456,32 @@ fn check(args: &CheckArgs, output: OutputFormat) -> Result<Status, CliError> {
         }
     }
     Ok(status)
+}
+
+/// One line per pass: the most gas one invocation used against the budget.
+fn gas_lines(gas: &GasReport) -> Vec<String> {
+    gas.passes
+        .iter()
+        .enumerate()
+        .map(|(p, pass)| {
+            if pass.out_of_budget {
+                format!(
+                    "gas: pass {p}: out of budget (an invocation needed more than {} loop iterations)",
+                    gas.budget
+                )
+            } else {
+                let share = if gas.budget == 0 {
+                    100.0
+                } else {
+                    f64::from(pass.max_used) * 100.0 / f64::from(gas.budget)
+                };
+                format!(
+                    "gas: pass {p}: at most {} of {} loop iterations per invocation ({share:.0}% of the budget)",
+                    pass.max_used, gas.budget
+                )
+            }
+        })
+        .collect()
 }
 
 fn truncate(s: &str, n: usize) -> String {

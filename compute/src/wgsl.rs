@@ -17,6 +17,9 @@ use concord_protocol::{Buffer, Limits};
 pub const MAX_WORKGROUP_INVOCATIONS: u32 = 256;
 pub const MAX_WORKGROUP_SIZE: [u32; 3] = [256, 256, 64];
 pub const MAX_WORKGROUP_STORAGE_BYTES: u32 = 16_384;
+/// Workgroup memory the gas meter may add (one `u32` flag, only in modules with a barrier
+/// inside a loop); a job's own workgroup memory must leave room for it.
+pub const METER_WORKGROUP_BYTES: u32 = 4;
 
 /// A parsed and validated module.
 pub struct CheckedModule {
@@ -112,11 +115,13 @@ fn space_matches(buffer: &Buffer, space: AddressSpace) -> bool {
 }
 
 /// Every static check of a job: manifest structure and limits, declared sizes, then per pass
-/// WGSL parse/validation, entry point, compute limits, bindings and binding sizes.
+/// WGSL parse/validation, entry point, compute limits, bindings and binding sizes, and last
+/// the job's static gas bound (invocations × gas per invocation).
 pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, InvalidJob> {
     job.check_structure(limits)?;
     let manifest = &job.manifest;
     let mut out = Vec::with_capacity(manifest.passes.len());
+    let mut workgroup_invocations = Vec::with_capacity(manifest.passes.len());
     for (p, pass) in manifest.passes.iter().enumerate() {
         let source = job.module_source(p);
         let mut checked = parse_and_validate(source, p)?;
@@ -160,6 +165,7 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
                 format!("pass {p}: @workgroup_size({}, {}, {}) exceeds the WebGPU limits (at most {MAX_WORKGROUP_INVOCATIONS} invocations, {MAX_WORKGROUP_SIZE:?})", wg[0], wg[1], wg[2]),
             ));
         }
+        workgroup_invocations.push(invocations.unwrap_or(u32::MAX));
         let ep_info = checked.info.get_entry_point(ep_index);
         let mut workgroup_bytes: u64 = 0;
         for (handle, var) in module.global_variables.iter() {
@@ -240,14 +246,16 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
                 });
             }
         }
-        if workgroup_bytes > u64::from(MAX_WORKGROUP_STORAGE_BYTES) {
+        let workgroup_max = MAX_WORKGROUP_STORAGE_BYTES - METER_WORKGROUP_BYTES;
+        if workgroup_bytes > u64::from(workgroup_max) {
             return Err(InvalidJob::new(
                 ErrorCode::WgslValidation,
-                format!("pass {p} uses {workgroup_bytes} bytes of workgroup memory; the limit is {MAX_WORKGROUP_STORAGE_BYTES}"),
+                format!("pass {p} uses {workgroup_bytes} bytes of workgroup memory; the limit is {workgroup_max} ({METER_WORKGROUP_BYTES} of {MAX_WORKGROUP_STORAGE_BYTES} are the gas meter's)"),
             ));
         }
         out.push(checked);
     }
+    manifest.check_total_gas(&workgroup_invocations, limits)?;
     Ok(out)
 }
 

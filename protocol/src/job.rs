@@ -9,7 +9,8 @@ use std::fmt;
 
 use crate::hash::Hash32;
 use crate::manifest::{
-    Binding, BlobRef, Buffer, Limits, Manifest, ManifestError, Pass, MANIFEST_VERSION,
+    Binding, BlobRef, Buffer, Limits, Manifest, ManifestError, Pass, DEFAULT_GAS_PER_INVOCATION,
+    MANIFEST_VERSION,
 };
 use crate::outcome::{ErrorCode, Outcome};
 
@@ -204,6 +205,7 @@ pub struct JobBuilder {
     modules: BTreeMap<Hash32, String>,
     blobs: BTreeMap<Hash32, Vec<u8>>,
     max_runtime_ms: u64,
+    gas_per_invocation: u32,
 }
 
 impl Default for JobBuilder {
@@ -220,6 +222,7 @@ impl JobBuilder {
             modules: BTreeMap::new(),
             blobs: BTreeMap::new(),
             max_runtime_ms: 60_000,
+            gas_per_invocation: DEFAULT_GAS_PER_INVOCATION,
         }
     }
 
@@ -272,6 +275,12 @@ impl JobBuilder {
         self
     }
 
+    /// The gas budget of every invocation (default [`DEFAULT_GAS_PER_INVOCATION`]).
+    pub fn gas_per_invocation(&mut self, gas: u32) -> &mut Self {
+        self.gas_per_invocation = gas;
+        self
+    }
+
     pub fn build(&self) -> Job {
         Job {
             manifest: Manifest {
@@ -279,6 +288,7 @@ impl JobBuilder {
                 buffers: self.buffers.clone(),
                 passes: self.passes.clone(),
                 max_runtime_ms: self.max_runtime_ms,
+                gas_per_invocation: self.gas_per_invocation,
             },
             modules: self.modules.clone(),
             blobs: self.blobs.clone(),

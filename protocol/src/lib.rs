@@ -11,6 +11,8 @@ pub mod outcome;
 pub mod result;
 
 pub use hash::{BadHash, Hash32};
-pub use manifest::{BlobRef, Buffer, Limits, Manifest, ManifestError};
+pub use manifest::{
+    BlobRef, Buffer, Limits, Manifest, ManifestError, DEFAULT_GAS_PER_INVOCATION, MANIFEST_VERSION,
+};
 pub use outcome::{error_outcome_bytes, error_outcome_hash, ErrorCode, Outcome, ERROR_CONTEXT};
 pub use result::{result_hash, verify_outputs, ResultError, RESULT_CONTEXT};

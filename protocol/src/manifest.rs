@@ -2,7 +2,9 @@
 //!
 //! A manifest lists buffers (input blobs by blake3 hash and size, zero-initialised output
 //! buffers by size, uniform bytes inline) and one or more passes (a WGSL module by blake3
-//! hash and size, an entry point, a dispatch size and the bindings of that pass).
+//! hash and size, an entry point, a dispatch size and the bindings of that pass), the
+//! wall-clock limit and the gas budget of every invocation (deterministic metering: the
+//! number of loop iterations one invocation may run, see `docs/determinism.md`).
 //!
 //! Interchange format: JSON (`serde`), hashes and uniform bytes as lowercase hex.
 //! Canonical format: **borsh** of [`Manifest`] (field order as declared, little-endian
@@ -16,8 +18,15 @@ use serde::{Deserialize, Serialize};
 use crate::hash::{BadHash, Hash32};
 use crate::outcome::ErrorCode;
 
-/// Current manifest format version.
-pub const MANIFEST_VERSION: u32 = 1;
+/// Current manifest format version. Version 2 added [`Manifest::gas_per_invocation`].
+pub const MANIFEST_VERSION: u32 = 2;
+
+/// The gas budget of a manifest whose JSON has no `gas_per_invocation`.
+pub const DEFAULT_GAS_PER_INVOCATION: u32 = 4096;
+
+fn default_gas_per_invocation() -> u32 {
+    DEFAULT_GAS_PER_INVOCATION
+}
 
 /// A content-addressed blob: its blake3 hash and its exact size in bytes.
 #[derive(
@@ -91,8 +100,15 @@ pub struct Manifest {
     pub version: u32,
     pub buffers: Vec<Buffer>,
     pub passes: Vec<Pass>,
-    /// Wall-clock limit for executing all passes, in milliseconds.
+    /// Wall-clock limit for executing all passes, in milliseconds: the provider's own safety
+    /// net; the gas budget is what decides the outcome.
     pub max_runtime_ms: u64,
+    /// Gas budget of every invocation of every pass: how many times control may enter a loop
+    /// body (all loops of all functions counted together). An invocation that needs more ends
+    /// the job with [`ErrorCode::OutOfBudget`]. JSON without the field gets
+    /// [`DEFAULT_GAS_PER_INVOCATION`].
+    #[serde(default = "default_gas_per_invocation")]
+    pub gas_per_invocation: u32,
 }
 
 /// Protocol limits. They decide whether a manifest is invalid, so every provider must apply
@@ -102,6 +118,9 @@ pub struct Limits {
     pub max_passes: usize,
     pub max_buffers: usize,
     pub max_bindings_per_pass: usize,
+    /// Storage buffers (inputs and outputs) one pass may bind: one of WebGPU's 8 storage
+    /// buffers per shader stage is the gas meter's.
+    pub max_storage_bindings_per_pass: usize,
     pub max_buffer_bytes: u64,
     pub max_uniform_bytes: u64,
     pub max_total_bytes: u64,
@@ -109,15 +128,23 @@ pub struct Limits {
     pub max_dispatch_dim: u32,
     pub max_entry_point_len: usize,
     pub max_runtime_ms: u64,
+    /// Largest [`Manifest::gas_per_invocation`]. Below the 65 535 loop iterations per
+    /// invocation after which Mesa's software rasterisers (llvmpipe, lavapipe) cut loops off,
+    /// so a job within its budget computes the same bits there as on a hardware GPU.
+    pub max_gas_per_invocation: u32,
+    /// Largest static work bound of a job: the sum over passes of dispatched invocations ×
+    /// `gas_per_invocation` ([`Manifest::total_gas`]).
+    pub max_total_gas: u64,
 }
 
 impl Limits {
-    /// The limits of manifest version 1. Chosen to fit WebGPU's default device limits
+    /// The protocol limits (manifest version 2; the name is kept for its callers). Chosen to fit WebGPU's default device limits
     /// (storage binding 128 MiB, 8 storage buffers per stage, 65535 workgroups per dimension).
     pub const V1: Limits = Limits {
         max_passes: 16,
         max_buffers: 32,
         max_bindings_per_pass: 8,
+        max_storage_bindings_per_pass: 7,
         max_buffer_bytes: 128 << 20,
         max_uniform_bytes: 64 << 10,
         max_total_bytes: 512 << 20,
@@ -125,6 +152,8 @@ impl Limits {
         max_dispatch_dim: 65_535,
         max_entry_point_len: 128,
         max_runtime_ms: 600_000,
+        max_gas_per_invocation: 60_000,
+        max_total_gas: 1 << 40,
     };
 }
 
@@ -181,6 +210,16 @@ pub enum ManifestError {
     DuplicateBinding { pass: usize, binding: u32 },
     #[error("the runtime limit {ms} ms is outside 1..={max} ms")]
     BadRuntimeLimit { ms: u64, max: u64 },
+    #[error("pass {pass} binds {count} storage buffers; at most {max} are allowed (one of the 8 per stage is the gas meter's)")]
+    TooManyStorageBindings {
+        pass: usize,
+        count: usize,
+        max: usize,
+    },
+    #[error("the gas budget of {gas} loop iterations per invocation is above the limit of {max}")]
+    GasBudgetTooLarge { gas: u32, max: u32 },
+    #[error("the job may run {total} loop iterations in total (invocations × gas per invocation, summed over passes); the limit is {max}")]
+    TotalGasTooLarge { total: u128, max: u64 },
 }
 
 impl ManifestError {
@@ -191,7 +230,9 @@ impl ManifestError {
             Malformed(_) | BadHash(_) | UnsupportedVersion(_) => ErrorCode::ManifestMalformed,
             NoPasses | NoOutputs => ErrorCode::EmptyJob,
             TooManyPasses { .. } => ErrorCode::TooManyPasses,
-            TooManyBuffers { .. } | TooManyBindings { .. } => ErrorCode::TooManyBuffers,
+            TooManyBuffers { .. } | TooManyBindings { .. } | TooManyStorageBindings { .. } => {
+                ErrorCode::TooManyBuffers
+            }
             BufferTooLarge { .. } | TotalTooLarge { .. } => ErrorCode::BufferTooLarge,
             BadBufferSize { .. } => ErrorCode::BadBufferSize,
             DispatchTooLarge { .. } => ErrorCode::DispatchTooLarge,
@@ -199,6 +240,7 @@ impl ManifestError {
             BadEntryPoint { .. } => ErrorCode::MissingEntryPoint,
             NoSuchBuffer { .. } | DuplicateBinding { .. } => ErrorCode::BindingMismatch,
             BadRuntimeLimit { .. } => ErrorCode::BadRuntimeLimit,
+            GasBudgetTooLarge { .. } | TotalGasTooLarge { .. } => ErrorCode::BadGasBudget,
         }
     }
 }
@@ -244,6 +286,38 @@ impl Manifest {
         self.buffers.iter().map(|b| u128::from(b.size())).sum()
     }
 
+    /// The static work bound of the job: the sum over passes of dispatched invocations ×
+    /// [`Manifest::gas_per_invocation`]. `workgroup_invocations[p]` is the workgroup size
+    /// (product of `@workgroup_size`) of pass `p`'s entry point, which only the WGSL knows.
+    pub fn total_gas(&self, workgroup_invocations: &[u32]) -> u128 {
+        self.passes
+            .iter()
+            .zip(workgroup_invocations)
+            .map(|(p, &wg)| {
+                p.dispatch.iter().map(|&d| u128::from(d)).product::<u128>()
+                    * u128::from(wg)
+                    * u128::from(self.gas_per_invocation)
+            })
+            .sum()
+    }
+
+    /// Check [`Manifest::total_gas`] against [`Limits::max_total_gas`] (run by the WGSL checks
+    /// once the workgroup sizes are known).
+    pub fn check_total_gas(
+        &self,
+        workgroup_invocations: &[u32],
+        limits: &Limits,
+    ) -> Result<(), ManifestError> {
+        let total = self.total_gas(workgroup_invocations);
+        if total > u128::from(limits.max_total_gas) {
+            return Err(ManifestError::TotalGasTooLarge {
+                total,
+                max: limits.max_total_gas,
+            });
+        }
+        Ok(())
+    }
+
     /// Structural validation against protocol limits (no WGSL is looked at here).
     pub fn validate(&self, limits: &Limits) -> Result<(), ManifestError> {
         if self.version != MANIFEST_VERSION {
@@ -253,6 +327,12 @@ impl Manifest {
             return Err(ManifestError::BadRuntimeLimit {
                 ms: self.max_runtime_ms,
                 max: limits.max_runtime_ms,
+            });
+        }
+        if self.gas_per_invocation > limits.max_gas_per_invocation {
+            return Err(ManifestError::GasBudgetTooLarge {
+                gas: self.gas_per_invocation,
+                max: limits.max_gas_per_invocation,
             });
         }
         if self.passes.is_empty() {
@@ -341,6 +421,18 @@ impl Manifest {
                     });
                 }
             }
+            let storage = pass
+                .bindings
+                .iter()
+                .filter(|b| !matches!(self.buffers[b.buffer as usize], Buffer::Uniform { .. }))
+                .count();
+            if storage > limits.max_storage_bindings_per_pass {
+                return Err(ManifestError::TooManyStorageBindings {
+                    pass: p,
+                    count: storage,
+                    max: limits.max_storage_bindings_per_pass,
+                });
+            }
         }
         Ok(())
     }
@@ -388,6 +480,7 @@ mod tests {
                 ],
             }],
             max_runtime_ms: 1000,
+            gas_per_invocation: 100,
         }
     }
 
@@ -476,10 +569,86 @@ mod tests {
             ErrorCode::BadRuntimeLimit
         );
         let mut m = sample();
-        m.version = 2;
+        m.version = 1;
         assert_eq!(
             m.validate(&l).unwrap_err().code(),
             ErrorCode::ManifestMalformed
         );
+        let mut m = sample();
+        m.buffers = vec![Buffer::Output { size: 16 }; 8];
+        m.passes[0].bindings = (0..8)
+            .map(|i| Binding {
+                binding: i,
+                buffer: i,
+            })
+            .collect();
+        let e = m.validate(&l).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TooManyBuffers);
+        assert!(matches!(
+            e,
+            ManifestError::TooManyStorageBindings {
+                count: 8,
+                max: 7,
+                ..
+            }
+        ));
+        // Seven storage buffers and a uniform fit.
+        m.buffers[7] = Buffer::Uniform { bytes: vec![0; 16] };
+        assert_eq!(m.validate(&l), Ok(()));
+    }
+
+    #[test]
+    fn gas_budget_limits() {
+        let l = Limits::V1;
+        assert!(
+            l.max_gas_per_invocation < 65_535,
+            "below the software loop limiter"
+        );
+        let mut m = sample();
+        m.gas_per_invocation = l.max_gas_per_invocation;
+        assert_eq!(m.validate(&l), Ok(()));
+        m.gas_per_invocation = 0;
+        assert_eq!(m.validate(&l), Ok(()));
+        m.gas_per_invocation = l.max_gas_per_invocation + 1;
+        let e = m.validate(&l).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadGasBudget);
+        assert_eq!(
+            e.to_string(),
+            "the gas budget of 60001 loop iterations per invocation is above the limit of 60000"
+        );
+        // The static bound: invocations × gas, summed over passes.
+        let mut m = sample();
+        m.passes.push(m.passes[0].clone());
+        m.passes[0].dispatch = [4, 2, 1];
+        assert_eq!(m.total_gas(&[64, 1]), (8 * 64 + 1) * 100);
+        assert_eq!(m.check_total_gas(&[64, 1], &l), Ok(()));
+        m.gas_per_invocation = 60_000;
+        m.passes[0].dispatch = [65_535, 65_535, 1];
+        let e = m.check_total_gas(&[256, 1], &l).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadGasBudget);
+        assert!(matches!(e, ManifestError::TotalGasTooLarge { max, .. } if max == 1 << 40));
+        // Exactly at the bound is valid.
+        let mut m = sample();
+        m.gas_per_invocation = 1 << 14;
+        m.passes[0].dispatch = [1 << 13, 1 << 5, 1];
+        assert_eq!(m.total_gas(&[1 << 8]), 1 << 40);
+        assert_eq!(m.check_total_gas(&[1 << 8], &l), Ok(()));
+        m.passes[0].dispatch[2] = 2;
+        assert!(m.check_total_gas(&[1 << 8], &l).is_err());
+    }
+
+    #[test]
+    fn json_without_a_gas_budget_gets_the_default() {
+        let mut m = sample();
+        m.gas_per_invocation = DEFAULT_GAS_PER_INVOCATION;
+        let json = m.to_json();
+        let stripped: String = json
+            .lines()
+            .filter(|l| !l.contains("gas_per_invocation"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("\"max_runtime_ms\": 1000,", "\"max_runtime_ms\": 1000");
+        assert!(!stripped.contains("gas"), "{stripped}");
+        assert_eq!(Manifest::from_json(&stripped).unwrap(), m);
     }
 }

@@ -48,6 +48,11 @@ pub enum ErrorCode {
     OutputSizeMismatch = 14,
     InputSizeMismatch = 15,
     DeviceValidation = 16,
+    /// `gas_per_invocation` above the limit, or the job's static work bound (invocations ×
+    /// gas, summed over passes) above the limit.
+    BadGasBudget = 17,
+    /// An invocation needed more loop iterations than its gas budget (found while running).
+    OutOfBudget = 18,
 }
 
 impl ErrorCode {
@@ -76,6 +81,8 @@ impl ErrorCode {
             OutputSizeMismatch => "output_size_mismatch",
             InputSizeMismatch => "input_size_mismatch",
             DeviceValidation => "device_validation",
+            BadGasBudget => "bad_gas_budget",
+            OutOfBudget => "out_of_budget",
         }
     }
 }
@@ -134,6 +141,15 @@ mod tests {
             error_outcome_hash(ErrorCode::WgslParse).to_hex(),
             "c73a0d035bfbc53e7d0ac876efb292b43383ec58d1c13c36529537c236b098ff"
         );
+        assert_eq!(
+            &error_outcome_bytes(ErrorCode::BadGasBudget)[13..],
+            &[1, 0, 17, 0]
+        );
+        assert_eq!(
+            &error_outcome_bytes(ErrorCode::OutOfBudget)[13..],
+            &[1, 0, 18, 0]
+        );
+        assert_eq!(ErrorCode::OutOfBudget.name(), "out_of_budget");
         assert_eq!(
             Outcome::Invalid {
                 code: ErrorCode::WgslParse

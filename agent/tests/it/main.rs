@@ -11,7 +11,9 @@
 //! (f) an invalid job: every agent commits the canonical error and is paid by quorum;
 //! (g) a five-replica job (the most the market allows) settles;
 //! (l) no quorum (an honest agent, a liar, a provider that never shows): nobody is slashed, the
-//!     buyer is refunded, and the honest agent publishes no outputs (it was not paid).
+//!     buyer is refunded, and the honest agent publishes no outputs (it was not paid);
+//! (m) a kernel that cannot finish within any gas budget the market allows: every agent
+//!     commits the canonical out-of-budget outcome, the quorum is paid, nobody loses stake.
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -384,3 +386,40 @@ async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
     );
 }
 
+/// Audit H-1 with metering: at 24b06f0 a kernel built to outrun the wall-clock limit made
+/// every provider a no-show and the buyer pocketed their collateral.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m_a_kernel_beyond_any_budget_ends_out_of_budget_and_the_quorum_is_paid() {
+    let s = Scenario::start("out-of-budget").await;
+    let mut agents = Vec::new();
+    for name in ["metered-1", "metered-2", "metered-3"] {
+        agents.push(s.agent(name, None, "").await);
+    }
+    for a in agents.iter_mut() {
+        a.start();
+    }
+    // A billion rounds per invocation, at the largest budget a manifest may ask for.
+    let spin = kernels::spin::Spin {
+        rounds: vec![1_000_000_000; 64],
+        inner: 1_000,
+        budget: Limits::V1.max_gas_per_invocation,
+    };
+    let expected = concord_protocol::error_outcome_hash(concord_protocol::ErrorCode::OutOfBudget);
+    assert_eq!(
+        spin.reference().outcome.hash(),
+        expected,
+        "the CPU reference agrees"
+    );
+    let address = s.submit(&spin.job(), 3, 2, 120, 120).await;
+    let settled = s.wait_settled(&address, SETTLE_LIMIT).await;
+    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    assert_eq!(settled.agreed_hash.map(Hash32), Some(expected), "{logs}");
+    for a in &agents {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+        let p = s.chain.provider(&a.pubkey()).await.unwrap();
+        assert_eq!(p.stats.slashed, 0, "no provider loses stake");
+        assert_eq!(p.staked, 10 * support::TOKEN);
+        assert_eq!(p.stats.earned, PRICE - settled.fee_per_replica);
+    }
+    assert!(logs.contains("the job is invalid"), "{logs}");
+}

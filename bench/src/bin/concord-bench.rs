@@ -1,10 +1,12 @@
 //! `concord-bench`: executor benchmarks. For every library kernel (test and bench sizes) on each local
 //! adapter: throughput from the GPU time (submit to readback) against the CPU reference in
-//! the same run, outputs checked against the reference; and result hashing against plain
-//! single-core blake3. Writes a markdown report (min / median / max over repeats).
+//! the same run, outputs checked against the reference; the cost of gas metering (every
+//! kernel run metered and unmetered, alternately, in the same run); and result hashing
+//! against plain single-core blake3. Writes a markdown report (min / median / max over
+//! repeats). `--meter-only --meter-size test` is a quick run of the metering part alone.
 
 use concord_compute::executor::{AdapterSelector, Backend, GpuDevice};
-use concord_compute::kernels::{library, Size};
+use concord_compute::kernels::{library, KernelCase, Size};
 use concord_protocol::result_hash;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -60,6 +62,8 @@ fn main() {
     let mut out_path: Option<String> = None;
     let mut backends: Vec<Backend> = Backend::ALL.to_vec();
     let mut hash_mib = 64usize;
+    let mut meter_only = false;
+    let mut meter_size = Size::Bench;
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < args.len() {
@@ -69,7 +73,19 @@ fn main() {
             "--out" => out_path = Some(value),
             "--backend" => backends = vec![value.parse().unwrap_or_else(|e: String| fail(&e))],
             "--hash-mib" => hash_mib = value.parse().unwrap_or(64).max(1),
-            other => fail(&format!("unknown argument `{other}` (use --repeats N, --out FILE, --backend vulkan|gl, --hash-mib N)")),
+            "--meter-only" => {
+                meter_only = true;
+                i += 1;
+                continue;
+            }
+            "--meter-size" => {
+                meter_size = match value.as_str() {
+                    "test" => Size::Test,
+                    "bench" => Size::Bench,
+                    other => fail(&format!("--meter-size {other}: use test or bench")),
+                }
+            }
+            other => fail(&format!("unknown argument `{other}` (use --repeats N, --out FILE, --backend vulkan|gl, --hash-mib N, --meter-only, --meter-size test|bench)")),
         }
         i += 2;
     }
@@ -94,7 +110,12 @@ fn main() {
         "- repeats: {repeats} per figure after one warm-up run; figures are min / median / max"
     )
     .unwrap();
-    writeln!(md, "- GPU figures use the GPU time of one run (queue submit until every output is read back; shader compilation and upload excluded). The CPU reference is the plain single-threaded Rust reference of each kernel, in the same process. Every GPU run's outputs are compared with the reference and must be identical.\n").unwrap();
+    writeln!(md, "- GPU figures use the GPU time of one run (queue submit until every output and the gas meters are read back; shader compilation and upload excluded); runs are metered, as the protocol runs them. The CPU reference is the plain single-threaded Rust reference of each kernel, in the same process. Every GPU run's outputs are compared with the reference and must be identical.\n").unwrap();
+    if meter_only {
+        metering(&mut md, &backends, meter_size, repeats);
+        write_out(out_path, &md);
+        return;
+    }
 
     // Every kernel at both library sizes: the small test size and the bench size.
     let cases: Vec<(&str, concord_compute::kernels::KernelCase)> = library(Size::Test)
@@ -122,7 +143,7 @@ fn main() {
         references.push(reference);
     }
 
-    for backend in backends {
+    for &backend in &backends {
         let device = match GpuDevice::open(&AdapterSelector::backend(backend)) {
             Ok(d) => d,
             Err(e) => {
@@ -179,6 +200,8 @@ fn main() {
         writeln!(md).unwrap();
     }
 
+    metering(&mut md, &backends, meter_size, repeats);
+
     eprintln!("hashing ...");
     let buf: Vec<u8> = (0..hash_mib << 20)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
@@ -225,11 +248,104 @@ fn main() {
     writeln!(md, "- The machine may be shared with other work (builds) while the benchmark runs; min–max spreads include that noise, medians are the figures to compare.").unwrap();
     writeln!(md, "- `reduce_f32` has a fixed shape (at most 256 × 256 elements in two passes); its run is dominated by submit and readback latency, not arithmetic.").unwrap();
 
+    write_out(out_path, &md);
+}
+
+fn write_out(out_path: Option<String>, md: &str) {
     match out_path {
         Some(p) => {
-            std::fs::write(&p, &md).unwrap_or_else(|e| fail(&format!("cannot write {p}: {e}")))
+            std::fs::write(&p, md).unwrap_or_else(|e| fail(&format!("cannot write {p}: {e}")))
         }
         None => print!("{md}"),
+    }
+}
+
+/// GPU time of the median run.
+fn median(times: &[Duration]) -> Duration {
+    let mut t = times.to_vec();
+    t.sort();
+    t[t.len() / 2]
+}
+
+fn ms(times: &[Duration]) -> String {
+    let mut t: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    format!(
+        "{:.2} / {:.2} / {:.2}",
+        t[0],
+        t[t.len() / 2],
+        t[t.len() - 1]
+    )
+}
+
+/// The metering section: every library kernel at `size`, metered and unmetered runs
+/// alternating on the same device (so drift and machine noise hit both alike).
+fn metering(md: &mut String, backends: &[Backend], size: Size, repeats: usize) {
+    let size_name = match size {
+        Size::Test => "test",
+        Size::Bench => "bench",
+    };
+    let cases: Vec<KernelCase> = library(size);
+    let references: Vec<Vec<Vec<u8>>> = cases.iter().map(KernelCase::cpu_reference).collect();
+    writeln!(md, "## Gas metering overhead ({size_name} size)\n").unwrap();
+    writeln!(md, "Each kernel's GPU time unmetered (the validated module as naga IR) and metered (the same IR with the gas counter, loop checks and meter readback, `compute/src/meter.rs`), {repeats} runs of each after a warm-up, alternating in one process. Overhead = metered median ÷ unmetered median − 1. Budgets are the library manifests' (exactly what each kernel uses).\n").unwrap();
+    for &backend in backends {
+        let device = match GpuDevice::open(&AdapterSelector::backend(backend)) {
+            Ok(d) => d,
+            Err(e) => {
+                writeln!(md, "#### {}\n\nnot available: {e}\n", backend.name()).unwrap();
+                continue;
+            }
+        };
+        let a = device.adapter();
+        writeln!(md, "#### {} — {} ({})\n", backend.name(), a.name, a.driver).unwrap();
+        writeln!(md, "| kernel | gas budget | max gas used | unmetered GPU ms (min / median / max) | metered GPU ms (min / median / max) | overhead (median) | outputs equal |").unwrap();
+        writeln!(md, "|---|---|---|---|---|---|---|").unwrap();
+        let mut overheads = Vec::new();
+        for (case, reference) in cases.iter().zip(&references) {
+            eprintln!("metering {} on {} ...", case.name, backend.name());
+            let (mut plain, mut metered) = (Vec::new(), Vec::new());
+            let mut equal = true;
+            let mut used = 0;
+            for run in 0..=repeats {
+                let u = device
+                    .run_unmetered(&case.job, &mut || {})
+                    .unwrap_or_else(|e| fail(&format!("{} unmetered: {e}", case.name)));
+                let m = device
+                    .run(&case.job, &mut || {})
+                    .unwrap_or_else(|e| fail(&format!("{} metered: {e}", case.name)));
+                equal &= u.outputs == *reference && m.outputs == *reference;
+                used = m.gas.as_ref().map_or(0, |g| {
+                    g.passes.iter().map(|p| p.max_used).max().unwrap_or(0)
+                });
+                if run > 0 {
+                    plain.push(u.gpu_time);
+                    metered.push(m.gpu_time);
+                }
+            }
+            let overhead = median(&metered).as_secs_f64() / median(&plain).as_secs_f64() - 1.0;
+            overheads.push(overhead);
+            writeln!(
+                md,
+                "| {} | {} | {used} | {} | {} | {:+.1}% | {} |",
+                case.name,
+                case.job.manifest.gas_per_invocation,
+                ms(&plain),
+                ms(&metered),
+                overhead * 100.0,
+                if equal { "yes" } else { "**NO**" }
+            )
+            .unwrap();
+        }
+        overheads.sort_by(|a, b| a.total_cmp(b));
+        let mid = overheads[overheads.len() / 2];
+        writeln!(
+            md,
+            "\nMedian overhead over the kernels: {:+.1}% (goal ≤ 10%: {}).\n",
+            mid * 100.0,
+            if mid <= 0.10 { "met" } else { "**not met**" }
+        )
+        .unwrap();
     }
 }
 

@@ -64,9 +64,14 @@ pub struct SubmitArgs {
     /// Minimum GPU memory of providers, in MiB.
     #[arg(long, default_value_t = 0)]
     pub min_memory_mib: u32,
-    /// Maximum run time in milliseconds.
+    /// Maximum run time in milliseconds (the providers' safety net; the gas budget decides).
     #[arg(long, default_value_t = 60_000)]
     pub max_runtime_ms: u64,
+    /// Gas budget of every invocation (`--wgsl` jobs): how many loop-body entries one
+    /// invocation may run, all loops counted (at most 60000). Library kernels carry their own.
+    /// `concord kernel check --gas N` shows what a kernel uses.
+    #[arg(long, default_value_t = concord_protocol::DEFAULT_GAS_PER_INVOCATION)]
+    pub gas_per_invocation: u32,
 }
 
 fn parse_dispatch(s: &str) -> Result<[u32; 3], CliError> {
@@ -115,6 +120,7 @@ fn build_job(a: &SubmitArgs) -> Result<Job, CliError> {
     }
     b.pass(&source, &a.entry, parse_dispatch(&a.dispatch)?, &bindings);
     b.max_runtime_ms(a.max_runtime_ms);
+    b.gas_per_invocation(a.gas_per_invocation);
     Ok(b.build())
 }
 

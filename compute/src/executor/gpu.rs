@@ -1,6 +1,7 @@
 //! In-process execution of a [`Job`] on one wgpu adapter: adapter listing and selection,
 //! device creation with error scopes (bad WGSL never panics), buffers, multi-pass dispatch
-//! and readback. It has no timeout of its own: the [`Executor`](super::Executor) runs it in a
+//! of the metered modules (`crate::meter`, fed to wgpu as naga IR) and readback of outputs and
+//! meters. It has no timeout of its own: the [`Executor`](super::Executor) runs it in a
 //! worker process that it can kill.
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::meter::{self, GasReport, METER_BINDING, METER_BYTES, METER_GROUP};
 use crate::wgsl;
 use concord_protocol::job::{InvalidJob, Job};
 use concord_protocol::ErrorCode;
@@ -160,6 +162,9 @@ impl From<DeviceError> for RunError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutput {
     pub outputs: Vec<Vec<u8>>,
+    /// The meters of a metered run (`None` unmetered). If some pass ran out of budget, the
+    /// outputs are not a result: the job's outcome is [`ErrorCode::OutOfBudget`].
+    pub gas: Option<GasReport>,
     pub gpu_time: Duration,
 }
 
@@ -263,9 +268,40 @@ impl GpuDevice {
         &self.adapter
     }
 
-    /// Run `job`. `started` is called right before the GPU work is submitted (after all
-    /// validation and pipeline compilation), so a supervisor can start the runtime clock.
+    /// Run `job` metered: a job that runs out of its gas budget is
+    /// `RunError::Invalid` with [`ErrorCode::OutOfBudget`]. `started` is called right before
+    /// the GPU work is submitted (after all validation and pipeline compilation), so a
+    /// supervisor can start the runtime clock.
     pub fn run(&self, job: &Job, started: &mut dyn FnMut()) -> Result<RunOutput, RunError> {
+        let out = self.run_metered(job, started)?;
+        match out.gas.as_ref().and_then(GasReport::out_of_budget) {
+            Some(e) => Err(e.into()),
+            None => Ok(out),
+        }
+    }
+
+    /// Run `job` metered and return the meters even when a pass ran out of budget (then the
+    /// outputs are not a result; see [`GasReport::out_of_budget`]).
+    pub fn run_metered(&self, job: &Job, started: &mut dyn FnMut()) -> Result<RunOutput, RunError> {
+        self.run_inner(job, true, started)
+    }
+
+    /// Run `job` without the meter: not a protocol execution (a job over budget computes
+    /// whatever the hardware does), for measuring the meter's cost and the drivers.
+    pub fn run_unmetered(
+        &self,
+        job: &Job,
+        started: &mut dyn FnMut(),
+    ) -> Result<RunOutput, RunError> {
+        self.run_inner(job, false, started)
+    }
+
+    fn run_inner(
+        &self,
+        job: &Job,
+        metered: bool,
+        started: &mut dyn FnMut(),
+    ) -> Result<RunOutput, RunError> {
         let checked = wgsl::check_job(job, &Limits::V1)?;
         self.uncaptured.lock().map(|mut v| v.clear()).ok();
         let m = &job.manifest;
@@ -294,6 +330,20 @@ impl GpuDevice {
             return Err(DeviceError::Unsupported(format!(
                 "pass {p}'s dispatch exceeds this adapter's {} workgroups per dimension",
                 lim.max_compute_workgroups_per_dimension
+            ))
+            .into());
+        }
+        if let Some(p) = m.passes.iter().position(|p| {
+            let storage = p
+                .bindings
+                .iter()
+                .filter(|b| !matches!(m.buffers[b.buffer as usize], Buffer::Uniform { .. }))
+                .count() as u32;
+            storage + u32::from(metered) > lim.max_storage_buffers_per_shader_stage
+        }) {
+            return Err(DeviceError::Unsupported(format!(
+                "pass {p} needs more storage buffers than this adapter's {} per stage",
+                lim.max_storage_buffers_per_shader_stage
             ))
             .into());
         }
@@ -339,15 +389,63 @@ impl GpuDevice {
                 })
             })
             .collect();
+        // One meter per pass (zero-initialised by wgpu), copied to one staging buffer.
+        let meters: Vec<wgpu::Buffer> = if metered {
+            m.passes
+                .iter()
+                .map(|_| {
+                    self.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("concord meter"),
+                        size: METER_BYTES,
+                        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let meter_staging = metered.then(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("concord meter readback"),
+                size: METER_BYTES * m.passes.len() as u64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+        let meter_bgl = metered.then(|| {
+            self.device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("concord meter"),
+                    entries: &[wgpu::BindGroupLayoutEntry {
+                        binding: METER_BINDING,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Storage { read_only: false },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    }],
+                })
+        });
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         for (p, pass) in m.passes.iter().enumerate() {
+            // The same IR for both: the validated module, or the metered one.
+            let ir = if metered {
+                meter::instrument(&checked[p].module, m.gas_per_invocation).map_err(|e| {
+                    DeviceError::Failed(format!("metering pass {p} failed (a bug): {e}"))
+                })?
+            } else {
+                checked[p].module.clone()
+            };
             let module = self
                 .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: None,
-                    source: wgpu::ShaderSource::Wgsl(job.module_source(p).into()),
+                    source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(ir)),
                 });
             let entries: Vec<wgpu::BindGroupLayoutEntry> = pass
                 .bindings
@@ -377,11 +475,15 @@ impl GpuDevice {
                     label: None,
                     entries: &entries,
                 });
+            let mut layouts = vec![Some(&bgl)];
+            if let Some(mb) = &meter_bgl {
+                layouts.push(Some(mb));
+            }
             let layout = self
                 .device
                 .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                     label: None,
-                    bind_group_layouts: &[Some(&bgl)],
+                    bind_group_layouts: &layouts,
                     immediate_size: 0,
                 });
             let pipeline = self
@@ -413,10 +515,26 @@ impl GpuDevice {
             });
             cpass.set_pipeline(&pipeline);
             cpass.set_bind_group(0, &group, &[]);
+            if let Some(layout) = &meter_bgl {
+                let meter_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("concord meter"),
+                    layout,
+                    entries: &[wgpu::BindGroupEntry {
+                        binding: METER_BINDING,
+                        resource: meters[p].as_entire_binding(),
+                    }],
+                });
+                cpass.set_bind_group(METER_GROUP, &meter_group, &[]);
+            }
             cpass.dispatch_workgroups(pass.dispatch[0], pass.dispatch[1], pass.dispatch[2]);
         }
         for (&i, st) in outputs.iter().zip(&staging) {
             encoder.copy_buffer_to_buffer(&buffers[i], 0, st, 0, m.buffers[i].size());
+        }
+        if let Some(st) = &meter_staging {
+            for (p, meter) in meters.iter().enumerate() {
+                encoder.copy_buffer_to_buffer(meter, 0, st, p as u64 * METER_BYTES, METER_BYTES);
+            }
         }
         let commands = encoder.finish();
         if let Some(e) = pollster::block_on(oom.pop()) {
@@ -433,7 +551,7 @@ impl GpuDevice {
         started();
         let t0 = Instant::now();
         self.queue.submit([commands]);
-        for st in &staging {
+        for st in staging.iter().chain(&meter_staging) {
             st.slice(..).map_async(wgpu::MapMode::Read, |_| {});
         }
         self.device
@@ -454,7 +572,20 @@ impl GpuDevice {
                 .map_err(|e| DeviceError::Failed(format!("reading back an output failed: {e}")))?;
             outputs.push(view.to_vec());
         }
-        Ok(RunOutput { outputs, gpu_time })
+        let gas = match &meter_staging {
+            Some(st) => {
+                let view = st.slice(..).get_mapped_range().map_err(|e| {
+                    DeviceError::Failed(format!("reading back the gas meter failed: {e}"))
+                })?;
+                Some(GasReport::from_bytes(m.gas_per_invocation, &view))
+            }
+            None => None,
+        };
+        Ok(RunOutput {
+            outputs,
+            gas,
+            gpu_time,
+        })
     }
 }
 

@@ -3,7 +3,10 @@
 //!
 //! Static checks (manifest limits, WGSL parse/validation, entry points, bindings, sizes) run
 //! in the caller's process first; an invalid job never reaches a GPU and yields the canonical
-//! error outcome. The GPU work runs in the worker because a runaway shader cannot be
+//! error outcome. The worker runs the metered modules (`crate::meter`): a job that runs out
+//! of its gas budget ends in the canonical [`ErrorCode::OutOfBudget`](concord_protocol::ErrorCode)
+//! outcome on every backend, so the wall-clock timeout is only the provider's own safety
+//! net. The GPU work runs in the worker because a runaway shader cannot be
 //! interrupted inside a process (the GL backend blocks inside `submit`): on timeout the
 //! worker is killed and the caller gets [`ExecError::Timeout`].
 
@@ -21,6 +24,8 @@ pub use gpu::{
     RunOutput,
 };
 pub use worker::worker_main;
+
+use crate::meter::GasReport;
 
 use concord_protocol::job::{InvalidJob, Job};
 use concord_protocol::{verify_outputs, Outcome};
@@ -51,6 +56,14 @@ impl Execution {
             Execution::Invalid(e) => e.outcome(),
         }
     }
+}
+
+/// An execution with the meters read back: `gas` is `None` when the job never ran (invalid
+/// before any GPU work).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metered {
+    pub execution: Execution,
+    pub gas: Option<GasReport>,
 }
 
 /// The executor could not produce an outcome (provider-side; nothing to commit).
@@ -130,10 +143,18 @@ impl Executor {
         &self.selector
     }
 
-    /// Validate and run `job`.
+    /// Validate and run `job` (metered).
     pub fn execute(&self, job: &Job) -> Result<Execution, ExecError> {
+        self.execute_metered(job).map(|m| m.execution)
+    }
+
+    /// Validate and run `job`, and return the gas meters with the execution.
+    pub fn execute_metered(&self, job: &Job) -> Result<Metered, ExecError> {
         if let Err(e) = crate::wgsl::check_job(job, &Limits::V1) {
-            return Ok(Execution::Invalid(e));
+            return Ok(Metered {
+                execution: Execution::Invalid(e),
+                gas: None,
+            });
         }
         let mut runtime = Duration::from_millis(job.manifest.max_runtime_ms);
         if let Some(cap) = self.max_runtime {
@@ -212,18 +233,25 @@ impl Executor {
                 outputs,
                 gpu_time_ns,
                 adapter,
+                gas,
             } => {
                 let result_hash = verify_outputs(&job.manifest, &outputs, None).map_err(|e| {
                     ExecError::WorkerCrashed(format!("the worker returned a malformed result: {e}"))
                 })?;
-                Ok(Execution::Completed {
-                    outputs,
-                    result_hash,
-                    gpu_time: Duration::from_nanos(gpu_time_ns),
-                    adapter,
+                Ok(Metered {
+                    execution: Execution::Completed {
+                        outputs,
+                        result_hash,
+                        gpu_time: Duration::from_nanos(gpu_time_ns),
+                        adapter,
+                    },
+                    gas,
                 })
             }
-            WorkerResponse::Invalid { error, .. } => Ok(Execution::Invalid(error)),
+            WorkerResponse::Invalid { error, gas, .. } => Ok(Metered {
+                execution: Execution::Invalid(error),
+                gas,
+            }),
             WorkerResponse::Device(e) => Err(ExecError::Device(e)),
         }
     }

@@ -9,6 +9,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use std::io::{Read, Write};
 
 use super::gpu::{AdapterSelector, AdapterSummary, DeviceError, GpuDevice, RunError};
+use crate::meter::GasReport;
 use concord_protocol::job::{InvalidJob, Job};
 
 pub(crate) const TAG_STARTED: u8 = b'S';
@@ -26,10 +27,13 @@ pub(crate) enum WorkerResponse {
         outputs: Vec<Vec<u8>>,
         gpu_time_ns: u64,
         adapter: AdapterSummary,
+        gas: Option<GasReport>,
     },
     Invalid {
         adapter: Option<AdapterSummary>,
         error: InvalidJob,
+        /// The meters, when the job ran out of budget.
+        gas: Option<GasReport>,
     },
     Device(DeviceError),
 }
@@ -59,15 +63,24 @@ pub fn worker_main() -> i32 {
                 let _ = out.write_all(&[TAG_STARTED]);
                 let _ = out.flush();
             };
-            match device.run(&request.job, &mut started) {
-                Ok(run) => WorkerResponse::Done {
-                    outputs: run.outputs,
-                    gpu_time_ns: u64::try_from(run.gpu_time.as_nanos()).unwrap_or(u64::MAX),
-                    adapter: device.adapter().clone(),
+            match device.run_metered(&request.job, &mut started) {
+                Ok(run) => match run.gas.as_ref().and_then(GasReport::out_of_budget) {
+                    Some(error) => WorkerResponse::Invalid {
+                        adapter: Some(device.adapter().clone()),
+                        error,
+                        gas: run.gas,
+                    },
+                    None => WorkerResponse::Done {
+                        outputs: run.outputs,
+                        gpu_time_ns: u64::try_from(run.gpu_time.as_nanos()).unwrap_or(u64::MAX),
+                        adapter: device.adapter().clone(),
+                        gas: run.gas,
+                    },
                 },
                 Err(RunError::Invalid(error)) => WorkerResponse::Invalid {
                     adapter: Some(device.adapter().clone()),
                     error,
+                    gas: None,
                 },
                 Err(RunError::Device(e)) => WorkerResponse::Device(e),
             }

@@ -36,6 +36,8 @@ pub fn case(size: Size) -> KernelCase {
     let ic = jb.output(u64::from(m * n * 4));
     // The last word is the contraction fence: always 0, unknown to the shader compiler.
     let iu = jb.uniform(u32_bytes(&[m, n, k, 0]));
+    // Gas: one loop of k iterations, k + 1 loop-body entries per invocation.
+    jb.gas_per_invocation(k + 1);
     jb.pass(
         WGSL,
         "main",

@@ -42,6 +42,8 @@ pub fn case(size: Size) -> KernelCase {
     let ib = jb.input(u32_bytes(&pack_rows(&bt)));
     let ic = jb.output(u64::from(m * n * 4));
     let iu = jb.uniform(u32_bytes(&[m, n, k / 4, 0]));
+    // Gas: one loop of k/4 iterations, k/4 + 1 loop-body entries per invocation.
+    jb.gas_per_invocation(k / 4 + 1);
     jb.pass(
         WGSL,
         "main",

@@ -33,6 +33,8 @@ pub fn case(size: Size) -> KernelCase {
     let ib = jb.input(u32_bytes(&b));
     let ic = jb.output(u64::from(m * n * 4));
     let iu = jb.uniform(u32_bytes(&[m, n, k, 0]));
+    // Gas: one loop of k iterations, k + 1 loop-body entries per invocation.
+    jb.gas_per_invocation(k + 1);
     jb.pass(
         WGSL,
         "main",

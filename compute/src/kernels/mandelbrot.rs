@@ -64,6 +64,8 @@ pub fn case(size: Size) -> KernelCase {
     let mut uniform = u32_bytes(&[width, height, max_iter, 0]);
     uniform.extend(i32_bytes(&[view.x0, view.y0, view.step, 0]));
     let iu = jb.uniform(uniform);
+    // Gas: at most max_iter iterations, max_iter + 1 loop-body entries per invocation.
+    jb.gas_per_invocation(max_iter + 1);
     jb.pass(
         WGSL,
         "main",

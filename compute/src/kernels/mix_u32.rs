@@ -41,6 +41,8 @@ pub fn case(size: Size) -> KernelCase {
     let iw = jb.input(u32_bytes(&words));
     let io = jb.output(u64::from(n * 4));
     let iu = jb.uniform(u32_bytes(&[n, rounds, seed, 0]));
+    // Gas: one loop of `rounds` iterations, rounds + 1 loop-body entries per invocation.
+    jb.gas_per_invocation(rounds + 1);
     jb.pass(
         WGSL,
         "main",

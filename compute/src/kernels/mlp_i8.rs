@@ -61,6 +61,8 @@ pub fn case(size: Size) -> KernelCase {
     let mut uniform = u32_bytes(&[batch, n, k / 4, q.shift]);
     uniform.extend(i32_bytes(&[q.mul, 0, 0, 0]));
     let iu = jb.uniform(uniform);
+    // Gas: one loop of k/4 iterations, k/4 + 1 loop-body entries per invocation.
+    jb.gas_per_invocation(k / 4 + 1);
     jb.pass(
         WGSL,
         "main",

@@ -10,6 +10,10 @@
 //! | `mix_u32` | integer hashing rounds |
 //! | `mandelbrot` | fixed-point (Q19.12) integer arithmetic |
 //! | `mlp_i8` | int8 layer: packed dot products, integer requantisation and ReLU |
+//!
+//! Every library manifest's `gas_per_invocation` is exactly what its loops need. `spin` is
+//! not in the library: it is the metering test kernel (a configurable loop count per
+//! invocation, and a CPU reference that applies the gas rule).
 
 pub mod gemm_f32;
 pub mod gemm_i8;
@@ -18,6 +22,7 @@ pub mod mandelbrot;
 pub mod mix_u32;
 pub mod mlp_i8;
 pub mod reduce_f32;
+pub mod spin;
 
 pub use crate::rng::SplitMix64;
 use concord_protocol::job::Job;

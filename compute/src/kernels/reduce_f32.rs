@@ -47,6 +47,8 @@ pub fn case(size: Size) -> KernelCase {
     let ip = jb.output(u64::from(g * 4));
     let it = jb.output(4);
     let iu = jb.uniform(u32_bytes(&[n, g, 0, 0]));
+    // Gas: the tree loop runs 8 strides (128 .. 1), 9 loop-body entries per invocation.
+    jb.gas_per_invocation(9);
     jb.pass(WGSL, "partial", [g, 1, 1], &[(0, id), (1, ip), (3, iu)]);
     jb.pass(WGSL, "finish", [1, 1, 1], &[(1, ip), (2, it), (3, iu)]);
     KernelCase {

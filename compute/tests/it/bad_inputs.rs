@@ -207,8 +207,6 @@ fn float_atomics_and_big_workgroups_are_invalid_everywhere() {
     assert!(msg.contains("exceeds the WebGPU limits"), "{msg}");
 }
 
-// Software rasterisers (llvmpipe/lavapipe) cut every loop off after 65535 iterations, so a
-// runaway there is made of many invocations each looping ~65000 times: about 10^16 steps.
 /// A job that passes the static checks but that wgpu rejects (one buffer bound read-only and
 /// read-write in the same dispatch): caught by the worker's error scopes, no panic, and the
 /// same canonical outcome on both backends.
@@ -244,22 +242,49 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 }
 ";
 
+fn runaway(dispatch: [u32; 3], gas: u32) -> Job {
+    let mut jb = JobBuilder::new();
+    let o = jb.output(16);
+    let u = jb.uniform(
+        [3u32, 59_000, 0, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect(),
+    );
+    jb.pass(RUNAWAY, "main", dispatch, &[(0, o), (1, u)]);
+    jb.gas_per_invocation(gas);
+    jb.max_runtime_ms(1500);
+    jb.build()
+}
+
+/// A job whose static work bound is unbounded in practice (65535 × 65535 workgroups of a
+/// long loop) is invalid before any GPU work: gas per invocation × invocations is too large.
+#[test]
+fn unbounded_work_is_a_bad_gas_budget() {
+    let msg = expect_invalid(
+        &runaway([65_535, 65_535, 1], 60_000),
+        ErrorCode::BadGasBudget,
+    );
+    assert_eq!(
+        msg,
+        "invalid job (bad_gas_budget): the job may run 16492171104000000 loop iterations in total (invocations × gas per invocation, summed over passes); the limit is 1099511627776"
+    );
+}
+
+/// The wall clock stays the provider's own safety net: a valid job within its gas budget
+/// (about 6·10^10 loop iterations) that this machine cannot finish in 1.5 s is stopped,
+/// and the caller survives.
 #[test]
 fn runaway_loop_is_stopped_and_the_caller_survives() {
     for backend in Backend::ALL {
         let exec = executor(backend);
-        let mut jb = JobBuilder::new();
-        let o = jb.output(16);
-        let u = jb.uniform(
-            [3u32, 65_000, 0, 0]
-                .iter()
-                .flat_map(|w| w.to_le_bytes())
-                .collect(),
+        let job = runaway([16_384, 1, 1], 60_000);
+        assert_eq!(
+            concord_compute::wgsl::check_job(&job, &concord_protocol::Limits::V1).map(|_| ()),
+            Ok(())
         );
-        jb.pass(RUNAWAY, "main", [65_535, 65_535, 1], &[(0, o), (1, u)]);
-        jb.max_runtime_ms(1500);
         let t0 = std::time::Instant::now();
-        let err = exec.execute(&jb.build()).unwrap_err();
+        let err = exec.execute(&job).unwrap_err();
         assert!(
             matches!(err, ExecError::Timeout { limit_ms: 1500 }),
             "{backend:?}: {err}"

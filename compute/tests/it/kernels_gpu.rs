@@ -49,12 +49,16 @@ fn library_kernels_match_cpu_reference_on_gl() {
 }
 
 /// Mesa's software rasterisers (llvmpipe, lavapipe) stop every loop after 65535 iterations
-/// in total per invocation (gallivm's loop limiter). A job that loops longer gets different
-/// bits there than on a hardware GPU; docs/determinism.md warns about it. This test pins the
-/// behaviour so that the documentation is revisited if Mesa changes.
+/// in total per invocation (gallivm's loop limiter). Unmetered, a job that loops longer gets
+/// different bits there than on a hardware GPU; docs/determinism.md warns about it. This
+/// test pins the behaviour so that the documentation is revisited if Mesa changes. Metered
+/// (the protocol's executor), the same loops end identically everywhere: within the largest
+/// budget (60 000, below the limiter) they complete, beyond it they are out of budget.
 #[test]
 fn software_rasteriser_loop_limit_is_known() {
+    use concord_compute::executor::GpuDevice;
     use concord_protocol::job::JobBuilder;
+    use concord_protocol::{ErrorCode, Outcome};
     const LOOP: &str = "@group(0) @binding(0) var<storage, read_write> o: array<u32>;
 @group(0) @binding(1) var<uniform> n: vec4<u32>;
 
@@ -67,26 +71,42 @@ fn main() {
     o[0] = c;
 }
 ";
+    let job = |n: u32| {
+        let mut jb = JobBuilder::new();
+        let o = jb.output(4);
+        let u = jb.uniform([n, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
+        jb.pass(LOOP, "main", [1, 1, 1], &[(0, o), (1, u)]);
+        jb.gas_per_invocation(60_000);
+        jb.build()
+    };
     for backend in Backend::ALL {
+        let device = GpuDevice::open(&AdapterSelector::backend(backend)).unwrap();
+        let adapter = device.adapter().clone();
         for (n, software_expect) in [(60_000u32, 60_000u32), (100_000, 65_535)] {
-            let mut jb = JobBuilder::new();
-            let o = jb.output(4);
-            let u = jb.uniform([n, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect());
-            jb.pass(LOOP, "main", [1, 1, 1], &[(0, o), (1, u)]);
-            let Ok(Execution::Completed {
-                outputs, adapter, ..
-            }) = executor(backend).execute(&jb.build())
-            else {
-                panic!("{backend:?}")
-            };
-            let got = u32::from_le_bytes(outputs[0][..4].try_into().unwrap());
+            let out = device.run_unmetered(&job(n), &mut || {}).unwrap();
+            assert_eq!(out.gas, None);
+            let got = u32::from_le_bytes(out.outputs[0][..4].try_into().unwrap());
             let want = if adapter.name.contains("llvmpipe") {
                 software_expect
             } else {
                 n
             };
-            assert_eq!(got, want, "{adapter}: loop of {n}");
+            assert_eq!(got, want, "{adapter}: unmetered loop of {n}");
         }
+        // Metered: 59 999 iterations are 60 000 gas (complete, exact); 100 000 run out.
+        let Ok(Execution::Completed { outputs, .. }) = executor(backend).execute(&job(59_999))
+        else {
+            panic!("{backend:?}")
+        };
+        assert_eq!(outputs[0], 59_999u32.to_le_bytes().to_vec(), "{adapter}");
+        let e = executor(backend).execute(&job(100_000)).unwrap();
+        assert_eq!(
+            e.outcome(),
+            Outcome::Invalid {
+                code: ErrorCode::OutOfBudget
+            },
+            "{adapter}"
+        );
     }
 }
 

@@ -120,6 +120,39 @@ mod tests {
     }
 
     #[test]
+    fn the_payout_conserves_the_deposit_and_credits_no_slash() {
+        let job = Job {
+            escrow_owed: 300,
+            price_per_replica: 100,
+            fee_per_replica: 5,
+            collateral_per_replica: 70,
+            ..Job::default()
+        };
+        let outcomes = [SlotOutcome::Paid, SlotOutcome::Slashed, SlotOutcome::Paid];
+        let p = Payout::of(&job, &outcomes).unwrap();
+        assert_eq!(
+            (
+                p.provider_pay,
+                p.paid,
+                p.slashed,
+                p.burn_due,
+                p.treasury_due,
+                p.buyer_refund
+            ),
+            (95, 2, 1, 70, 10, 100)
+        );
+        assert_eq!(
+            p.buyer_refund + u64::from(p.paid) * p.provider_pay + p.treasury_due,
+            job.escrow_owed
+        );
+        let none = Payout::of(&job, &[SlotOutcome::Unpaid; 3]).unwrap();
+        assert_eq!(
+            (none.buyer_refund, none.burn_due, none.treasury_due),
+            (300, 0, 0)
+        );
+    }
+
+    #[test]
     fn unrevealed_slots_never_count_towards_quorum() {
         let mut hidden = revealed(1);
         hidden.status = SlotStatus::Committed;

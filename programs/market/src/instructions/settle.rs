@@ -96,7 +96,7 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     escrow.refund_buyer(payout.buyer_refund)?;
 
     let job = &mut ctx.accounts.escrow.job;
-    job.apply_settlement(&outcomes, winner, &payout)?;
+    job.apply_settlement(&outcomes, winner, payout.treasury_due, payout.burn_due)?;
     job.invariant()?;
     emit_cpi!(JobSettled {
         job: job_key,

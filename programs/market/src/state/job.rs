@@ -163,7 +163,7 @@ pub const JOB_STATE_OFFSET: usize = 8 + 32 + 8;
 pub const JOB_BUYER_OFFSET: usize = 8;
 
 #[account]
-#[derive(InitSpace, Debug)]
+#[derive(InitSpace, Debug, Default)]
 pub struct Job {
     pub buyer: Pubkey,
     pub job_id: u64,
@@ -379,23 +379,23 @@ impl Job {
     }
 
     /// Records a settlement: each active slot's outcome, the agreed hash, and what the vault
-    /// still holds (the fees and the slashed collateral to burn).
+    /// still holds: the fees (`treasury_due`) and the slashed collateral to burn (`burn_due`).
     pub fn apply_settlement(
         &mut self,
         outcomes: &[SlotOutcome],
         winner: Option<[u8; 32]>,
-        payout: &crate::settlement::Payout,
+        treasury_due: u64,
+        burn_due: u64,
     ) -> Result<()> {
         for (slot, outcome) in self.slots.iter_mut().zip(outcomes) {
             slot.outcome = *outcome;
         }
         self.state = JobState::Settled;
         self.agreed_hash = winner;
-        self.treasury_due = payout.treasury_due;
-        self.burn_due = payout.burn_due;
-        self.escrow_owed = payout
-            .treasury_due
-            .checked_add(payout.burn_due)
+        self.treasury_due = treasury_due;
+        self.burn_due = burn_due;
+        self.escrow_owed = treasury_due
+            .checked_add(burn_due)
             .ok_or(MarketError::MathOverflow)?;
         Ok(())
     }
@@ -553,10 +553,8 @@ mod tests {
             Err(MarketError::JobNotOpen)
         );
         job.check_settleable(7).unwrap();
-        let paid = [SlotOutcome::Paid; 3];
-        let payout = crate::settlement::Payout::of(&job, &paid).unwrap();
-        assert_eq!((payout.treasury_due, payout.burn_due), (15, 0));
-        job.apply_settlement(&paid, Some([9; 32]), &payout).unwrap();
+        job.apply_settlement(&[SlotOutcome::Paid; 3], Some([9; 32]), 15, 0)
+            .unwrap();
         job.invariant().unwrap();
         let mut cancelled = open_job(2);
         cancelled.claim(providers[0], 1).unwrap();
