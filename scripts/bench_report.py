@@ -76,7 +76,7 @@ w("## Protocol\n")
 w("### Write locks\n")
 w("Which accounts each instruction write-locks, from the SDK's instruction builders (the one "
   "definition clients and tests use). Global accounts: the market and staking configs, the "
-  "market authority PDA, the payment mint, the treasury, the event authorities. A per-job "
+  "market authority PDA, the payment mint, the treasury, the fee vault, the event authorities. A per-job "
   "instruction that write-locks one of them serialises every job on the chain, so "
   "`scripts/bench.sh` fails if one does.\n")
 w(read("locks.md").strip() + "\n")
