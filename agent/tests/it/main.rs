@@ -399,11 +399,7 @@ async fn m_a_kernel_beyond_any_budget_ends_out_of_budget_and_the_quorum_is_paid(
         a.start();
     }
     // A billion rounds per invocation, at the largest budget a manifest may ask for.
-    let spin = kernels::spin::Spin {
-        rounds: vec![1_000_000_000; 64],
-        inner: 1_000,
-        budget: Limits::V1.max_gas_per_invocation,
-    };
+    let spin = kernels::spin::Spin::beyond_any_budget();
     let expected = concord_protocol::error_outcome_hash(concord_protocol::ErrorCode::OutOfBudget);
     assert_eq!(
         spin.reference().outcome.hash(),

@@ -56,6 +56,17 @@ pub struct Reference {
 }
 
 impl Spin {
+    /// A job no budget the market allows can cover: a billion rounds per invocation (64
+    /// invocations) at the largest `gas_per_invocation` a manifest may ask for. The agents'
+    /// end-to-end test submits it; the metering test runs it on every backend.
+    pub fn beyond_any_budget() -> Spin {
+        Spin {
+            rounds: vec![1_000_000_000; 64],
+            inner: 1_000,
+            budget: concord_protocol::Limits::V1.max_gas_per_invocation,
+        }
+    }
+
     /// Gas one invocation with `rounds` rounds needs (closed form of the rule).
     pub fn gas(rounds: u32, inner: u32) -> u64 {
         u64::from(rounds) + 1 + u64::from(rounds) * (u64::from(inner) + 1)

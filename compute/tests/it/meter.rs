@@ -67,6 +67,21 @@ fn out_of_budget_gives_the_same_outcome_on_every_backend_and_the_reference() {
     }
 }
 
+/// The job the agents' end-to-end test submits (`Spin::beyond_any_budget`): the same
+/// out-of-budget outcome hash on Vulkan (lavapipe), GL (llvmpipe) and the CPU reference.
+#[test]
+fn the_job_beyond_any_budget_has_one_outcome_everywhere() {
+    let s = Spin::beyond_any_budget();
+    let want = error_outcome_hash(ErrorCode::OutOfBudget);
+    assert_eq!(s.reference().outcome.hash(), want);
+    for backend in Backend::ALL {
+        let (e, gas) = run(backend, &s.job());
+        assert_eq!(e.outcome().hash(), want, "{backend:?}: {e:?}");
+        let gas = gas.expect("the meters of a job that ran");
+        assert!(gas.passes[0].out_of_budget, "{gas:?}");
+    }
+}
+
 #[test]
 fn a_job_exactly_at_its_budget_succeeds_and_agrees_with_the_reference() {
     let s = spin(NEED);
