@@ -150,7 +150,7 @@ async fn mints_that_break_custody_or_conservation_are_refused() {
     for (extension, init, error, needs_freeze) in cases {
         let freeze = needs_freeze.then_some(someone);
         let mint = bank
-            .token_2022_mint(&[extension], |m| init(m, &someone), freeze.as_ref())
+            .mint_of(&T22, &[extension], |m| init(m, &someone), freeze.as_ref())
             .await
             .unwrap_or_else(|e| panic!("create a {extension:?} mint: {e:?}"));
         // Trusting the freeze authority does not let any of these through.
@@ -166,31 +166,10 @@ async fn a_freeze_authority_needs_the_deployers_declared_trust() {
     let mut bank = Bank::start(anchor_spl::token::ID).await;
     let admin = bank.new_wallet().await;
     let freezer = Pubkey::new_unique();
-    let mint = Keypair::new();
-    let rent = bank.ctx.banks_client.get_rent().await.unwrap();
-    let space =
-        <spl_token_2022::state::Mint as anchor_lang::solana_program::program_pack::Pack>::LEN;
-    let payer = bank.payer();
-    let authority = Pubkey::new_unique();
-    let ixs = [
-        anchor_lang::solana_program::system_instruction::create_account(
-            &payer,
-            &mint.pubkey(),
-            rent.minimum_balance(space),
-            space as u64,
-            &anchor_spl::token::ID,
-        ),
-        spl_token_2022::instruction::initialize_mint2(
-            &anchor_spl::token::ID,
-            &mint.pubkey(),
-            &authority,
-            Some(&freezer),
-            6,
-        )
-        .unwrap(),
-    ];
-    bank.send(&ixs, &[&mint]).await.expect("mint");
-    let mint = mint.pubkey();
+    let mint = bank
+        .mint_of(&anchor_spl::token::ID, &[], |_| vec![], Some(&freezer))
+        .await
+        .expect("mint");
     let r = init_staking(&mut bank, &admin, &mint, false).await;
     assert_error(r, u32::from(StakingError::MintFreezeAuthority));
     init_staking(&mut bank, &admin, &mint, true)
@@ -225,7 +204,8 @@ async fn metadata_pointer_and_close_authority_are_accepted() {
     let admin = bank.new_wallet().await;
     let someone = Pubkey::new_unique();
     let mint = bank
-        .token_2022_mint(
+        .mint_of(
+            &T22,
             &[E::MetadataPointer, E::MintCloseAuthority],
             |m| {
                 vec![

@@ -269,35 +269,19 @@ impl Bank {
 
     /// A new mint of the bank's token program (6 decimals, the bank's mint authority).
     pub async fn new_mint(&mut self) -> Pubkey {
-        let mint = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let space = spl_token_2022::state::Mint::LEN;
-        let ixs = [
-            system_instruction::create_account(
-                &self.payer(),
-                &mint.pubkey(),
-                rent.minimum_balance(space),
-                space as u64,
-                &self.token_program,
-            ),
-            spl_token_2022::instruction::initialize_mint2(
-                &self.token_program,
-                &mint.pubkey(),
-                &self.mint_authority.pubkey(),
-                None,
-                self.decimals,
-            )
-            .unwrap(),
-        ];
-        self.send(&ixs, &[&mint]).await.expect("create mint");
-        mint.pubkey()
+        let program = self.token_program;
+        self.mint_of(&program, &[], |_| vec![], None)
+            .await
+            .expect("create mint")
     }
 
-    /// A new Token-2022 mint (6 decimals, the bank's mint authority, `freeze` as its freeze
-    /// authority) with `extensions`, each set up by the instructions `init` returns for the
-    /// mint's address (sent between the account's creation and `initialize_mint2`).
-    pub async fn token_2022_mint(
+    /// A new mint of `token_program` (6 decimals, the bank's mint authority, `freeze` as its
+    /// freeze authority) with the Token-2022 `extensions`, each set up by the instructions
+    /// `init` returns for the mint's address (sent between the account's creation and
+    /// `initialize_mint2`).
+    pub async fn mint_of(
         &mut self,
+        token_program: &Pubkey,
         extensions: &[spl_token_2022::extension::ExtensionType],
         init: impl FnOnce(&Pubkey) -> Vec<Instruction>,
         freeze: Option<&Pubkey>,
@@ -308,18 +292,17 @@ impl Bank {
             spl_token_2022::state::Mint,
         >(extensions)
         .expect("mint size");
-        let token_2022 = anchor_spl::token_2022::ID;
         let mut ixs = vec![system_instruction::create_account(
             &self.payer(),
             &mint.pubkey(),
             rent.minimum_balance(space),
             space as u64,
-            &token_2022,
+            token_program,
         )];
         ixs.extend(init(&mint.pubkey()));
         ixs.push(
             spl_token_2022::instruction::initialize_mint2(
-                &token_2022,
+                token_program,
                 &mint.pubkey(),
                 &self.mint_authority.pubkey(),
                 freeze,

@@ -5,6 +5,8 @@
 use super::*;
 use crate::context::{Ctx, Mint};
 use crate::{exit, CliError, OutputFormat};
+use concord_market::settlement::Payout;
+use concord_sdk::chain::SlotOutcome;
 
 pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Result<(), CliError> {
     let me = ctx.me()?;
@@ -33,14 +35,17 @@ pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Res
     let sig = sender
         .send(&[mint.cancel_instruction(&address, &j)], &[])
         .await?;
-    let compensated = j.price_per_replica * u64::from(j.filled);
+    // What the program paid, by its own rule (each claimed slot compensated).
+    let outcomes = vec![SlotOutcome::Compensated; j.filled_slots().len()];
+    let payout = Payout::of(&j, &outcomes)
+        .ok_or_else(|| CliError::msg("the job's terms overflow".to_string()))?;
     signed(
         output,
         format!(
-            "job {address} cancelled: {} tokens refunded, {} paid to the {} provider(s) that had claimed a slot",
-            mint.format(j.escrow_owed - compensated),
-            mint.format(compensated),
-            j.filled
+            "job {address} cancelled: {} tokens refunded, {} paid to each of the {} provider(s) that had claimed a slot",
+            mint.format(payout.buyer_refund),
+            mint.format(payout.provider_pay),
+            payout.paid
         ),
         sig,
     );
