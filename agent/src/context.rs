@@ -27,6 +27,10 @@ pub struct Agent {
     pub identity: concord_provider::Identity,
     pub chain: Chain,
     pub sender: Sender,
+    /// The market's draw set (from its config).
+    pub draw_set: Pubkey,
+    /// The market's take window, in seconds: a draw round older than this may be redrawn.
+    pub take_window: i64,
     pub mint: Mint,
     pub journal: Journal,
     pub metrics: Arc<Metrics>,

@@ -1,9 +1,12 @@
 //! Finding work: jobs held on chain without a journal record (adopted), and the discovery pass
-//! that lists open jobs, applies the claim rules and the operator's, and starts a claim task
-//! for each job it takes. Tasks are spawned through [`Tasks`], one per job.
+//! that lists open jobs, applies the claim rules and the operator's, asks the draw whether
+//! this provider was drawn (`DrawView::turn`, the program's own rule), and starts a claim task
+//! for each job it takes; a job whose draw round had its take window gets a new round
+//! (`redraw`), so offline providers never stall it. Tasks are spawned through [`Tasks`], one
+//! per job.
 use std::sync::Arc;
 
-use concord_sdk::chain::{ChainError, JobFilter, JobState};
+use concord_sdk::chain::{ix, ChainError, DrawView, Job, JobFilter, JobState, Turn};
 use solana_sdk::pubkey::Pubkey;
 use tokio::task::JoinSet;
 use tracing::warn;
@@ -103,6 +106,7 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
     }
     let provider = agent.chain.provider(&agent.me).await?;
     let now = agent.chain.unix_timestamp().await?;
+    let view = agent.chain.draw_view(&agent.draw_set, &agent.me).await?;
     let mut free_stake = provider.staked.saturating_sub(provider.locked);
     // Best paid first.
     candidates.sort_by_key(|(_, j)| {
@@ -128,6 +132,9 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
             }
             continue;
         }
+        if !drawn(agent, &view, &address, &job, now).await {
+            continue;
+        }
         free_stake = free_stake.saturating_sub(job.collateral_per_replica);
         in_flight += 1;
         spawn_task(agent, tasks, address, move |agent| async move {
@@ -135,4 +142,23 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
         });
     }
     Ok(())
+}
+
+/// Whether the current draw round of `job` drew this provider; when the round has had its take
+/// window without filling the job (or can no longer be read), begins a new one.
+async fn drawn(agent: &Agent, view: &DrawView, address: &Pubkey, job: &Job, now: i64) -> bool {
+    let turn = view.turn(address, job);
+    if let Turn::Drawn(c) = turn {
+        tracing::debug!(job = %address, round = job.draw_round, step = c.step, "drawn");
+        return true;
+    }
+    if turn != Turn::Wait && job.check_redraw(now, agent.take_window).is_ok() {
+        match agent.sender.send(&[ix::redraw(address)], &[]).await {
+            Ok(sig) => {
+                tracing::info!(job = %address, round = job.draw_round + 1, signature = %sig, "began a new draw round")
+            }
+            Err(e) => tracing::debug!(job = %address, error = %e, "redraw refused"),
+        }
+    }
+    false
 }

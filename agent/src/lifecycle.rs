@@ -58,7 +58,7 @@ pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
         warn!(error = %e, "cannot write the journal; not claiming");
         return;
     }
-    let claim = [ix::claim_slot(&agent.me, &address)];
+    let claim = [ix::claim_slot(&agent.me, &address, &agent.draw_set)];
     // A job seen at once (PubSub) may still be in its creation slot, where claims fail.
     if let Err(e) = agent
         .chain

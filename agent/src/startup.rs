@@ -118,6 +118,7 @@ pub async fn start(
         error,
     };
     let mint = chain.payment_mint().await.map_err(&chain_err)?;
+    let market = chain.market_config().await.map_err(&chain_err)?;
     let price_floor = mint
         .parse_units(&config.jobs.price_floor)
         .map_err(|source| StartError::Amount {
@@ -148,6 +149,8 @@ pub async fn start(
         keypair,
         chain,
         sender,
+        draw_set: market.draw_set,
+        take_window: market.params.take_window,
         mint,
         journal,
         metrics,
@@ -162,6 +165,7 @@ pub async fn start(
         passed_over: Mutex::new(HashSet::new()),
     };
     ensure_registered(&agent, &chain_err).await?;
+    ensure_in_draws(&agent, &chain_err).await?;
     Ok(Arc::new(agent))
 }
 
@@ -239,5 +243,32 @@ async fn ensure_registered(
     )];
     agent.sender.send(&deposit, &[]).await.map_err(chain_err)?;
     info!(deposited = %mint.format(missing), staked = %mint.format(target), "stake topped up");
+    Ok(())
+}
+
+/// Joins the draws, or brings this provider's draw weight up to its stake (it counts from the
+/// next draw epoch).
+async fn ensure_in_draws(
+    agent: &Agent,
+    chain_err: &impl Fn(ChainError) -> StartError,
+) -> Result<(), StartError> {
+    let me = agent.me;
+    let view = agent
+        .retry("read the draws", || {
+            agent.chain.draw_view(&agent.draw_set, &me)
+        })
+        .await
+        .map_err(chain_err)?;
+    let ix_ = match view.index {
+        None => ix::join_draws(&me, &agent.draw_set),
+        Some(i)
+            if concord_market::draw::fenwick::get(&view.set.live, i as usize) != view.weight =>
+        {
+            ix::sync_draw_weight(&me, &agent.draw_set)
+        }
+        Some(_) => return Ok(()),
+    };
+    agent.sender.send(&[ix_], &[]).await.map_err(chain_err)?;
+    info!(provider = %me, weight = %agent.mint.format(view.weight), "in the draws (from the next draw epoch)");
     Ok(())
 }

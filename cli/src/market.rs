@@ -33,6 +33,10 @@ pub struct ParamArgs {
     /// Longest window, in seconds (at most 7 days).
     #[arg(long)]
     pub max_window: Option<i64>,
+    /// Seconds a draw round's providers have to take their slots before anyone may draw
+    /// replacements (1 to 120).
+    #[arg(long)]
+    pub take_window: Option<i64>,
 }
 
 impl ParamArgs {
@@ -46,6 +50,7 @@ impl ParamArgs {
             min_collateral_per_replica: self.min_collateral.unwrap_or(p.min_collateral_per_replica),
             min_window: self.min_window.unwrap_or(p.min_window),
             max_window: self.max_window.unwrap_or(p.max_window),
+            take_window: self.take_window.unwrap_or(p.take_window),
         }
     }
 }
@@ -70,6 +75,9 @@ pub enum MarketCommand {
         /// freeze every vault and stop every exit (recorded in the staking config).
         #[arg(long)]
         trust_freeze_authority: bool,
+        /// Slots per draw epoch: stake changes count in the draws from the next epoch on.
+        #[arg(long, default_value_t = concord_market::DEFAULT_DRAW_EPOCH_SLOTS)]
+        draw_epoch_slots: u64,
         #[command(flatten)]
         params: ParamArgs,
     },
@@ -106,6 +114,7 @@ pub async fn run(
             min_stake,
             unbonding_period,
             trust_freeze_authority,
+            draw_epoch_slots,
             params,
         } => {
             let mint = parse_pubkey(&mint, "mint")?;
@@ -141,18 +150,24 @@ pub async fn run(
                 pda::market_authority(),
                 trust_freeze_authority,
             ));
-            ixs.push(ix::initialize_market(
+            let sender = ctx.sender()?;
+            sender.send(&ixs, &[]).await?;
+            let (sig, draw_set) = concord_sdk::chain::draws::initialize_market(
+                &sender,
                 &me,
                 &mint,
                 &token_program,
                 &treasury,
                 params.apply(MarketParams::DEFAULT),
-            ));
-            let sig = ctx.sender()?.send(&ixs, &[]).await?;
+                draw_epoch_slots,
+            )
+            .await?;
             emit(
                 output,
-                json!({"signature": sig.to_string(), "treasury": treasury.to_string()}),
-                || format!("market initialized (treasury {treasury}); signature {sig}"),
+                json!({"signature": sig.to_string(), "treasury": treasury.to_string(), "draw_set": draw_set.to_string()}),
+                || {
+                    format!("market initialized (treasury {treasury}, draw set {draw_set}); signature {sig}")
+                },
             );
         }
         MarketCommand::Show => {
@@ -173,17 +188,19 @@ pub async fn run(
                 "price_per_replica": [p.min_price_per_replica, p.max_price_per_replica],
                 "min_collateral_per_replica": p.min_collateral_per_replica,
                 "window_seconds": [p.min_window, p.max_window],
+                "take_window_seconds": p.take_window,
+                "draw_set": m.draw_set.to_string(),
                 "min_stake": s.min_stake,
                 "unbonding_period": s.unbonding_period,
             });
             emit(output, j, || {
                 format!(
-                    "market {}\n  admin         {}\n  payment mint  {}{}\n  treasury      {} (fees collect in {})\n  paused        {}\n  fee           {} bps (slashed collateral is burned)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  min stake     {}\n  unbonding     {} s",
+                    "market {}\n  admin         {}\n  payment mint  {}{}\n  treasury      {} (fees collect in {})\n  paused        {}\n  fee           {} bps (slashed collateral is burned)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  take window   {} s (draw set {})\n  min stake     {}\n  unbonding     {} s",
                     concord_market::ID, m.admin, m.payment_mint,
                     if s.freeze_authority_trusted { " (freeze authority declared trusted)" } else { "" },
                     m.treasury, pda::fee_vault(), m.paused, p.fee_bps,
                     p.min_replicas, p.max_replicas, p.min_price_per_replica, p.max_price_per_replica,
-                    p.min_collateral_per_replica, p.min_window, p.max_window, s.min_stake, s.unbonding_period
+                    p.min_collateral_per_replica, p.min_window, p.max_window, p.take_window, m.draw_set, s.min_stake, s.unbonding_period
                 )
             });
         }

@@ -146,20 +146,27 @@ pub async fn run(
         ProviderCommand::Register { hardware, uri } => {
             let me = ctx.me()?;
             let hw = hardware.profile(None)?.expect("a new profile");
+            let draw_set = ctx.chain.market_config().await?.draw_set;
             let sig = ctx
                 .sender()?
                 .send(
-                    &[ix::register_provider(
-                        &me,
-                        &mint.address,
-                        &mint.token_program,
-                        hw.clone(),
-                        &uri,
-                    )],
+                    &[
+                        ix::register_provider(
+                            &me,
+                            &mint.address,
+                            &mint.token_program,
+                            hw.clone(),
+                            &uri,
+                        ),
+                        ix::join_draws(&me, &draw_set),
+                    ],
                     &[],
                 )
                 .await?;
-            done(format!("registered {me} ({})", hw.gpu_name), sig);
+            done(
+                format!("registered {me} ({}) and joined the draws", hw.gpu_name),
+                sig,
+            );
         }
         ProviderCommand::Update {
             hardware,
@@ -173,10 +180,9 @@ pub async fn run(
                 metadata_uri: uri,
                 accepting_jobs: accepting,
             };
-            let sig = ctx
-                .sender()?
-                .send(&[ix::update_provider(&me, update)], &[])
-                .await?;
+            let mut ixs = vec![ix::update_provider(&me, update)];
+            ixs.extend(sync_draws(&ctx, &me).await?);
+            let sig = ctx.sender()?.send(&ixs, &[]).await?;
             done("provider updated".into(), sig);
         }
         ProviderCommand::Stake { amount } => {
@@ -200,7 +206,10 @@ pub async fn run(
                 &mint.address,
                 &mint.token_program,
                 units,
-            )];
+            )]
+            .into_iter()
+            .chain(sync_draws(&ctx, &me).await?)
+            .collect::<Vec<_>>();
             let sig = ctx.sender()?.send(&ixs, &[]).await?;
             done(format!("staked {amount}"), sig);
         }
@@ -211,7 +220,13 @@ pub async fn run(
             let period = ctx.chain.staking_config().await?.unbonding_period;
             let sig = ctx
                 .sender()?
-                .send(&[ix::request_unbond(&me, units, period)], &[])
+                .send(
+                    &[ix::request_unbond(&me, units, period)]
+                        .into_iter()
+                        .chain(sync_draws(&ctx, &me).await?)
+                        .collect::<Vec<_>>(),
+                    &[],
+                )
                 .await?;
             let p = ctx.chain.provider(&me).await?;
             done(
@@ -279,4 +294,17 @@ pub async fn run(
         }
     }
     Ok(Status::Ok)
+}
+
+/// The instruction that brings `me`'s draw weight up to date after its stake or state
+/// changes in the same transaction (none before it joined the draws; `join_draws` otherwise).
+async fn sync_draws(
+    ctx: &Ctx,
+    me: &solana_sdk::pubkey::Pubkey,
+) -> Result<Vec<solana_sdk::instruction::Instruction>, CliError> {
+    let draw_set = ctx.chain.market_config().await?.draw_set;
+    Ok(match ctx.chain.draw_entry(me).await? {
+        Some(_) => vec![ix::sync_draw_weight(me, &draw_set)],
+        None => vec![ix::join_draws(me, &draw_set)],
+    })
 }

@@ -39,6 +39,9 @@ pub struct LocalnetConfig {
     /// Create the mint's configs (staking and market); off leaves a bare chain for
     /// `concord market init`.
     pub initialize: bool,
+    /// Slots per draw epoch (8 here, about 3 s: a provider that joins counts in the draws
+    /// within seconds).
+    pub draw_epoch_slots: u64,
 }
 
 impl Default for LocalnetConfig {
@@ -53,8 +56,10 @@ impl Default for LocalnetConfig {
             // tests and demos run quickly.
             market: MarketParams {
                 min_window: 5,
+                take_window: 4,
                 ..MarketParams::DEFAULT
             },
+            draw_epoch_slots: 8,
             staking: ConfigParams {
                 unbonding_period: 60,
                 ..ConfigParams::DEFAULT
@@ -196,18 +201,24 @@ impl Localnet {
                 pda::market_authority(),
                 false,
             ));
-            ixs.push(ix::initialize_market(
+        }
+        sender
+            .send(&ixs, &[])
+            .await
+            .context("initializing the staking config")?;
+        if config.initialize {
+            concord_sdk::chain::draws::initialize_market(
+                &sender,
                 &admin.pubkey(),
                 &mint,
                 &token_program,
                 &treasury,
                 config.market,
-            ));
-        }
-        sender
-            .send(&ixs, &[])
+                config.draw_epoch_slots,
+            )
             .await
-            .context("initializing the staking and market configs")?;
+            .context("initializing the market config and its draw set")?;
+        }
 
         let info = LocalnetInfo {
             rpc_url: validator.rpc_url(),

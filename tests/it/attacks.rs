@@ -159,7 +159,15 @@ async fn reinitialization() {
             &admin,
         ),
         (
-            ix::initialize_market(&admin.pubkey(), &mint, &program, &treasury, market_params()),
+            ix::initialize_market(
+                &admin.pubkey(),
+                &mint,
+                &program,
+                &treasury,
+                &m.draw_set,
+                market_params(),
+                DRAW_EPOCH_SLOTS,
+            ),
             &admin,
         ),
         (
@@ -202,7 +210,7 @@ async fn arbitrary_cpi_fake_programs() {
     );
     // A fake staking program for the collateral CPI (it would "lock" nothing).
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
-    let mut attack = ix::claim_slot(&ps[0].key(), &job);
+    let mut attack = ix::claim_slot(&ps[0].key(), &job, &m.draw_set);
     ix::replace_account(&mut attack, &concord_staking::ID, &anchor_spl::token::ID);
     assert_error(
         m.bank.send(&[attack], &[&ps[0].wallet]).await,
@@ -231,8 +239,8 @@ async fn duplicate_mutable_accounts() {
     assert_error(m.claim(&ps[0], &job).await, me(MarketError::AlreadyClaimed));
     // Two claims by one provider in a single transaction.
     let twice = [
-        ix::claim_slot(&ps[1].key(), &job),
-        ix::claim_slot(&ps[1].key(), &job),
+        ix::claim_slot(&ps[1].key(), &job, &m.draw_set),
+        ix::claim_slot(&ps[1].key(), &job, &m.draw_set),
     ];
     assert_error(
         m.bank.send(&twice, &[&ps[1].wallet]).await,
@@ -270,7 +278,7 @@ async fn non_canonical_bump() {
             Pubkey::create_program_address(&[b"authority", &[b]], &concord_market::ID).ok()
         })
         .expect("a non-canonical bump exists");
-    let mut attack = ix::claim_slot(&ps[0].key(), &job);
+    let mut attack = ix::claim_slot(&ps[0].key(), &job, &m.draw_set);
     ix::replace_account(&mut attack, &pda::market_authority(), &other);
     assert_error(
         m.bank.send(&[attack], &[&ps[0].wallet]).await,

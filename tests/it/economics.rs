@@ -27,7 +27,7 @@ async fn c1_no_claims_in_the_creation_transaction() {
     let (mint, program) = (m.bank.mint, m.bank.token_program);
     let create = ix::create_job(&buyer.key(), &buyer.token, &mint, &program, job_args(1));
     let job = pda::job(&buyer.key(), 1);
-    let claim = ix::claim_slot(&sybil.key(), &job);
+    let claim = ix::claim_slot(&sybil.key(), &job, &m.draw_set);
     let r = m
         .bank
         .send(&[create, claim], &[&buyer.wallet, &sybil.wallet])

@@ -26,7 +26,15 @@ async fn market_config_rejections() {
     let admin = m.admin.insecure_clone();
     let (mint, treasury, program) = (m.bank.mint, m.treasury, m.bank.token_program);
     // Re-initialization of the config.
-    let again = ix::initialize_market(&admin.pubkey(), &mint, &program, &treasury, market_params());
+    let again = ix::initialize_market(
+        &admin.pubkey(),
+        &mint,
+        &program,
+        &treasury,
+        &m.draw_set,
+        market_params(),
+        DRAW_EPOCH_SLOTS,
+    );
     assert_error(m.bank.send(&[again], &[&admin]).await, 0u32);
     // Not the admin.
     let outsider = m.bank.new_wallet().await;
@@ -156,14 +164,16 @@ async fn try_initialize_market(
     let treasury = bank
         .token_account_of(&admin.pubkey(), mint, &anchor_spl::token::ID)
         .await;
-    let ix_ = ix::initialize_market(
+    let draw_set = solana_sdk::signature::Keypair::new();
+    let ixs = initialize_market_ixs(
         &admin.pubkey(),
         mint,
         &anchor_spl::token::ID,
         &treasury,
+        &draw_set.pubkey(),
         params,
     );
-    bank.send(&[ix_], &[admin]).await
+    bank.send(&ixs, &[admin, &draw_set]).await
 }
 
 #[tokio::test]
@@ -465,7 +475,7 @@ async fn claim_rejections() {
         );
     }
     // Somebody else's provider account (wrong PDA for the signer).
-    let mut ix_ = ix::claim_slot(&ps[1].key(), &job);
+    let mut ix_ = ix::claim_slot(&ps[1].key(), &job, &m.draw_set);
     ix::replace_account(
         &mut ix_,
         &pda::provider(&ps[1].key()),
@@ -482,7 +492,7 @@ async fn claim_rejections() {
         Anchor::AccountNotInitialized,
     );
     // Missing signer.
-    let mut ix_ = ix::claim_slot(&ps[1].key(), &job);
+    let mut ix_ = ix::claim_slot(&ps[1].key(), &job, &m.draw_set);
     unsign(&mut ix_, &ps[1].key());
     assert_error(m.bank.send(&[ix_], &[]).await, Anchor::AccountNotSigner);
     // After the claim deadline.

@@ -9,7 +9,7 @@ use concord_staking::errors::StakingError;
 use concord_tests::bank::{assert_error, Bank};
 use concord_tests::ix;
 use concord_tests::pda;
-use concord_tests::scenario::{market_params, staking_params};
+use concord_tests::scenario::{initialize_market_ixs, market_params, staking_params};
 use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 
@@ -187,14 +187,16 @@ async fn a_freeze_authority_needs_the_deployers_declared_trust() {
     let treasury = bank
         .token_account_of(&admin.pubkey(), &mint, &anchor_spl::token::ID)
         .await;
-    let ix_ = ix::initialize_market(
+    let draw_set = solana_sdk::signature::Keypair::new();
+    let ixs = initialize_market_ixs(
         &admin.pubkey(),
         &mint,
         &anchor_spl::token::ID,
         &treasury,
+        &draw_set.pubkey(),
         market_params(),
     );
-    bank.send(&[ix_], &[&admin]).await.expect("market");
+    bank.send(&ixs, &[&admin, &draw_set]).await.expect("market");
     assert!(bank.exists(&pda::fee_vault()).await);
 }
 

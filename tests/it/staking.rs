@@ -451,9 +451,11 @@ async fn only_the_market_may_lock_unlock_or_slash() {
 async fn inactive_or_understaked_providers_cannot_claim() {
     let mut m = Market::new().await;
     let buyer = m.actor(10 * PRICE).await;
-    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
-    // Not accepting jobs.
     let off = m.provider(STAKE).await;
+    let poor = m.provider(MIN_STAKE - 1).await;
+    let thin = m.provider(COLLATERAL - 1).await;
+    let leaving = m.provider(STAKE).await;
+    // Not accepting jobs.
     let update = ProviderUpdate {
         accepting_jobs: Some(false),
         ..Default::default()
@@ -462,24 +464,7 @@ async fn inactive_or_understaked_providers_cannot_claim() {
         .send(&[ix::update_provider(&off.key(), update)], &[&off.wallet])
         .await
         .unwrap();
-    assert_error(
-        m.claim(&off, &job).await,
-        se(StakingError::ProviderInactive),
-    );
-    // Below the minimum stake.
-    let poor = m.provider(MIN_STAKE - 1).await;
-    assert_error(
-        m.claim(&poor, &job).await,
-        se(StakingError::ProviderInactive),
-    );
-    // Above the minimum but without enough free stake for the collateral.
-    let thin = m.provider(COLLATERAL - 1).await;
-    assert_error(
-        m.claim(&thin, &job).await,
-        se(StakingError::InsufficientFreeStake),
-    );
     // Everything unbonding counts as gone.
-    let leaving = m.provider(STAKE).await;
     m.bank
         .send(
             &[ix::request_unbond(
@@ -491,9 +476,24 @@ async fn inactive_or_understaked_providers_cannot_claim() {
         )
         .await
         .unwrap();
+    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
+    // Both weigh nothing now in the draws, whatever the epoch's snapshot says: never drawn
+    // (staking's own refusal, ProviderInactive, stays behind it).
+    for p in [&off, &leaving] {
+        assert_error(
+            m.claim(p, &job).await,
+            u32::from(concord_market::errors::MarketError::NotDrawn),
+        );
+    }
+    // Below the minimum stake.
     assert_error(
-        m.claim(&leaving, &job).await,
+        m.claim(&poor, &job).await,
         se(StakingError::ProviderInactive),
+    );
+    // Above the minimum but without enough free stake for the collateral.
+    assert_error(
+        m.claim(&thin, &job).await,
+        se(StakingError::InsufficientFreeStake),
     );
 }
 

@@ -118,6 +118,11 @@ pub struct Bank {
     pub mint_authority: Keypair,
     pub decimals: u8,
     nonce: u64,
+    /// The SlotHashes entries this harness wrote (newest first): every slot the clock passed,
+    /// with a bank hash of the harness's making (see [`Bank::advance_slots`]).
+    slot_hashes: Vec<(u64, [u8; 32])>,
+    /// Makes this bank's slot hashes its own.
+    hash_salt: [u8; 32],
 }
 
 impl Bank {
@@ -139,6 +144,8 @@ impl Bank {
             mint_authority: Keypair::new(),
             decimals: 6,
             nonce: 0,
+            slot_hashes: Vec::new(),
+            hash_salt: Keypair::new().pubkey().to_bytes(),
         };
         bank.mint = bank.new_mint().await;
         bank
@@ -163,6 +170,17 @@ impl Bank {
                     ..
                 }) => {
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                // Long tests outlive the blockhash they started with (150 of ~400 ms).
+                Err(TxError {
+                    error: TransactionError::BlockhashNotFound,
+                    ..
+                }) => {
+                    self.ctx.last_blockhash = self
+                        .ctx
+                        .get_new_latest_blockhash()
+                        .await
+                        .expect("a new blockhash");
                 }
                 other => return other,
             }
@@ -436,9 +454,68 @@ impl Bank {
 
     /// Moves the clock's slot forward by one (claims must land after a job's creation slot).
     pub async fn next_slot(&mut self) {
+        self.advance_slots(1).await;
+    }
+
+    /// Moves the clock's slot forward by `n`, recording each slot passed in the SlotHashes
+    /// sysvar as a produced slot. The bank itself stays in one slot (the clock is the
+    /// harness's), so the bank hashes are the harness's too: SHA-256 of a per-bank salt and
+    /// the slot, unless a test sets one ([`Bank::set_slot_hash`]), as a slot's leader could.
+    pub async fn advance_slots(&mut self, n: u64) {
         let mut clock = self.clock().await;
-        clock.slot += 1;
+        for slot in clock.slot..clock.slot + n {
+            let hash = solana_sha256_hasher::hashv(&[&self.hash_salt, &slot.to_le_bytes()]);
+            self.slot_hashes.insert(0, (slot, hash.to_bytes()));
+        }
+        self.slot_hashes
+            .truncate(concord_market::draw::SLOT_HASHES_ENTRIES);
+        clock.slot += n;
         self.ctx.set_sysvar(&clock);
+        self.write_slot_hashes();
+    }
+
+    /// Makes the bank hashes of the slots passed from now on a function of `salt` (tests that
+    /// count draws over many jobs use a fixed one, so they see one sequence of seeds).
+    pub fn set_hash_salt(&mut self, salt: [u8; 32]) {
+        self.hash_salt = salt;
+    }
+
+    /// Drops the SlotHashes entries older than `slot`, as the sysvar's 512-entry window does.
+    pub fn age_out_slot_hashes_before(&mut self, slot: u64) {
+        self.slot_hashes.retain(|(s, _)| *s >= slot);
+        self.write_slot_hashes();
+    }
+
+    /// Replaces the bank hash of `slot` (already passed) in the SlotHashes sysvar.
+    pub fn set_slot_hash(&mut self, slot: u64, hash: [u8; 32]) {
+        if let Some(e) = self.slot_hashes.iter_mut().find(|(s, _)| *s == slot) {
+            e.1 = hash;
+        }
+        self.write_slot_hashes();
+    }
+
+    /// The SlotHashes sysvar's data as the harness wrote it.
+    pub fn slot_hashes_data(&self) -> Vec<u8> {
+        let mut data = (self.slot_hashes.len() as u64).to_le_bytes().to_vec();
+        for (slot, hash) in &self.slot_hashes {
+            data.extend_from_slice(&slot.to_le_bytes());
+            data.extend_from_slice(hash);
+        }
+        data
+    }
+
+    fn write_slot_hashes(&mut self) {
+        let mut data = self.slot_hashes_data();
+        // The sysvar account always has room for the full 512 entries.
+        data.resize(8 + 40 * concord_market::draw::SLOT_HASHES_ENTRIES, 0);
+        let mut account = solana_sdk::account::AccountSharedData::new(
+            1_000_000_000,
+            data.len(),
+            &solana_sdk::sysvar::ID,
+        );
+        account.set_data_from_slice(&data);
+        self.ctx
+            .set_account(&concord_sdk::chain::ix::SLOT_HASHES, &account);
     }
 
     /// Moves the bank's clock forward by `seconds`.

@@ -371,6 +371,8 @@ impl World {
             self.m.bank.mint,
             self.m.treasury,
             pda::fee_vault(),
+            self.m.draw_set,
+            concord_sdk::chain::ix::SLOT_HASHES,
         ];
         for a in self
             .providers
@@ -383,6 +385,7 @@ impl World {
                 a.token,
                 pda::provider(&a.key()),
                 pda::stake_vault(&pda::provider(&a.key())),
+                pda::draw_entry(&a.key()),
             ]);
         }
         for (job, _) in &self.jobs {
@@ -466,13 +469,14 @@ impl World {
                 let buyer = &self.buyers[b];
                 let (key, token) = (buyer.key(), buyer.token);
                 let wallet = buyer.wallet.insecure_clone();
+                self.m.next_draw_epoch().await;
                 let ix_ = ix::create_job(&key, &token, &mint, &program, args);
                 let ok = self.m.bank.send(&[ix_], &[&wallet]).await.is_ok();
                 self.stats.record("create_job", ok);
                 if ok {
-                    // Claims land only after the creation slot.
-                    self.m.bank.next_slot().await;
+                    // Claims land only after the creation slot, once the seed slot is produced.
                     let job = pda::job(&key, u64::from(id));
+                    self.m.past_seed_slot(&job).await;
                     self.m.track(pda::job_vault(&job));
                     self.commits.retain(|(j, _), _| *j != job);
                     if !self.jobs.iter().any(|(j, _)| *j == job) {
@@ -486,10 +490,14 @@ impl World {
                 };
                 let pi = self.provider_for(provider, &job, |s| s.is_none()).await;
                 let p = self.providers[pi].wallet.insecure_clone();
+                // The seed slot's leader (this test) grinds the draw for `p` when it can; the
+                // claim goes out either way, so undrawn claims are refused.
+                self.m.grind_draw(&job, &[p.pubkey()]).await;
+                let draw_set = self.m.draw_set;
                 let ok = self
                     .m
                     .bank
-                    .send(&[ix::claim_slot(&p.pubkey(), &job)], &[&p])
+                    .send(&[ix::claim_slot(&p.pubkey(), &job, &draw_set)], &[&p])
                     .await
                     .is_ok();
                 self.stats.record("claim", ok);
@@ -948,7 +956,7 @@ const STAKING_DISCRIMINATORS: [&[u8]; 11] = {
     ]
 };
 
-const MARKET_DISCRIMINATORS: [&[u8]; 12] = {
+const MARKET_DISCRIMINATORS: [&[u8]; 15] = {
     use concord_market::instruction as i;
     [
         i::InitializeMarket::DISCRIMINATOR,
@@ -963,6 +971,9 @@ const MARKET_DISCRIMINATORS: [&[u8]; 12] = {
         i::RefundUnfilled::DISCRIMINATOR,
         i::CloseJob::DISCRIMINATOR,
         i::WithdrawFees::DISCRIMINATOR,
+        i::JoinDraws::DISCRIMINATOR,
+        i::SyncDrawWeight::DISCRIMINATOR,
+        i::Redraw::DISCRIMINATOR,
     ]
 };
 

@@ -19,6 +19,10 @@ pub const MIN_STAKE: u64 = 1_000_000;
 pub const STAKE: u64 = 10_000_000;
 pub const UNBONDING_PERIOD: i64 = 7 * 24 * 3600;
 pub const WINDOW: i64 = 600;
+/// Seconds a draw round has to fill before `redraw` may begin another.
+pub const TAKE_WINDOW: i64 = 30;
+/// Slots per draw epoch in the test markets.
+pub const DRAW_EPOCH_SLOTS: u64 = 16;
 
 pub fn market_params() -> MarketParams {
     MarketParams {
@@ -30,6 +34,7 @@ pub fn market_params() -> MarketParams {
         min_collateral_per_replica: 1_000,
         min_window: 10,
         max_window: 7 * 24 * 3600,
+        take_window: TAKE_WINDOW,
     }
 }
 
@@ -92,7 +97,38 @@ pub struct Market {
     pub bank: Bank,
     pub admin: Keypair,
     pub treasury: Pubkey,
+    /// The draw set account.
+    pub draw_set: Pubkey,
     tracked: Vec<Pubkey>,
+    /// The draw epoch of the last draw-weight edit (jobs are created in a later epoch, so the
+    /// weights edited count).
+    edited_epoch: Option<u64>,
+}
+
+/// The instructions that create the draw set account `draw_set` and initialize a market with
+/// it (the test markets' parameters otherwise given).
+pub fn initialize_market_ixs(
+    admin: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+    treasury: &Pubkey,
+    draw_set: &Pubkey,
+    params: MarketParams,
+) -> Vec<anchor_lang::solana_program::instruction::Instruction> {
+    let rent =
+        anchor_lang::prelude::Rent::default().minimum_balance(concord_market::DrawSet::SPACE);
+    vec![
+        ix::create_draw_set(admin, draw_set, rent),
+        ix::initialize_market(
+            admin,
+            mint,
+            token_program,
+            treasury,
+            draw_set,
+            params,
+            DRAW_EPOCH_SLOTS,
+        ),
+    ]
 }
 
 impl Market {
@@ -107,32 +143,32 @@ impl Market {
         let treasury_owner = Keypair::new();
         let treasury = bank.token_account(&treasury_owner.pubkey(), 0).await;
         let mint = bank.mint;
-        bank.send(
-            &[
-                ix::initialize_staking(
-                    &admin.pubkey(),
-                    &mint,
-                    staking_params(),
-                    pda::market_authority(),
-                    false,
-                ),
-                ix::initialize_market(
-                    &admin.pubkey(),
-                    &mint,
-                    &bank.token_program,
-                    &treasury,
-                    market_params(),
-                ),
-            ],
-            &[&admin],
-        )
-        .await
-        .expect("initialize configs");
+        let draw_set = Keypair::new();
+        let mut ixs = vec![ix::initialize_staking(
+            &admin.pubkey(),
+            &mint,
+            staking_params(),
+            pda::market_authority(),
+            false,
+        )];
+        ixs.extend(initialize_market_ixs(
+            &admin.pubkey(),
+            &mint,
+            &bank.token_program,
+            &treasury,
+            &draw_set.pubkey(),
+            market_params(),
+        ));
+        bank.send(&ixs, &[&admin, &draw_set])
+            .await
+            .expect("initialize configs");
         Market {
             bank,
             admin,
             treasury,
+            draw_set: draw_set.pubkey(),
             tracked: vec![treasury, pda::fee_vault()],
+            edited_epoch: None,
         }
     }
 
@@ -147,7 +183,8 @@ impl Market {
         (m, buyer, ps)
     }
 
-    /// Creates [`job_args`]`(id)` for `buyer` and has every provider of `ps` claim it.
+    /// Creates [`job_args`]`(id)` for `buyer` and has every provider of `ps` claim it (each
+    /// drawn by a ground seed, see [`Market::claim`]).
     pub async fn running_job(&mut self, buyer: &Actor, ps: &[Actor], id: u64) -> Pubkey {
         let job = self
             .create_job(buyer, job_args(id))
@@ -181,8 +218,8 @@ impl Market {
         p
     }
 
-    /// Registers an existing actor (a buyer, say) as a provider and deposits `stake` from its
-    /// token account.
+    /// Registers an existing actor (a buyer, say) as a provider, deposits `stake` from its
+    /// token account and joins the draws.
     pub async fn register_as_provider(&mut self, p: &Actor, stake: u64) {
         let (mint, program) = (self.bank.mint, self.bank.token_program);
         let mut ixs = vec![ix::register_provider(
@@ -201,10 +238,12 @@ impl Market {
                 stake,
             ));
         }
+        ixs.push(ix::join_draws(&p.key(), &self.draw_set));
         self.bank
             .send(&ixs, &[&p.wallet])
             .await
             .expect("register provider");
+        self.draw_weights_edited().await;
         self.track(pda::stake_vault(&pda::provider(&p.key())));
     }
 
@@ -217,11 +256,113 @@ impl Market {
         }
     }
 
+    /// Notes that draw weights changed now: the next job is created in a later draw epoch.
+    pub async fn draw_weights_edited(&mut self) {
+        let slot = self.bank.clock().await.slot;
+        self.edited_epoch = Some(slot / DRAW_EPOCH_SLOTS);
+    }
+
+    /// Sends `sync_draw_weight` for `p` (after its stake changed).
+    pub async fn sync_draw_weight(&mut self, p: &Actor) -> Result<TxOutput, TxError> {
+        let r = self
+            .bank
+            .send(&[ix::sync_draw_weight(&p.key(), &self.draw_set)], &[])
+            .await;
+        self.draw_weights_edited().await;
+        r
+    }
+
+    /// Moves the clock into the draw epoch after the last weight edit, if it is not there yet.
+    pub async fn next_draw_epoch(&mut self) {
+        let slot = self.bank.clock().await.slot;
+        if let Some(edited) = self.edited_epoch {
+            let start = (edited + 1) * DRAW_EPOCH_SLOTS;
+            if slot < start {
+                self.bank.advance_slots(start - slot).await;
+            }
+        }
+    }
+
+    /// Moves the clock past `job`'s seed slot (the slot hash that seeds its round exists).
+    pub async fn past_seed_slot(&mut self, job: &Pubkey) {
+        let Some(state) = self.bank.account::<Job>(job).await else {
+            return;
+        };
+        let seed_slot = state.seed_slot;
+        let slot = self.bank.clock().await.slot;
+        if slot <= seed_slot {
+            self.bank.advance_slots(seed_slot + 1 - slot).await;
+        }
+    }
+
+    /// The draw set as the bank holds it.
+    pub async fn draw_set_state(&mut self) -> Box<concord_market::DrawSet> {
+        let account = self
+            .bank
+            .raw_account(&self.draw_set)
+            .await
+            .expect("draw set account");
+        concord_sdk::chain::decode_draw_set(&self.draw_set, &account.data).expect("draw set")
+    }
+
+    /// The providers (authorities) `job`'s current round drew, by the program's own rule.
+    pub async fn drawn(&mut self, job: &Pubkey) -> Vec<Pubkey> {
+        let state = self.job(job).await;
+        let set = self.draw_set_state().await;
+        let data = self.bank.slot_hashes_data();
+        state
+            .drawn(job, &set, &data)
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| set.authorities[c.index as usize])
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Grinds the bank hash of `job`'s seed slot, as only a test (or that slot's leader) can,
+    /// until the current round draws every provider of `wanted`; false when 5,000 tries found
+    /// none (nobody could draw them: not joined, no weight, the buyer, a closed round).
+    pub async fn grind_draw(&mut self, job: &Pubkey, wanted: &[Pubkey]) -> bool {
+        self.past_seed_slot(job).await;
+        let Some(state) = self.bank.account::<Job>(job).await else {
+            return false;
+        };
+        let set = self.draw_set_state().await;
+        let mut data = self.bank.slot_hashes_data();
+        let Ok((seed_slot, _)) = concord_market::draw::seed_entry(&data, state.seed_slot) else {
+            return false;
+        };
+        let at = (0..(data.len() - 8) / 40)
+            .find(|i| data[8 + i * 40..16 + i * 40] == seed_slot.to_le_bytes())
+            .expect("the seed slot's entry");
+        for attempt in 0u32..5_000 {
+            let hash =
+                solana_sha256_hasher::hashv(&[b"grind", job.as_ref(), &attempt.to_le_bytes()])
+                    .to_bytes();
+            data[16 + at * 40..48 + at * 40].copy_from_slice(&hash);
+            let drawn: Vec<Pubkey> = state
+                .drawn(job, &set, &data)
+                .map(|cs| {
+                    cs.iter()
+                        .map(|c| set.authorities[c.index as usize])
+                        .collect()
+                })
+                .unwrap_or_default();
+            if wanted.iter().all(|w| drawn.contains(w)) {
+                self.bank.set_slot_hash(seed_slot, hash);
+                return true;
+            }
+        }
+        false
+    }
+
     pub async fn create_job(
         &mut self,
         buyer: &Actor,
         args: CreateJobArgs,
     ) -> Result<Pubkey, TxError> {
+        self.next_draw_epoch().await;
         let job = pda::job(&buyer.key(), args.job_id);
         let (mint, program) = (self.bank.mint, self.bank.token_program);
         self.bank
@@ -237,14 +378,47 @@ impl Market {
             )
             .await?;
         self.track(pda::job_vault(&job));
-        // Claims land only after the creation slot.
-        self.bank.next_slot().await;
+        // Claims land only after the creation slot, and once the seed slot is produced.
+        self.past_seed_slot(&job).await;
         Ok(job)
     }
 
+    /// Has `p` claim a slot of `job`, first grinding the seed (as only a test can) so that the
+    /// current round draws `p` if it is open and `p` could be drawn at all. For tests about
+    /// what happens once slots are held; [`Market::claim_as_drawn`] leaves the draw alone.
     pub async fn claim(&mut self, p: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {
+        let state = self.job(job).await;
+        let drawable = state.state == concord_market::JobState::Open
+            && state.slot_index_of(&p.key()).is_none()
+            && p.key() != state.buyer
+            && self
+                .bank
+                .account::<concord_staking::Provider>(&pda::provider(&p.key()))
+                .await
+                .is_some_and(|p| p.draw_weight() > 0);
+        if drawable && !self.drawn(job).await.contains(&p.key()) {
+            // Keep the providers that already hold slots this round drawn too.
+            let mut wanted: Vec<Pubkey> = state.filled_slots()
+                [usize::from(state.replicas - state.round_slots)..]
+                .iter()
+                .map(|s| s.provider)
+                .collect();
+            wanted.push(p.key());
+            assert!(
+                self.grind_draw(job, &wanted).await,
+                "no seed draws {wanted:?}"
+            );
+        }
+        self.claim_as_drawn(p, job).await
+    }
+
+    /// Sends `p`'s claim as the draw stands.
+    pub async fn claim_as_drawn(&mut self, p: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {
         self.bank
-            .send(&[ix::claim_slot(&p.key(), job)], &[&p.wallet])
+            .send(
+                &[ix::claim_slot(&p.key(), job, &self.draw_set)],
+                &[&p.wallet],
+            )
             .await
     }
 

@@ -197,6 +197,7 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
     let s = Scenario::start("sigkill").await;
     let mut victim = s.agent("victim", None, "").await;
     let mut other = s.agent("other", None, "").await;
+    let silent = s.silent_provider().await;
     victim.start();
     other.start();
     let case = gemm();
@@ -207,7 +208,8 @@ async fn d_an_agent_killed_after_committing_restarts_reveals_and_is_paid() {
     .await;
     // The third slot is held by a provider that never commits, so reveals open only at the
     // execution deadline: the victim is certainly between its commit and its reveal.
-    let me = s.silent_provider_claims(&job).await;
+    s.silent_claim(&silent, &job, Duration::from_secs(60)).await;
+    let me = silent.pubkey();
     let v = victim.pubkey();
     let committed = s
         .wait_for(
@@ -322,6 +324,7 @@ async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
     let mut liar = s
         .agent("liar", None, "[chaos]\ncorrupt_results = true")
         .await;
+    let silent = s.silent_provider().await;
     honest.start();
     liar.start();
     let case = gemm();
@@ -335,7 +338,8 @@ async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
         j.filled == 2
     })
     .await;
-    let silent = s.silent_provider_claims(&job).await;
+    s.silent_claim(&silent, &job, Duration::from_secs(60)).await;
+    let silent = silent.pubkey();
     // Honest and liar disagree and the third never commits: no quorum. The job settles once
     // the execution deadline passed and both commitments are revealed (no reveal deadline wait).
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;

@@ -91,7 +91,8 @@ fn main() {
 /// The write-lock table; 1 if a hot per-job instruction write-locks a global account.
 fn locks() -> i32 {
     use concord_sdk::chain::HardwareProfile;
-    let (admin, buyer, provider, mint, treasury) = (
+    let (admin, buyer, provider, mint, treasury, draw_set) = (
+        Pubkey::new_unique(),
         Pubkey::new_unique(),
         Pubkey::new_unique(),
         Pubkey::new_unique(),
@@ -114,6 +115,8 @@ fn locks() -> i32 {
         (mint, "payment mint"),
         (treasury, "treasury"),
         (pda::fee_vault(), "fee vault"),
+        (draw_set, "draw set"),
+        (ix::SLOT_HASHES, "SlotHashes sysvar"),
         (
             pda::event_authority(&concord_market::ID),
             "market event authority",
@@ -148,7 +151,18 @@ fn locks() -> i32 {
             true,
             ix::create_job(&buyer, &escrow.buyer_token, &mint, &token, args),
         ),
-        ("claim_slot", true, ix::claim_slot(&provider, &job)),
+        (
+            "claim_slot",
+            true,
+            ix::claim_slot(&provider, &job, &draw_set),
+        ),
+        ("redraw", true, ix::redraw(&job)),
+        ("join_draws", false, ix::join_draws(&provider, &draw_set)),
+        (
+            "sync_draw_weight",
+            false,
+            ix::sync_draw_weight(&provider, &draw_set),
+        ),
         (
             "commit_result",
             true,

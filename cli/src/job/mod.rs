@@ -68,8 +68,11 @@ pub enum JobCommand {
     /// Close a finished job: its fees move to the market's fee vault and the rent returns to
     /// the buyer.
     Close { job: String },
-    /// Provider: take a slot of an open job (locks collateral).
+    /// Provider: take a slot of an open job you were drawn for (locks collateral).
     Claim { job: String },
+    /// Anyone: begin a new draw round for an open job's free slots, once the current round
+    /// had its take window (drawn providers that did not take their slots are replaced).
+    Redraw { job: String },
     /// Provider: run a claimed job, save its outputs, and commit the result hash.
     Execute {
         job: String,
@@ -151,6 +154,8 @@ fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value 
         "price_per_replica": mint.format(j.price_per_replica),
         "collateral_per_replica": mint.format(j.collateral_per_replica),
         "claim_deadline": j.claim_deadline,
+        "draw_round": j.draw_round,
+        "seed_slot": j.seed_slot,
         "exec_deadline": j.exec_deadline,
         "reveal_deadline": j.reveal_deadline,
         "agreed_hash": j.agreed_hash.map(|h| Hash32(h).to_hex()),
@@ -160,9 +165,9 @@ fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value 
 
 fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
     let mut s = format!(
-        "job {address}\n  state         {}\n  buyer         {} (id {})\n  manifest      {}\n  replicas      {} (quorum {}), {} claimed, {} committed, {} revealed\n  price         {} per replica, collateral {}\n  agreed hash   {}",
+        "job {address}\n  state         {}\n  buyer         {} (id {})\n  manifest      {}\n  replicas      {} (quorum {}), {} claimed, {} committed, {} revealed\n  draw          round {} seeded by slot {}\n  price         {} per replica, collateral {}\n  agreed hash   {}",
         j.state.name(), j.buyer, j.job_id, Hash32(j.manifest_hash).to_hex(), j.replicas, j.quorum, j.filled,
-        j.committed, j.revealed, mint.format(j.price_per_replica), mint.format(j.collateral_per_replica),
+        j.committed, j.revealed, j.draw_round, j.seed_slot, mint.format(j.price_per_replica), mint.format(j.collateral_per_replica),
         j.agreed_hash.map_or("-".to_string(), |h| Hash32(h).to_hex())
     );
     for slot in j.filled_slots() {
@@ -230,6 +235,7 @@ pub async fn run(
         JobCommand::List { mine, state } => list::run(&ctx, &mint, mine, state, output).await?,
         JobCommand::Close { job } => close::run(&ctx, &mint, &job, output).await?,
         JobCommand::Claim { job } => claim::run(&ctx, &job, output).await?,
+        JobCommand::Redraw { job } => claim::redraw(&ctx, &job, output).await?,
         JobCommand::Execute {
             job,
             store,

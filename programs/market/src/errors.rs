@@ -80,4 +80,16 @@ pub enum MarketError {
     ClaimInCreationSlot,
     #[msg("The payment mint fails the staking program's mint policy")]
     MintRefused,
+    #[msg("This provider was not drawn for the job's current round")]
+    NotDrawn,
+    #[msg("The slot that seeds the job's draw round has not been produced yet")]
+    DrawNotReady,
+    #[msg("The job's draw round can no longer be read (its seed slot or weights aged out); begin a new round with redraw")]
+    DrawExpired,
+    #[msg("The job's current draw round has not had its take window yet")]
+    RedrawTooEarly,
+    #[msg("The draw set is full")]
+    DrawSetFull,
+    #[msg("The draw entry does not match the draw set or the provider")]
+    DrawSetMismatch,
 }

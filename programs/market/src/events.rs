@@ -121,3 +121,22 @@ pub struct FeesWithdrawn {
     pub treasury: Pubkey,
     pub amount: u64,
 }
+
+/// A draw round began: providers are drawn from the bank hash of `seed_slot` (or the first slot
+/// produced after it) for `slots` free slots.
+#[event]
+pub struct DrawRoundBegun {
+    pub job: Pubkey,
+    pub round: u16,
+    pub seed_slot: u64,
+    pub slots: u8,
+}
+
+/// A provider's draw weight was set; it counts for draws seeded from `effective_epoch` on.
+#[event]
+pub struct DrawWeightSet {
+    pub provider_authority: Pubkey,
+    pub index: u32,
+    pub weight: u64,
+    pub effective_epoch: u64,
+}

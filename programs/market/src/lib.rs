@@ -5,6 +5,7 @@
 use anchor_lang::prelude::*;
 
 pub mod commitment;
+pub mod draw;
 pub mod errors;
 pub mod escrow;
 pub mod events;
@@ -24,9 +25,15 @@ declare_id!("8SEu1oZuex4v4i7nr6M4JJiUoc3sADq4SGL4KqPEr7dm");
 pub mod concord_market {
     use super::*;
 
-    /// Creates the market config and fixes the payment mint and treasury.
-    pub fn initialize_market(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<()> {
-        instructions::initialize_market::handler(ctx, params)
+    /// Creates the market config, fixes the payment mint and treasury, and takes the draw set
+    /// (created beforehand at `DrawSet::SPACE` bytes, owned by this program) with draw epochs
+    /// of `draw_epoch_slots` slots.
+    pub fn initialize_market(
+        ctx: Context<InitializeMarket>,
+        params: MarketParams,
+        draw_epoch_slots: u64,
+    ) -> Result<()> {
+        instructions::initialize_market::handler(ctx, params, draw_epoch_slots)
     }
 
     /// Admin only: changes the market parameters and the treasury account.
@@ -44,9 +51,26 @@ pub mod concord_market {
         instructions::create_job::handler(ctx, args)
     }
 
-    /// An eligible provider takes a slot; its collateral is locked in staking.
+    /// A provider joins the draws: its draw weight (bonded stake while accepting jobs) counts
+    /// from the next draw epoch.
+    pub fn join_draws(ctx: Context<JoinDraws>) -> Result<()> {
+        instructions::join_draws::handler(ctx)
+    }
+
+    /// Anyone sets a joined provider's draw weight to what its stake account says now.
+    pub fn sync_draw_weight(ctx: Context<SyncDrawWeight>) -> Result<()> {
+        instructions::sync_draw_weight::handler(ctx)
+    }
+
+    /// A provider drawn in the job's current round takes a slot; its collateral is locked.
     pub fn claim_slot(ctx: Context<ClaimSlot>) -> Result<()> {
         instructions::claim_slot::handler(ctx)
+    }
+
+    /// Anyone begins a new draw round for an open job's free slots, a take window after the
+    /// current round began (drawn providers that did not take their slots are replaced).
+    pub fn redraw(ctx: Context<Redraw>) -> Result<()> {
+        instructions::redraw::handler(ctx)
     }
 
     /// A slot holder posts the commitment to its result hash.

@@ -35,6 +35,9 @@ fn market(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruct
     build(concord_market::ID, accounts, data)
 }
 
+/// The SlotHashes sysvar, which seeds the draws.
+pub const SLOT_HASHES: Pubkey = anchor_lang::pubkey!("SysvarS1otHashes111111111111111111111111111");
+
 fn staking_events() -> Pubkey {
     pda::event_authority(&concord_staking::ID)
 }
@@ -310,12 +313,27 @@ pub fn slash(
 
 // ---- market ----
 
+/// `create_account` of the draw set: `draw_set` (a fresh keypair, signing) gets
+/// `DrawSet::SPACE` zeroed bytes owned by the market program, funded with `lamports` (its
+/// rent exemption). `initialize_market` takes it in the same transaction or later.
+pub fn create_draw_set(payer: &Pubkey, draw_set: &Pubkey, lamports: u64) -> Instruction {
+    anchor_lang::solana_program::system_instruction::create_account(
+        payer,
+        draw_set,
+        lamports,
+        concord_market::DrawSet::SPACE as u64,
+        &concord_market::ID,
+    )
+}
+
 pub fn initialize_market(
     admin: &Pubkey,
     payment_mint: &Pubkey,
     token_program: &Pubkey,
     treasury: &Pubkey,
+    draw_set: &Pubkey,
     params: MarketParams,
+    draw_epoch_slots: u64,
 ) -> Instruction {
     market(
         ma::InitializeMarket {
@@ -326,12 +344,16 @@ pub fn initialize_market(
             payment_mint: *payment_mint,
             treasury: *treasury,
             fee_vault: pda::fee_vault(),
+            draw_set: *draw_set,
             token_program: *token_program,
             system_program: system_program::ID,
             event_authority: market_events(),
             program: concord_market::ID,
         },
-        mi::InitializeMarket { params },
+        mi::InitializeMarket {
+            params,
+            draw_epoch_slots,
+        },
     )
 }
 
@@ -394,11 +416,46 @@ fn staking_accounts() -> ma::StakingAccounts {
     }
 }
 
-pub fn claim_slot(provider_authority: &Pubkey, job: &Pubkey) -> Instruction {
+/// `join_draws`: the provider `provider_authority` (registered in staking) joins the draws.
+pub fn join_draws(provider_authority: &Pubkey, draw_set: &Pubkey) -> Instruction {
+    market(
+        ma::JoinDraws {
+            provider_authority: *provider_authority,
+            config: pda::market_config(),
+            draw_set: *draw_set,
+            draw_entry: pda::draw_entry(provider_authority),
+            provider: pda::provider(provider_authority),
+            system_program: system_program::ID,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::JoinDraws {},
+    )
+}
+
+/// `sync_draw_weight` of the provider `provider_authority` (anyone may send it).
+pub fn sync_draw_weight(provider_authority: &Pubkey, draw_set: &Pubkey) -> Instruction {
+    market(
+        ma::SyncDrawWeight {
+            config: pda::market_config(),
+            draw_set: *draw_set,
+            draw_entry: pda::draw_entry(provider_authority),
+            provider: pda::provider(provider_authority),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::SyncDrawWeight {},
+    )
+}
+
+pub fn claim_slot(provider_authority: &Pubkey, job: &Pubkey, draw_set: &Pubkey) -> Instruction {
     market(
         ma::ClaimSlot {
             provider_authority: *provider_authority,
             config: pda::market_config(),
+            draw_set: *draw_set,
+            draw_entry: pda::draw_entry(provider_authority),
+            slot_hashes: SLOT_HASHES,
             job: *job,
             provider: pda::provider(provider_authority),
             staking: staking_accounts(),
@@ -406,6 +463,19 @@ pub fn claim_slot(provider_authority: &Pubkey, job: &Pubkey) -> Instruction {
             program: concord_market::ID,
         },
         mi::ClaimSlot {},
+    )
+}
+
+/// `redraw`: a new draw round for `job`'s free slots (anyone may send it).
+pub fn redraw(job: &Pubkey) -> Instruction {
+    market(
+        ma::Redraw {
+            config: pda::market_config(),
+            job: *job,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::Redraw {},
     )
 }
 

@@ -2,6 +2,7 @@
 //! through Solana's nonblocking `RpcClient`: PDAs, instruction builders, account reads and
 //! job discovery, sending with retries, and program errors as plain sentences.
 pub mod accounts;
+pub mod draws;
 pub mod errors;
 pub mod ix;
 pub mod keypair;
@@ -10,12 +11,14 @@ pub mod pda;
 pub mod send;
 
 pub use accounts::{Chain, JobFilter};
+pub use draws::{decode_draw_set, DrawView, Turn};
 pub use errors::{ChainError, RpcFailure};
 pub use keypair::{read_keypair, KeypairError};
 pub use mint::{commitment_salt, BadAmount, Mint};
 pub use send::Sender;
 
 pub use concord_market::{
-    commitment_hash, Job, JobState, MarketConfig, MarketParams, SlotOutcome, SlotStatus,
+    commitment_hash, DrawEntry, DrawSet, Job, JobState, MarketConfig, MarketParams, SlotOutcome,
+    SlotStatus,
 };
 pub use concord_staking::{HardwareProfile, Provider, StakingConfig};

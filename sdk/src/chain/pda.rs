@@ -41,6 +41,12 @@ pub fn job(buyer: &Pubkey, job_id: u64) -> Pubkey {
 pub fn job_vault(job: &Pubkey) -> Pubkey {
     find(&[m::VAULT_SEED, job.as_ref()], &concord_market::ID)
 }
+pub fn draw_entry(provider_authority: &Pubkey) -> Pubkey {
+    find(
+        &[m::DRAW_ENTRY_SEED, provider_authority.as_ref()],
+        &concord_market::ID,
+    )
+}
 pub fn event_authority(program: &Pubkey) -> Pubkey {
     find(&[b"__event_authority"], program)
 }

@@ -236,12 +236,10 @@ impl Scenario {
         key
     }
 
-    /// Writes a config for an agent named `name` serving this scenario's buyer, and returns
-    /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is more TOML (top-level
-    /// keys, or sections when it starts with one).
-    /// A provider that is no agent: registers, stakes and claims the next slot of `job` in one
-    /// transaction, then never commits. Returns its wallet.
-    pub async fn silent_provider_claims(&self, job: &Pubkey) -> Pubkey {
+    /// A provider that is no agent: registers, stakes and joins the draws in one transaction.
+    /// Call it before the job it is to serve is submitted (its weight counts from the next
+    /// draw epoch); [`Scenario::silent_claim`] then takes its slot once drawn.
+    pub async fn silent_provider(&self) -> Keypair {
         let silent = self.funded_provider().await;
         let sender = concord_sdk::chain::Sender::new(
             self.chain.rpc.clone(),
@@ -254,6 +252,7 @@ impl Scenario {
             features: 0,
         };
         let me = silent.pubkey();
+        let draw_set = self.chain.market_config().await.unwrap().draw_set;
         sender
             .send(
                 &[
@@ -271,15 +270,48 @@ impl Scenario {
                         &self.mint.token_program,
                         10 * TOKEN,
                     ),
-                    ix::claim_slot(&me, job),
+                    ix::join_draws(&me, &draw_set),
                 ],
                 &[],
             )
             .await
-            .expect("the silent provider claims a slot");
-        me
+            .expect("the silent provider registers");
+        silent
     }
 
+    /// The silent provider claims a slot of `job` as soon as a draw round draws it (within
+    /// `limit`), then never commits.
+    pub async fn silent_claim(&self, silent: &Keypair, job: &Pubkey, limit: Duration) {
+        let sender = concord_sdk::chain::Sender::new(
+            self.chain.rpc.clone(),
+            Arc::new(silent.insecure_clone()),
+        );
+        let me = silent.pubkey();
+        let draw_set = self.chain.market_config().await.unwrap().draw_set;
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let state = self.chain.job(job).await.unwrap();
+            let view = self.chain.draw_view(&draw_set, &me).await.unwrap();
+            if let concord_sdk::chain::Turn::Drawn(_) = view.turn(job, &state) {
+                if sender
+                    .send(&[ix::claim_slot(&me, job, &draw_set)], &[])
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the silent provider was never drawn for {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Writes a config for an agent named `name` serving this scenario's buyer, and returns
+    /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is more TOML (top-level
+    /// keys, or sections when it starts with one).
     pub async fn agent(&self, name: &str, rpc_url: Option<&str>, extra: &str) -> AgentProcess {
         let key = self.funded_provider().await;
         let dir = self.dir.join(name);

@@ -1,5 +1,7 @@
-//! `claim_slot`: an eligible provider takes the next free slot of an open job; its collateral
-//! is locked in staking by CPI. The last claim starts the job and fixes its deadlines.
+//! `claim_slot`: a provider drawn in the job's current round (`Job::check_drawn`, over the
+//! draw set and the SlotHashes sysvar, both read-only) takes the next free slot; its
+//! collateral is locked in staking by CPI. The last claim starts the job and fixes its
+//! deadlines.
 use anchor_lang::prelude::*;
 
 use crate::errors::MarketError;
@@ -11,8 +13,17 @@ use crate::state::*;
 #[derive(Accounts)]
 pub struct ClaimSlot<'info> {
     pub provider_authority: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = draw_set)]
     pub config: Box<Account<'info, MarketConfig>>,
+    pub draw_set: AccountLoader<'info, DrawSet>,
+    #[account(
+        seeds = [DRAW_ENTRY_SEED, provider_authority.key().as_ref()],
+        bump = draw_entry.bump
+    )]
+    pub draw_entry: Box<Account<'info, DrawEntry>>,
+    /// CHECK: the SlotHashes sysvar (by address), parsed by `draw::seed_entry`.
+    #[account(address = solana_sdk_ids::sysvar::slot_hashes::ID)]
+    pub slot_hashes: UncheckedAccount<'info>,
     #[account(mut, seeds = [JOB_SEED, job.buyer.as_ref(), job.job_id.to_le_bytes().as_ref()], bump = job.bump)]
     pub job: Box<Account<'info, Job>>,
     #[account(
@@ -35,6 +46,23 @@ pub fn handler(ctx: Context<ClaimSlot>) -> Result<()> {
         .job
         .claimable_by(&authority, &ctx.accounts.provider.hardware, now)
         .map_err(|e| error!(e))?;
+    {
+        let set = ctx.accounts.draw_set.load()?;
+        let entry = &ctx.accounts.draw_entry;
+        require_keys_eq!(
+            set.authorities[entry.index as usize],
+            authority,
+            MarketError::DrawSetMismatch
+        );
+        let slot_hashes = ctx.accounts.slot_hashes.try_borrow_data()?;
+        ctx.accounts.job.check_drawn(
+            &ctx.accounts.job.key(),
+            &set,
+            &slot_hashes,
+            entry.index,
+            ctx.accounts.provider.draw_weight(),
+        )?;
+    }
     ctx.accounts
         .staking
         .cpi(ctx.bumps.staking.market_authority)

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::errors::MarketError;
-use crate::events::JobCreated;
+use crate::events::{DrawRoundBegun, JobCreated};
 use crate::state::*;
 
 /// What the buyer asks for.
@@ -126,7 +126,8 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
             / u128::from(BPS_DENOMINATOR),
     )
     .map_err(|_| MarketError::MathOverflow)?;
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
     let claim_deadline = now
         .checked_add(args.claim_window)
         .ok_or(MarketError::MathOverflow)?;
@@ -157,7 +158,7 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
     job.fee_per_replica = fee;
     job.collateral_per_replica = args.collateral_per_replica;
     job.created_at = now;
-    job.created_slot = Clock::get()?.slot;
+    job.created_slot = clock.slot;
     job.claim_deadline = claim_deadline;
     job.exec_window = args.exec_window;
     job.reveal_window = args.reveal_window;
@@ -165,6 +166,7 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
     job.escrow_owed = deposit;
     job.bump = ctx.bumps.job;
     job.vault_bump = ctx.bumps.vault;
+    job.begin_round(clock.slot, now)?;
     job.invariant()?;
     emit_cpi!(JobCreated {
         job: job.key(),
@@ -176,6 +178,12 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
         price_per_replica: job.price_per_replica,
         deposit,
         claim_deadline,
+    });
+    emit_cpi!(DrawRoundBegun {
+        job: job.key(),
+        round: 0,
+        seed_slot: job.seed_slot,
+        slots: job.round_slots,
     });
     Ok(())
 }

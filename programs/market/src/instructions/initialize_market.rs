@@ -1,7 +1,8 @@
 //! `initialize_market`: creates the market config and its fee vault. The payment mint must be
 //! the staking program's stake mint (slashes burn it out of stake vaults in settle), pass the
 //! mint policy again (defence in depth; a freeze authority only if staking's deployer declared
-//! it trusted), and the staking config must name this market's authority PDA.
+//! it trusted), and the staking config must name this market's authority PDA. The draw set is
+//! created by the admin beforehand (too large to allocate here) and initialized here.
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use concord_staking::mint_policy::check_mint;
@@ -41,12 +42,20 @@ pub struct InitializeMarket<'info> {
         token::token_program = token_program
     )]
     pub fee_vault: InterfaceAccount<'info, TokenAccount>,
+    /// Created by the admin at `DrawSet::SPACE` bytes, owned by this program, still zeroed.
+    #[account(zero)]
+    pub draw_set: AccountLoader<'info, DrawSet>,
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
 
-pub fn handler(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<()> {
+pub fn handler(
+    ctx: Context<InitializeMarket>,
+    params: MarketParams,
+    draw_epoch_slots: u64,
+) -> Result<()> {
     params.validate()?;
+    require!(draw_epoch_slots > 0, MarketError::InvalidParams);
     check_mint(
         &ctx.accounts.payment_mint,
         ctx.accounts.staking_config.freeze_authority_trusted,
@@ -61,6 +70,12 @@ pub fn handler(ctx: Context<InitializeMarket>, params: MarketParams) -> Result<(
     config.bump = ctx.bumps.config;
     config.authority_bump = ctx.bumps.market_authority;
     config.fee_vault_bump = ctx.bumps.fee_vault;
+    config.draw_set = ctx.accounts.draw_set.key();
+    let mut set = ctx.accounts.draw_set.load_init()?;
+    set.epoch_slots = draw_epoch_slots;
+    set.epoch = set.epoch_of(Clock::get()?.slot);
+    set.invariant()?;
+    drop(set);
     emit_cpi!(MarketUpdated {
         admin: config.admin,
         treasury: config.treasury,

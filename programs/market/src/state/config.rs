@@ -24,6 +24,9 @@ pub const MAX_WINDOW: i64 = 7 * 24 * 3600;
 /// Fewest replicas a market may allow: with quorum more than half and less than all of the
 /// replicas, 3 is the smallest job in which a liar can be outvoted and slashed.
 pub const MIN_REPLICAS: u8 = 3;
+/// Hard cap on the take window (2 minutes): a draw round's seed must still be in the SlotHashes
+/// window (512 slots, about 3.4 minutes) when the round is redrawn.
+pub const MAX_TAKE_WINDOW: i64 = 120;
 
 #[account]
 #[derive(InitSpace, Debug)]
@@ -37,6 +40,8 @@ pub struct MarketConfig {
     pub bump: u8,
     pub authority_bump: u8,
     pub fee_vault_bump: u8,
+    /// The draw set (a zero-copy account of this program, fixed at initialization).
+    pub draw_set: Pubkey,
 }
 
 /// The admin-tunable parameters of the market.
@@ -55,6 +60,9 @@ pub struct MarketParams {
     /// bound at most [`MAX_WINDOW`].
     pub min_window: i64,
     pub max_window: i64,
+    /// Seconds a draw round's providers have to take their slots before anyone may begin a
+    /// new round for the slots still free; 1 to [`MAX_TAKE_WINDOW`].
+    pub take_window: i64,
 }
 
 impl MarketParams {
@@ -68,6 +76,7 @@ impl MarketParams {
         min_collateral_per_replica: 1,
         min_window: 10,
         max_window: MAX_WINDOW,
+        take_window: 20,
     };
 
     pub fn validate(&self) -> Result<()> {
@@ -78,7 +87,8 @@ impl MarketParams {
             && self.min_price_per_replica <= self.max_price_per_replica
             && self.min_window > 0
             && self.min_window <= self.max_window
-            && self.max_window <= MAX_WINDOW;
+            && self.max_window <= MAX_WINDOW
+            && (1..=MAX_TAKE_WINDOW).contains(&self.take_window);
         require!(ok, MarketError::InvalidParams);
         Ok(())
     }

@@ -3,7 +3,9 @@
 //! account PDA whose authority is the job itself, so no job can spend another's deposit.
 use anchor_lang::prelude::*;
 
+use crate::draw::{self, Candidate, SeedError, SEED_DELAY_SLOTS};
 use crate::errors::MarketError;
+use crate::state::DrawSet;
 
 /// Seed of a job PDA: `[JOB_SEED, buyer, job_id (u64 little-endian)]`.
 pub const JOB_SEED: &[u8] = b"job";
@@ -199,6 +201,15 @@ pub struct Job {
     /// Part of `escrow_owed` that is slashed collateral, burned by `close_job`: never paid to
     /// anyone, so no party profits from a slash it can cause.
     pub burn_due: u64,
+    /// The slot whose bank hash (or that of the first slot produced after it) seeds the
+    /// current draw round: after the transaction that began the round, so unknown to it.
+    pub seed_slot: u64,
+    /// When the current draw round began; `redraw` may begin the next a take window later.
+    pub round_started_at: i64,
+    /// The current draw round (0 from creation; each `redraw` adds one).
+    pub draw_round: u16,
+    /// Slots the current round draws providers for: the free slots when it began.
+    pub round_slots: u8,
     pub slots: [Slot; MAX_REPLICAS],
     pub bump: u8,
     pub vault_bump: u8,
@@ -269,6 +280,87 @@ impl Job {
     /// Whether a claim may land in `slot`: only after the job's creation slot.
     pub fn check_claim_slot(&self, slot: u64) -> Result<()> {
         require!(slot > self.created_slot, MarketError::ClaimInCreationSlot);
+        Ok(())
+    }
+
+    /// Begins a draw round at `slot` and `now` for the slots still free: its seed is the bank
+    /// hash of a slot [`SEED_DELAY_SLOTS`] later.
+    pub fn begin_round(&mut self, slot: u64, now: i64) -> Result<()> {
+        self.seed_slot = slot
+            .checked_add(SEED_DELAY_SLOTS)
+            .ok_or(MarketError::MathOverflow)?;
+        self.round_started_at = now;
+        self.round_slots = self
+            .replicas
+            .checked_sub(self.filled)
+            .ok_or(MarketError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Whether a new draw round may begin at `now`: the job is open within its claim window and
+    /// the current round has had `take_window` seconds to fill.
+    pub fn check_redraw(&self, now: i64, take_window: i64) -> Result<()> {
+        require!(self.state == JobState::Open, MarketError::JobNotOpen);
+        require!(now <= self.claim_deadline, MarketError::ClaimDeadlinePassed);
+        let due = self
+            .round_started_at
+            .checked_add(take_window)
+            .ok_or(MarketError::MathOverflow)?;
+        require!(now >= due, MarketError::RedrawTooEarly);
+        Ok(())
+    }
+
+    /// Begins the next draw round for the free slots (providers drawn before and not there
+    /// are replaced by a fresh draw).
+    pub fn redraw(&mut self, slot: u64, now: i64, take_window: i64) -> Result<()> {
+        self.check_redraw(now, take_window)?;
+        self.draw_round = self
+            .draw_round
+            .checked_add(1)
+            .ok_or(MarketError::MathOverflow)?;
+        self.begin_round(slot, now)
+    }
+
+    /// The providers the current round drew (indices in `set`), in draw order: the first
+    /// `round_slots` distinct providers by stake weight, passing over the buyer and whoever
+    /// held a slot when the round began. `slot_hashes` is the SlotHashes sysvar's data.
+    pub fn drawn(&self, job: &Pubkey, set: &DrawSet, slot_hashes: &[u8]) -> Result<Vec<Candidate>> {
+        let (slot, bank_hash) = draw::seed_entry(slot_hashes, self.seed_slot).map_err(|e| {
+            error!(match e {
+                SeedError::Expired => MarketError::DrawExpired,
+                SeedError::NotReady | SeedError::Malformed => MarketError::DrawNotReady,
+            })
+        })?;
+        let weights = set
+            .weights_at(set.epoch_of(slot))
+            .ok_or(MarketError::DrawExpired)?;
+        let seed = draw::round_seed(&job.to_bytes(), self.draw_round, slot, &bank_hash);
+        let held_before = usize::from(self.replicas.saturating_sub(self.round_slots));
+        let earlier = &self.slots[..held_before.min(MAX_REPLICAS)];
+        Ok(draw::candidates(
+            &seed,
+            &weights[..],
+            usize::from(self.round_slots),
+            |i| {
+                let who = &set.authorities[i as usize];
+                *who == self.buyer || earlier.iter().any(|s| s.provider == *who)
+            },
+        ))
+    }
+
+    /// Whether the provider at `index` of `set`, whose draw weight is now `weight`, was drawn
+    /// in the current round (and its stake still covers where the draw landed).
+    pub fn check_drawn(
+        &self,
+        job: &Pubkey,
+        set: &DrawSet,
+        slot_hashes: &[u8],
+        index: u32,
+        weight: u64,
+    ) -> Result<()> {
+        let drawn = self.drawn(job, set, slot_hashes)?;
+        let me = drawn.iter().find(|c| c.index == index);
+        require!(me.is_some_and(|c| c.offset < weight), MarketError::NotDrawn);
         Ok(())
     }
 
@@ -466,6 +558,9 @@ impl Job {
         if self.state == JobState::Open && self.filled >= self.replicas && self.replicas > 0 {
             return Err("an open job has a free slot");
         }
+        if self.round_slots > self.replicas || self.replicas - self.round_slots > self.filled {
+            return Err("a draw round draws for slots that were free when it began");
+        }
         let slashed = self.slots[..filled]
             .iter()
             .any(|s| s.outcome == SlotOutcome::Slashed);
@@ -506,6 +601,10 @@ mod tests {
             escrow_owed: 100 * u64::from(replicas),
             treasury_due: 0,
             burn_due: 0,
+            seed_slot: 4,
+            round_started_at: 0,
+            draw_round: 0,
+            round_slots: replicas,
             slots: [Slot::default(); MAX_REPLICAS],
             bump: 0,
             vault_bump: 0,

@@ -140,6 +140,16 @@ impl Provider {
             .ok_or_else(|| error!(StakingError::MathOverflow))
     }
 
+    /// The provider's weight in the market's draws: its bonded stake while it accepts jobs,
+    /// nothing otherwise.
+    pub fn draw_weight(&self) -> u64 {
+        if self.accepting_jobs {
+            self.staked.saturating_sub(self.unbonding)
+        } else {
+            0
+        }
+    }
+
     /// Adds `amount` deposited tokens to the stake.
     pub fn deposit(&mut self, amount: u64) -> Result<()> {
         require!(amount > 0, StakingError::ZeroAmount);

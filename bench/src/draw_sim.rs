@@ -1,0 +1,200 @@
+//! Monte-Carlo simulation of the draw and the settlement, calling the program's own code
+//! (`concord_market::draw::candidates` over a Fenwick tree of stake, `settlement::winning_hash`,
+//! `slot_outcome`): an attacker holding a share α of the stake, split over 1 or 10 identities,
+//! lies in every slot it is drawn for; honest providers (50, equal stake) reveal the right
+//! hash. Measured per job: P(the wrong result is accepted), P(an honest provider is slashed),
+//! the attacker's share of slots, and its expected gain from lying instead of computing.
+use concord_market::draw::{self, fenwick};
+use concord_market::settlement::{slot_outcome, winning_hash};
+use concord_market::{Slot, SlotOutcome, SlotStatus};
+
+/// Honest providers in the simulated market.
+pub const HONEST: usize = 50;
+/// Total stake (arbitrary units; only shares matter).
+const TOTAL: u64 = 1_000_000_000;
+
+/// Money per job, in units of the price: the market's default fee (5 %) and the collateral and
+/// compute cost the table states.
+#[derive(Clone, Copy, Debug)]
+pub struct Economics {
+    pub price: f64,
+    pub fee: f64,
+    pub collateral: f64,
+    /// What running the job costs a provider: the attacker saves it in every slot it lies in.
+    pub compute: f64,
+}
+
+impl Economics {
+    /// Price 1, the default fee of 5 %, collateral 2 × price (the tests' and demo's ratio),
+    /// and a compute cost equal to the price (the most a liar can save).
+    pub const DEFAULT: Economics = Economics {
+        price: 1.0,
+        fee: 0.05,
+        collateral: 2.0,
+        compute: 1.0,
+    };
+}
+
+/// One cell of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell {
+    pub alpha: f64,
+    pub replicas: u8,
+    pub quorum: u8,
+    pub identities: usize,
+    pub trials: u32,
+    pub wrong_accepted: f64,
+    pub honest_slashed: f64,
+    /// The attacker's slots over all slots.
+    pub attacker_share: f64,
+    /// Expected gain per job of lying rather than computing (negative: lying does not pay).
+    pub gain_per_job: f64,
+}
+
+/// Stake weights: `identities` attacker identities sharing `alpha`, then [`HONEST`] honest.
+fn weights(alpha: f64, identities: usize) -> Vec<u64> {
+    let attacker = (TOTAL as f64 * alpha) as u64;
+    let mut w = vec![attacker / identities as u64; identities];
+    w.extend(vec![(TOTAL - attacker) / HONEST as u64; HONEST]);
+    w
+}
+
+/// Runs `trials` jobs of `replicas` slots (quorum more than half) against an attacker with
+/// `alpha` of the stake in `identities` identities.
+pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Economics) -> Cell {
+    let w = weights(alpha, identities);
+    let mut tree = vec![0u64; w.len()];
+    for (i, x) in w.iter().enumerate() {
+        fenwick::add(&mut tree, i, *x).expect("no overflow");
+    }
+    let quorum = replicas / 2 + 1;
+    const WRONG: [u8; 32] = [0x66; 32];
+    const RIGHT: [u8; 32] = [0x42; 32];
+    let (mut wrong, mut slashed_honest, mut attacker_slots, mut gain) = (0u32, 0u32, 0u64, 0.0);
+    for t in 0..trials {
+        let seed = draw::round_seed(&[9; 32], 0, u64::from(t), &[alpha.to_bits() as u8; 32]);
+        let seed = solana_sha256_hasher::hashv(&[&seed, &[replicas, identities as u8]]).to_bytes();
+        let drawn = draw::candidates(&seed, &tree, usize::from(replicas), |_| false);
+        let slots: Vec<Slot> = drawn
+            .iter()
+            .map(|c| Slot {
+                status: SlotStatus::Revealed,
+                result_hash: if (c.index as usize) < identities {
+                    WRONG
+                } else {
+                    RIGHT
+                },
+                ..Slot::default()
+            })
+            .collect();
+        let winner = winning_hash(&slots, quorum);
+        let ours = slots.iter().filter(|s| s.result_hash == WRONG).count();
+        attacker_slots += ours as u64;
+        if winner == Some(WRONG) {
+            wrong += 1;
+        }
+        for s in &slots {
+            let outcome = slot_outcome(s, winner);
+            let liar = s.result_hash == WRONG;
+            if !liar && outcome == SlotOutcome::Slashed {
+                slashed_honest += 1;
+                break;
+            }
+        }
+        // Gain of lying over computing, per attacker slot: paid without computing (+compute),
+        // or slashed and unpaid (−(price − fee − compute) − collateral), or unpaid (no quorum:
+        // −(price − fee − compute)).
+        for s in slots.iter().filter(|s| s.result_hash == WRONG) {
+            gain += match slot_outcome(s, winner) {
+                SlotOutcome::Paid => e.compute,
+                SlotOutcome::Slashed => -(e.price - e.fee - e.compute) - e.collateral,
+                _ => -(e.price - e.fee - e.compute),
+            };
+        }
+    }
+    let n = f64::from(trials);
+    Cell {
+        alpha,
+        replicas,
+        quorum,
+        identities,
+        trials,
+        wrong_accepted: f64::from(wrong) / n,
+        honest_slashed: f64::from(slashed_honest) / n,
+        attacker_share: attacker_slots as f64 / (n * f64::from(replicas)),
+        gain_per_job: gain / n,
+    }
+}
+
+/// P(at least `quorum` of `replicas` independent draws are the attacker's), draws with
+/// replacement at share `alpha`: the analytic value of a majority verdict.
+pub fn majority_bound(alpha: f64, replicas: u8, quorum: u8) -> f64 {
+    (quorum..=replicas)
+        .map(|a| {
+            binomial(replicas, a)
+                * alpha.powi(i32::from(a))
+                * (1.0 - alpha).powi(i32::from(replicas - a))
+        })
+        .sum()
+}
+
+fn binomial(n: u8, k: u8) -> f64 {
+    (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
+}
+
+/// The table for `docs/security.md`, as markdown.
+pub fn table(trials: u32) -> String {
+    let e = Economics::DEFAULT;
+    let mut out = String::from(
+        "| α | r (q) | identities | P(wrong accepted) | analytic majority | goal 1.1·α^r | P(honest slashed) | attacker's share of slots | gain of lying per job |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for alpha in [0.05, 0.1, 0.2, 0.33] {
+        for replicas in [1u8, 3, 5] {
+            for identities in [1usize, 10] {
+                let c = simulate(alpha, replicas, identities, trials, e);
+                out.push_str(&format!(
+                    "| {alpha} | {replicas} ({}) | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:+.4} |\n",
+                    c.quorum,
+                    c.wrong_accepted,
+                    majority_bound(alpha, replicas, c.quorum),
+                    1.1 * alpha.powi(i32::from(replicas)),
+                    c.honest_slashed,
+                    c.attacker_share,
+                    c.gain_per_job,
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_draw_gives_the_attacker_its_stake_share_and_no_more() {
+        for identities in [1, 10] {
+            let c = simulate(0.2, 1, identities, 4000, Economics::DEFAULT);
+            assert!((c.attacker_share - 0.2).abs() < 0.025, "{c:?}");
+        }
+        // Split over identities, three slots: the share stays at α (drawn without
+        // replacement among 60 providers, a little below).
+        let split = simulate(0.2, 3, 10, 3000, Economics::DEFAULT);
+        assert!(split.attacker_share < 0.22, "{split:?}");
+        // One identity can hold at most one of three slots: never a quorum.
+        let one = simulate(0.33, 3, 1, 3000, Economics::DEFAULT);
+        assert_eq!(one.wrong_accepted, 0.0, "{one:?}");
+    }
+
+    #[test]
+    fn a_majority_verdict_matches_its_analytic_value() {
+        let c = simulate(0.33, 3, 10, 6000, Economics::DEFAULT);
+        let bound = majority_bound(0.33, 3, 2);
+        assert!(
+            (c.wrong_accepted - bound).abs() < 0.035,
+            "measured {} analytic {bound}",
+            c.wrong_accepted
+        );
+    }
+}

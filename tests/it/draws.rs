@@ -1,0 +1,446 @@
+//! The draw (`concord_market::draw`, `Job::drawn`): joining, weights that count from the next
+//! draw epoch, claims only by the drawn, rounds that replace absent providers, every refusal
+//! with its named error, and the Sybil buyer of the issue: its identities cannot take its own
+//! job's quorum at will.
+use anchor_lang::error::ErrorCode as Anchor;
+use anchor_lang::prelude::Pubkey;
+use concord_market::errors::MarketError;
+use concord_market::events::{DrawRoundBegun, DrawWeightSet};
+use concord_market::{JobState, SlotOutcome};
+use concord_staking::instructions::ProviderUpdate;
+use concord_tests::bank::{assert_error, unsign};
+use concord_tests::ix;
+use concord_tests::pda;
+use concord_tests::scenario::*;
+
+const FUNDS: u64 = 1_000_000_000;
+const X: [u8; 32] = [0x66; 32];
+const R: [u8; 32] = [0x42; 32];
+
+fn me(e: MarketError) -> u32 {
+    e.into()
+}
+
+/// The live weight of `p` in the draw set.
+async fn live_weight(m: &mut Market, p: &Actor) -> u64 {
+    let entry = m
+        .bank
+        .account::<concord_market::DrawEntry>(&pda::draw_entry(&p.key()))
+        .await
+        .expect("draw entry");
+    let set = m.draw_set_state().await;
+    concord_market::draw::fenwick::get(&set.live, entry.index as usize)
+}
+
+#[tokio::test]
+async fn joining_and_syncing_set_the_weight_from_the_stake() {
+    let mut m = Market::new().await;
+    let p = m.provider(STAKE).await;
+    assert_eq!(live_weight(&mut m, &p).await, STAKE);
+    // Joining twice: the draw entry already exists.
+    assert_error(
+        m.bank
+            .send(&[ix::join_draws(&p.key(), &m.draw_set)], &[&p.wallet])
+            .await,
+        0u32,
+    );
+    // Unbonding lowers the weight once synced (by anyone).
+    let period = UNBONDING_PERIOD;
+    m.bank
+        .send(
+            &[ix::request_unbond(&p.key(), STAKE / 2, period)],
+            &[&p.wallet],
+        )
+        .await
+        .unwrap();
+    assert_eq!(live_weight(&mut m, &p).await, STAKE, "not synced yet");
+    let out = m.sync_draw_weight(&p).await.unwrap();
+    let set: Vec<DrawWeightSet> = out.events();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].weight, STAKE / 2);
+    assert_eq!(set[0].provider_authority, p.key());
+    assert_eq!(live_weight(&mut m, &p).await, STAKE / 2);
+    // A provider that stops accepting jobs weighs nothing.
+    let pause = ProviderUpdate {
+        accepting_jobs: Some(false),
+        ..Default::default()
+    };
+    m.bank
+        .send(&[ix::update_provider(&p.key(), pause)], &[&p.wallet])
+        .await
+        .unwrap();
+    m.sync_draw_weight(&p).await.unwrap();
+    assert_eq!(live_weight(&mut m, &p).await, 0);
+    // A stranger has no draw entry; the wrong draw set is refused.
+    let stranger = m.actor(0).await;
+    assert_error(
+        m.bank
+            .send(&[ix::sync_draw_weight(&stranger.key(), &m.draw_set)], &[])
+            .await,
+        Anchor::AccountNotInitialized,
+    );
+    // Another account that is a draw set, but not the market's.
+    let other_set = Pubkey::new_unique();
+    let mut copy = m.bank.raw_account(&m.draw_set).await.unwrap();
+    copy.lamports += 1;
+    m.bank.ctx.set_account(&other_set, &copy.into());
+    assert_error(
+        m.bank
+            .send(&[ix::sync_draw_weight(&p.key(), &other_set)], &[])
+            .await,
+        Anchor::ConstraintHasOne,
+    );
+    // Joining needs the signer and a registered provider.
+    let mut unsigned = ix::join_draws(&stranger.key(), &m.draw_set);
+    unsign(&mut unsigned, &stranger.key());
+    assert_error(
+        m.bank.send(&[unsigned], &[]).await,
+        Anchor::AccountNotSigner,
+    );
+    assert_error(
+        m.bank
+            .send(
+                &[ix::join_draws(&stranger.key(), &m.draw_set)],
+                &[&stranger.wallet],
+            )
+            .await,
+        Anchor::AccountNotInitialized,
+    );
+}
+
+#[tokio::test]
+async fn weights_count_from_the_next_draw_epoch() {
+    let mut m = Market::new().await;
+    let buyer = m.actor(FUNDS).await;
+    let ps = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
+    // A job whose seed slot lies in the epoch the providers joined in draws nobody.
+    let slot = m.bank.clock().await.slot;
+    assert_eq!(
+        slot / DRAW_EPOCH_SLOTS,
+        (slot + concord_market::draw::SEED_DELAY_SLOTS) / DRAW_EPOCH_SLOTS,
+        "the test starts early in an epoch"
+    );
+    let args = job_args(1);
+    m.bank
+        .send(
+            &[ix::create_job(
+                &buyer.key(),
+                &buyer.token,
+                &m.bank.mint,
+                &m.bank.token_program,
+                args,
+            )],
+            &[&buyer.wallet],
+        )
+        .await
+        .unwrap();
+    let job = pda::job(&buyer.key(), 1);
+    m.past_seed_slot(&job).await;
+    assert!(m.drawn(&job).await.is_empty());
+    assert_error(
+        m.claim_as_drawn(&ps[0], &job).await,
+        me(MarketError::NotDrawn),
+    );
+    // Once the epoch has turned, a new round draws all three.
+    m.bank.warp(TAKE_WINDOW).await;
+    m.next_draw_epoch().await;
+    let out = m.bank.send(&[ix::redraw(&job)], &[]).await.expect("redraw");
+    let begun: Vec<DrawRoundBegun> = out.events();
+    assert_eq!((begun[0].round, begun[0].slots), (1, 3));
+    m.past_seed_slot(&job).await;
+    let mut drawn = m.drawn(&job).await;
+    drawn.sort();
+    let mut all: Vec<Pubkey> = ps.iter().map(|p| p.key()).collect();
+    all.sort();
+    assert_eq!(drawn, all);
+    for p in &ps {
+        m.claim_as_drawn(p, &job).await.unwrap();
+    }
+    assert_eq!(m.job(&job).await.state, JobState::Running);
+}
+
+#[tokio::test]
+async fn only_the_drawn_claim_and_every_refusal_is_named() {
+    let mut m = Market::new().await;
+    let buyer = m.actor(FUNDS).await;
+    let ps: Vec<Actor> = {
+        let mut v = Vec::new();
+        for _ in 0..6 {
+            v.push(m.provider(STAKE).await);
+        }
+        v
+    };
+    // Before the seed slot is produced.
+    m.next_draw_epoch().await;
+    let (mint, program) = (m.bank.mint, m.bank.token_program);
+    m.bank
+        .send(
+            &[ix::create_job(
+                &buyer.key(),
+                &buyer.token,
+                &mint,
+                &program,
+                job_args(1),
+            )],
+            &[&buyer.wallet],
+        )
+        .await
+        .unwrap();
+    let job = pda::job(&buyer.key(), 1);
+    m.bank.next_slot().await;
+    assert_error(
+        m.claim_as_drawn(&ps[0], &job).await,
+        me(MarketError::DrawNotReady),
+    );
+    m.past_seed_slot(&job).await;
+    let drawn = m.drawn(&job).await;
+    assert_eq!(drawn.len(), 3);
+    let outsider = ps.iter().find(|p| !drawn.contains(&p.key())).unwrap();
+    assert_error(
+        m.claim_as_drawn(outsider, &job).await,
+        me(MarketError::NotDrawn),
+    );
+    // A drawn provider's entry swapped for another's.
+    let first = ps.iter().find(|p| p.key() == drawn[0]).unwrap();
+    let mut swapped = ix::claim_slot(&first.key(), &job, &m.draw_set);
+    ix::replace_account(
+        &mut swapped,
+        &pda::draw_entry(&first.key()),
+        &pda::draw_entry(&outsider.key()),
+    );
+    assert_error(
+        m.bank.send(&[swapped], &[&first.wallet]).await,
+        Anchor::ConstraintSeeds,
+    );
+    // Not the SlotHashes sysvar.
+    let mut fake = ix::claim_slot(&first.key(), &job, &m.draw_set);
+    ix::replace_account(&mut fake, &ix::SLOT_HASHES, &Pubkey::new_unique());
+    assert_error(
+        m.bank.send(&[fake], &[&first.wallet]).await,
+        Anchor::ConstraintAddress,
+    );
+    // The drawn claim; a redraw before the take window is refused.
+    m.claim_as_drawn(first, &job).await.unwrap();
+    assert_error(
+        m.bank.send(&[ix::redraw(&job)], &[]).await,
+        me(MarketError::RedrawTooEarly),
+    );
+    // The other two drawn never come: after the take window a new round draws two others,
+    // never the holder of slot 0 nor the buyer.
+    m.bank.warp(TAKE_WINDOW).await;
+    m.bank.send(&[ix::redraw(&job)], &[]).await.unwrap();
+    let state = m.job(&job).await;
+    assert_eq!((state.draw_round, state.round_slots), (1, 2));
+    m.past_seed_slot(&job).await;
+    let round1 = m.drawn(&job).await;
+    assert_eq!(round1.len(), 2);
+    assert!(!round1.contains(&first.key()));
+    for key in &round1 {
+        let p = ps.iter().find(|p| p.key() == *key).unwrap();
+        m.claim_as_drawn(p, &job).await.unwrap();
+    }
+    let state = m.job(&job).await;
+    assert_eq!(state.state, JobState::Running);
+    assert_error(
+        m.bank.send(&[ix::redraw(&job)], &[]).await,
+        me(MarketError::JobNotOpen),
+    );
+}
+
+#[tokio::test]
+async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
+    let mut m = Market::new().await;
+    let buyer = m.actor(FUNDS).await;
+    let ps = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
+    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
+    let seed_slot = m.job(&job).await.seed_slot;
+    // The seed slot leaves the SlotHashes window.
+    m.bank.advance_slots(3).await;
+    m.bank.age_out_slot_hashes_before(seed_slot + 1);
+    assert_error(
+        m.claim_as_drawn(&ps[0], &job).await,
+        me(MarketError::DrawExpired),
+    );
+    m.bank.warp(TAKE_WINDOW).await;
+    m.bank.send(&[ix::redraw(&job)], &[]).await.unwrap();
+    m.past_seed_slot(&job).await;
+    // Weights edited in two later epochs: the round's snapshot is gone too.
+    m.bank.advance_slots(DRAW_EPOCH_SLOTS).await;
+    m.sync_draw_weight(&ps[1]).await.unwrap();
+    m.bank.advance_slots(DRAW_EPOCH_SLOTS).await;
+    m.sync_draw_weight(&ps[1]).await.unwrap();
+    assert_error(
+        m.claim_as_drawn(&ps[0], &job).await,
+        me(MarketError::DrawExpired),
+    );
+    m.bank.warp(TAKE_WINDOW).await;
+    m.next_draw_epoch().await;
+    m.bank.send(&[ix::redraw(&job)], &[]).await.unwrap();
+    m.past_seed_slot(&job).await;
+    for p in &ps {
+        m.claim_as_drawn(p, &job).await.unwrap();
+    }
+    // Past the claim deadline nobody may begin a round.
+    let late = m.create_job(&buyer, job_args(2)).await.unwrap();
+    m.bank.warp(WINDOW + 1).await;
+    assert_error(
+        m.bank.send(&[ix::redraw(&late)], &[]).await,
+        me(MarketError::ClaimDeadlinePassed),
+    );
+    assert_eq!(m.job(&late).await.draw_round, 0);
+}
+
+#[tokio::test]
+async fn stake_that_left_after_the_snapshot_no_longer_counts() {
+    let mut m = Market::new().await;
+    let buyer = m.actor(FUNDS).await;
+    let ps = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
+    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
+    // ps[0] unbonds nine tenths after the snapshot (it cannot lock collateral it no longer
+    // has bonded, nor keep a draw weight it gave up).
+    m.bank
+        .send(
+            &[ix::request_unbond(
+                &ps[0].key(),
+                STAKE / 10 * 9,
+                UNBONDING_PERIOD,
+            )],
+            &[&ps[0].wallet],
+        )
+        .await
+        .unwrap();
+    let weight_now = m.provider_state(&ps[0]).await.draw_weight();
+    assert_eq!(weight_now, STAKE / 10);
+    // Find a seed where ps[0] is drawn, landing beyond the stake it kept.
+    let state = m.job(&job).await;
+    let set = m.draw_set_state().await;
+    let entry = m
+        .bank
+        .account::<concord_market::DrawEntry>(&pda::draw_entry(&ps[0].key()))
+        .await
+        .unwrap();
+    let mut data = m.bank.slot_hashes_data();
+    let (seed_slot, _) = concord_market::draw::seed_entry(&data, state.seed_slot).unwrap();
+    let at = (0..(data.len() - 8) / 40)
+        .find(|i| data[8 + i * 40..16 + i * 40] == seed_slot.to_le_bytes())
+        .unwrap();
+    let mut found = None;
+    for attempt in 0u32..1000 {
+        let hash = solana_sha256_hasher::hashv(&[b"beyond", &attempt.to_le_bytes()]).to_bytes();
+        data[16 + at * 40..48 + at * 40].copy_from_slice(&hash);
+        let drawn = state.drawn(&job, &set, &data).unwrap();
+        if drawn
+            .iter()
+            .any(|c| c.index == entry.index && c.offset >= weight_now)
+        {
+            found = Some(hash);
+            break;
+        }
+    }
+    m.bank.set_slot_hash(seed_slot, found.expect("such a seed"));
+    assert_error(
+        m.claim_as_drawn(&ps[0], &job).await,
+        me(MarketError::NotDrawn),
+    );
+}
+
+/// The attack of the issue: a buyer whose identities hold a fifth of the stake creates jobs
+/// and has its identities claim whatever they can. At 01ce43d (first come, first served) they
+/// took two slots of every job and, lying together, the quorum. Drawn by stake, they take a
+/// quorum only when the draw gives it to them (here 8 % of jobs in expectation, never at
+/// will), and a lone identity that lies is outvoted, slashed, and the honest are paid.
+#[tokio::test]
+async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
+    let mut m = Market::new().await;
+    m.bank.set_hash_salt([7; 32]);
+    let buyer = m.actor(FUNDS).await;
+    let sybils = [m.provider(STAKE).await, m.provider(STAKE).await];
+    let mut honest = Vec::new();
+    for _ in 0..8 {
+        honest.push(m.provider(STAKE).await);
+    }
+    const JOBS: u64 = 24;
+    let (mut quorums, mut outvoted) = (0, 0);
+    for id in 1..=JOBS {
+        // Small collateral, so a Sybil slashed in many jobs still has stake to claim with.
+        let args = concord_market::instructions::CreateJobArgs {
+            collateral_per_replica: STAKE / 100,
+            ..job_args(id)
+        };
+        let job = m.create_job(&buyer, args).await.unwrap();
+        // The Sybils try first; only the drawn succeed.
+        let mut held = Vec::new();
+        for s in &sybils {
+            if m.claim_as_drawn(s, &job).await.is_ok() {
+                held.push(s);
+            }
+        }
+        let drawn = m.drawn(&job).await;
+        let mut holders: Vec<&Actor> = held.clone();
+        for h in &honest {
+            if drawn.contains(&h.key()) {
+                m.claim_as_drawn(h, &job).await.unwrap();
+                holders.push(h);
+            }
+        }
+        assert_eq!(m.job(&job).await.state, JobState::Running);
+        // Holders in slot order.
+        let state = m.job(&job).await;
+        let ordered: Vec<&Actor> = state.slots[..3]
+            .iter()
+            .map(|s| *holders.iter().find(|a| a.key() == s.provider).unwrap())
+            .collect();
+        let results: Vec<[u8; 32]> = ordered
+            .iter()
+            .map(|a| {
+                if held.iter().any(|s| s.key() == a.key()) {
+                    X
+                } else {
+                    R
+                }
+            })
+            .collect();
+        m.commit_and_reveal(&job, &ordered, &results).await;
+        m.settle(&buyer, &job, &ordered).await.unwrap();
+        let state = m.job(&job).await;
+        match held.len() {
+            2 => {
+                quorums += 1;
+                assert_eq!(state.agreed_hash, Some(X));
+            }
+            1 => {
+                outvoted += 1;
+                assert_eq!(state.agreed_hash, Some(R));
+                let slot = state
+                    .slots
+                    .iter()
+                    .find(|s| s.provider == held[0].key())
+                    .unwrap();
+                assert_eq!(slot.outcome, SlotOutcome::Slashed);
+                for s in state.slots[..3]
+                    .iter()
+                    .filter(|s| s.provider != held[0].key())
+                {
+                    assert_eq!(s.outcome, SlotOutcome::Paid);
+                }
+            }
+            _ => assert_eq!(state.agreed_hash, Some(R)),
+        }
+    }
+    // First come, first served gave them all 24. P(both drawn) = 8 / 120 per job.
+    assert!(quorums <= 8, "the Sybils took {quorums} of {JOBS} quorums");
+    assert!(outvoted >= 1, "a lone Sybil was drawn and outvoted");
+    m.assert_conserved().await;
+}
