@@ -109,8 +109,9 @@ agent_config honest-3 $((metrics_port + 2)) ""
 agent_config liar $((metrics_port + 3)) "[chaos]
 corrupt_results = true"
 
-# The liar and honest-1 start first, so the liar certainly holds one of the three slots.
-echo "== starting the agents liar and honest-1 (each registers itself and stakes 10 tokens)"
+# The liar and honest-1 start first: the draws can only pick them for two of the three slots,
+# so the liar certainly holds one.
+echo "== starting the agents liar and honest-1 (each registers itself, stakes 10 tokens and joins the draws)"
 start_agent liar; start_agent honest-1
 wait_healthy liar $((metrics_port + 3)); wait_healthy honest-1 $metrics_port
 c buyer provider list
@@ -123,7 +124,7 @@ for _ in $(seq 1 120); do
   [ "$(cj buyer job status "$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["filled"])')" -ge 2 ] && break
   sleep 0.5
 done
-echo "== two slots claimed; starting honest-2 and honest-3 (one of them takes the last slot)"
+echo "== two slots claimed by the two providers drawn; starting honest-2 and honest-3 (a new draw round picks one for the last slot)"
 start_agent honest-2; start_agent honest-3
 c buyer job wait "$job" --timeout 300 > /dev/null
 
@@ -161,6 +162,7 @@ for name in ["honest-1", "honest-2", "honest-3", "liar"]:
         ok &= show["earned"] == "0"
 ok &= paid_honest == 2
 print(f"agreed hash {status['agreed_hash']}")
+print(f"slots filled over {status['draw_round'] + 1} draw round(s); the last seeded by the bank hash of slot {status['seed_slot']}")
 sys.exit(0 if ok else 1)
 PY2
 

@@ -153,7 +153,11 @@ async fn drawn(agent: &Agent, view: &DrawView, address: &Pubkey, job: &Job, now:
         return true;
     }
     if turn != Turn::Wait && job.check_redraw(now, agent.take_window).is_ok() {
-        match agent.sender.send(&[ix::redraw(address)], &[]).await {
+        match agent
+            .sender
+            .send(&[ix::redraw(address, &agent.draw_set)], &[])
+            .await
+        {
             Ok(sig) => {
                 tracing::info!(job = %address, round = job.draw_round + 1, signature = %sig, "began a new draw round")
             }

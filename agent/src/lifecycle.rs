@@ -81,7 +81,15 @@ pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
                 .unwrap_or(false);
             if !landed {
                 let _ = agent.journal.remove(&address);
-                agent.passed_over.lock().expect("lock").insert(address);
+                // A new draw round began meanwhile (or this one aged out): a later round may
+                // draw us again, so the job is not passed over for good.
+                let draw_moved = matches!(
+                    e.program_error_name(),
+                    Some("NotDrawn" | "DrawExpired" | "DrawNotReady")
+                );
+                if !draw_moved {
+                    agent.passed_over.lock().expect("lock").insert(address);
+                }
                 info!(job = %address, error = %e, "claim refused");
                 return;
             }

@@ -148,7 +148,11 @@ async fn weights_count_from_the_next_draw_epoch() {
     // Once the epoch has turned, a new round draws all three.
     m.bank.warp(TAKE_WINDOW).await;
     m.next_draw_epoch().await;
-    let out = m.bank.send(&[ix::redraw(&job)], &[]).await.expect("redraw");
+    let out = m
+        .bank
+        .send(&[ix::redraw(&job, &m.draw_set)], &[])
+        .await
+        .expect("redraw");
     let begun: Vec<DrawRoundBegun> = out.events();
     assert_eq!((begun[0].round, begun[0].slots), (1, 3));
     m.past_seed_slot(&job).await;
@@ -226,19 +230,30 @@ async fn only_the_drawn_claim_and_every_refusal_is_named() {
     // The drawn claim; a redraw before the take window is refused.
     m.claim_as_drawn(first, &job).await.unwrap();
     assert_error(
-        m.bank.send(&[ix::redraw(&job)], &[]).await,
+        m.bank.send(&[ix::redraw(&job, &m.draw_set)], &[]).await,
         me(MarketError::RedrawTooEarly),
     );
     // The other two drawn never come: after the take window a new round draws two others,
     // never the holder of slot 0 nor the buyer.
     m.bank.warp(TAKE_WINDOW).await;
-    m.bank.send(&[ix::redraw(&job)], &[]).await.unwrap();
+    m.bank
+        .send(&[ix::redraw(&job, &m.draw_set)], &[])
+        .await
+        .unwrap();
     let state = m.job(&job).await;
     assert_eq!((state.draw_round, state.round_slots), (1, 2));
+    // The two drawn that never came are passed over by this job from now on.
+    assert_eq!(state.absent_count, 2);
     m.past_seed_slot(&job).await;
     let round1 = m.drawn(&job).await;
     assert_eq!(round1.len(), 2);
     assert!(!round1.contains(&first.key()));
+    for absent in &drawn[1..] {
+        assert!(
+            !round1.contains(absent),
+            "an absent provider is not drawn again"
+        );
+    }
     for key in &round1 {
         let p = ps.iter().find(|p| p.key() == *key).unwrap();
         m.claim_as_drawn(p, &job).await.unwrap();
@@ -246,7 +261,7 @@ async fn only_the_drawn_claim_and_every_refusal_is_named() {
     let state = m.job(&job).await;
     assert_eq!(state.state, JobState::Running);
     assert_error(
-        m.bank.send(&[ix::redraw(&job)], &[]).await,
+        m.bank.send(&[ix::redraw(&job, &m.draw_set)], &[]).await,
         me(MarketError::JobNotOpen),
     );
 }
@@ -270,7 +285,10 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
         me(MarketError::DrawExpired),
     );
     m.bank.warp(TAKE_WINDOW).await;
-    m.bank.send(&[ix::redraw(&job)], &[]).await.unwrap();
+    m.bank
+        .send(&[ix::redraw(&job, &m.draw_set)], &[])
+        .await
+        .unwrap();
     m.past_seed_slot(&job).await;
     // Weights edited in two later epochs: the round's snapshot is gone too.
     m.bank.advance_slots(DRAW_EPOCH_SLOTS).await;
@@ -283,7 +301,10 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
     );
     m.bank.warp(TAKE_WINDOW).await;
     m.next_draw_epoch().await;
-    m.bank.send(&[ix::redraw(&job)], &[]).await.unwrap();
+    m.bank
+        .send(&[ix::redraw(&job, &m.draw_set)], &[])
+        .await
+        .unwrap();
     m.past_seed_slot(&job).await;
     for p in &ps {
         m.claim_as_drawn(p, &job).await.unwrap();
@@ -292,7 +313,7 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
     let late = m.create_job(&buyer, job_args(2)).await.unwrap();
     m.bank.warp(WINDOW + 1).await;
     assert_error(
-        m.bank.send(&[ix::redraw(&late)], &[]).await,
+        m.bank.send(&[ix::redraw(&late, &m.draw_set)], &[]).await,
         me(MarketError::ClaimDeadlinePassed),
     );
     assert_eq!(m.job(&late).await.draw_round, 0);

@@ -1,7 +1,7 @@
 //! Account sizes: the space each account is created with matches its layout, and the figures
 //! (bytes, rent) that integrators and providers pay are printed for the docs.
 use anchor_lang::Space;
-use concord_market::{Job, MarketConfig};
+use concord_market::{DrawEntry, DrawSet, Job, MarketConfig};
 use concord_staking::{Provider, StakingConfig};
 use concord_tests::pda;
 use concord_tests::scenario::*;
@@ -30,6 +30,12 @@ async fn accounts_are_created_with_their_declared_space() {
             pda::staking_config(),
             8 + StakingConfig::INIT_SPACE,
         ),
+        (
+            "DrawEntry",
+            pda::draw_entry(&p.key()),
+            8 + DrawEntry::INIT_SPACE,
+        ),
+        ("DrawSet", m.draw_set, DrawSet::SPACE),
     ];
     for (name, address, space) in cases {
         let account = m.bank.raw_account(&address).await.expect(name);

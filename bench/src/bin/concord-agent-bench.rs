@@ -156,7 +156,7 @@ fn locks() -> i32 {
             true,
             ix::claim_slot(&provider, &job, &draw_set),
         ),
-        ("redraw", true, ix::redraw(&job)),
+        ("redraw", true, ix::redraw(&job, &draw_set)),
         ("join_draws", false, ix::join_draws(&provider, &draw_set)),
         (
             "sync_draw_weight",
@@ -435,6 +435,12 @@ async fn scale(args: ScaleArgs) -> i32 {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    // The agents joined the draws at start; their stake counts from the next draw epoch.
+    let draw_set = chain.market_config().await.expect("market config").draw_set;
+    chain
+        .wait_for_draw_epoch(&draw_set, Duration::from_secs(60))
+        .await
+        .expect("a new draw epoch");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle: Vec<u64> = children.iter().map(|c| rss_kib(c.id()).0).collect();
 

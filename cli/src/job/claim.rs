@@ -82,7 +82,11 @@ pub async fn run(ctx: &Ctx, job: &str, output: OutputFormat) -> Result<(), CliEr
 /// `concord job redraw`: begins a new draw round for the job's free slots.
 pub async fn redraw(ctx: &Ctx, job: &str, output: OutputFormat) -> Result<(), CliError> {
     let address = job_address(job)?;
-    let sig = ctx.sender()?.send(&[ix::redraw(&address)], &[]).await?;
+    let draw_set = ctx.chain.market_config().await?.draw_set;
+    let sig = ctx
+        .sender()?
+        .send(&[ix::redraw(&address, &draw_set)], &[])
+        .await?;
     let state = ctx.chain.job(&address).await?;
     signed(
         output,

@@ -107,6 +107,32 @@ impl Chain {
             .data)
     }
 
+    /// Waits (polling every 200 ms, at most `limit`) until a draw epoch has begun since the
+    /// draw set's last weight edit: a job created from then on draws with every weight set so
+    /// far (joins and syncs count from the next epoch).
+    pub async fn wait_for_draw_epoch(
+        &self,
+        draw_set: &Pubkey,
+        limit: std::time::Duration,
+    ) -> Result<(), ChainError> {
+        let start = std::time::Instant::now();
+        loop {
+            let set = self.draw_set(draw_set).await?;
+            let slot = self.rpc.get_slot().await.map_err(self.rpc_err())?;
+            if set.epoch_of(slot) > set.epoch {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(ChainError::Timeout(format!(
+                    "no new draw epoch within {} s (the draw set's epoch is {}, the cluster at slot {slot})",
+                    limit.as_secs(),
+                    set.epoch
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// `authority`'s draw entry, if it joined the draws.
     pub async fn draw_entry(&self, authority: &Pubkey) -> Result<Option<DrawEntry>, ChainError> {
         self.fetch(&pda::draw_entry(authority)).await

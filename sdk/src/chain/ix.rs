@@ -467,11 +467,13 @@ pub fn claim_slot(provider_authority: &Pubkey, job: &Pubkey, draw_set: &Pubkey) 
 }
 
 /// `redraw`: a new draw round for `job`'s free slots (anyone may send it).
-pub fn redraw(job: &Pubkey) -> Instruction {
+pub fn redraw(job: &Pubkey, draw_set: &Pubkey) -> Instruction {
     market(
         ma::Redraw {
             config: pda::market_config(),
             job: *job,
+            draw_set: *draw_set,
+            slot_hashes: SLOT_HASHES,
             event_authority: market_events(),
             program: concord_market::ID,
         },

@@ -240,7 +240,16 @@ impl Scenario {
     /// Call it before the job it is to serve is submitted (its weight counts from the next
     /// draw epoch); [`Scenario::silent_claim`] then takes its slot once drawn.
     pub async fn silent_provider(&self) -> Keypair {
-        let silent = self.funded_provider().await;
+        self.silent_provider_staking(10 * TOKEN).await
+    }
+
+    /// [`Scenario::silent_provider`] with `stake` base units staked.
+    pub async fn silent_provider_staking(&self, stake: u64) -> Keypair {
+        let silent = Keypair::new();
+        self.funder
+            .airdrop(&silent.pubkey(), 5_000_000_000, stake.max(20 * TOKEN))
+            .await
+            .expect("fund a provider");
         let sender = concord_sdk::chain::Sender::new(
             self.chain.rpc.clone(),
             Arc::new(silent.insecure_clone()),
@@ -268,7 +277,7 @@ impl Scenario {
                         &self.mint.account_of(&me),
                         &self.mint.address,
                         &self.mint.token_program,
-                        10 * TOKEN,
+                        stake,
                     ),
                     ix::join_draws(&me, &draw_set),
                 ],
@@ -533,4 +542,93 @@ pub fn all_logs(agents: &[&AgentProcess]) -> String {
         .map(|a| format!("---- {} ----\n{}", a.name, a.logs()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+impl Scenario {
+    /// Waits (at most a minute) until every provider of `who` has joined the draws and a draw
+    /// epoch has begun since the last weight edit: a job created now draws from all of them.
+    pub async fn wait_in_draws(&self, who: &[Pubkey]) {
+        let draw_set = self.chain.market_config().await.unwrap().draw_set;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for k in who {
+            while self.chain.draw_entry(k).await.unwrap().is_none() {
+                assert!(Instant::now() < deadline, "{k} never joined the draws");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+        self.chain
+            .wait_for_draw_epoch(&draw_set, Duration::from_secs(60))
+            .await
+            .expect("a new draw epoch");
+    }
+
+    /// The buyer's Sybil identities attack `job`: each sends `claim_slot` every 300 ms whether
+    /// drawn or not, until the job stops being open; those that got a slot commit `lie` and
+    /// reveal it once reveals open. Returns the Sybils holding a slot and how many of their
+    /// claims the program refused as not drawn.
+    pub async fn sybils_attack(
+        &self,
+        sybils: &[Keypair],
+        job: &Pubkey,
+        lie: [u8; 32],
+    ) -> (Vec<Pubkey>, u32) {
+        let draw_set = self.chain.market_config().await.unwrap().draw_set;
+        let senders: Vec<Sender> = sybils
+            .iter()
+            .map(|k| Sender::new(self.chain.rpc.clone(), Arc::new(k.insecure_clone())))
+            .collect();
+        let mut refusals = 0;
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let state = self.chain.job(job).await.unwrap();
+            if state.state != JobState::Open {
+                break;
+            }
+            for (k, sender) in sybils.iter().zip(&senders) {
+                if state.slot_index_of(&k.pubkey()).is_some() {
+                    continue;
+                }
+                let claim = ix::claim_slot(&k.pubkey(), job, &draw_set);
+                if let Err(e) = sender.send(&[claim], &[]).await {
+                    if e.program_error_name() == Some("NotDrawn") {
+                        refusals += 1;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "the job never filled");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let state = self.chain.job(job).await.unwrap();
+        let held: Vec<Pubkey> = sybils
+            .iter()
+            .map(|k| k.pubkey())
+            .filter(|k| state.slot_index_of(k).is_some())
+            .collect();
+        let salt = [9u8; 32];
+        for (k, sender) in sybils.iter().zip(&senders) {
+            if held.contains(&k.pubkey()) {
+                let c = concord_sdk::chain::commitment_hash(job, &k.pubkey(), &lie, &salt);
+                sender
+                    .send(&[ix::commit_result(&k.pubkey(), job, c)], &[])
+                    .await
+                    .expect("the Sybil commits");
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let mut revealed = Vec::new();
+        while revealed.len() < held.len() {
+            for (k, sender) in sybils.iter().zip(&senders) {
+                if !held.contains(&k.pubkey()) || revealed.contains(&k.pubkey()) {
+                    continue;
+                }
+                let reveal = ix::reveal_result(&k.pubkey(), job, lie, salt);
+                if sender.send(&[reveal], &[]).await.is_ok() {
+                    revealed.push(k.pubkey());
+                }
+            }
+            assert!(Instant::now() < deadline, "the Sybils could never reveal");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        (held, refusals)
+    }
 }

@@ -15,6 +15,8 @@ pub const VAULT_SEED: &[u8] = b"vault";
 pub const MAX_REPLICAS: usize = 5;
 /// Longest manifest URI, in bytes.
 pub const MAX_MANIFEST_URI_LEN: usize = 200;
+/// Most providers a job remembers as drawn and absent (never drawn for it again).
+pub const MAX_ABSENT: usize = 8;
 
 #[derive(
     AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
@@ -210,6 +212,10 @@ pub struct Job {
     pub draw_round: u16,
     /// Slots the current round draws providers for: the free slots when it began.
     pub round_slots: u8,
+    /// Draw-set indices of providers drawn in an earlier round that did not take a slot: later
+    /// rounds pass over them (the first `absent_count`).
+    pub absent: [u32; MAX_ABSENT],
+    pub absent_count: u8,
     pub slots: [Slot; MAX_REPLICAS],
     pub bump: u8,
     pub vault_bump: u8,
@@ -310,10 +316,29 @@ impl Job {
         Ok(())
     }
 
-    /// Begins the next draw round for the free slots (providers drawn before and not there
-    /// are replaced by a fresh draw).
-    pub fn redraw(&mut self, slot: u64, now: i64, take_window: i64) -> Result<()> {
+    /// Begins the next draw round for the free slots: the providers the current round drew
+    /// (`absent`, when it can still be read) that did not take a slot are passed over from now
+    /// on (up to [`MAX_ABSENT`]), and a fresh draw replaces them.
+    pub fn redraw(
+        &mut self,
+        slot: u64,
+        now: i64,
+        take_window: i64,
+        absent: &[Candidate],
+        set: &DrawSet,
+    ) -> Result<()> {
         self.check_redraw(now, take_window)?;
+        for c in absent {
+            let who = set.authorities[c.index as usize];
+            let count = usize::from(self.absent_count);
+            if self.slot_index_of(&who).is_none()
+                && count < MAX_ABSENT
+                && !self.absent[..count].contains(&c.index)
+            {
+                self.absent[count] = c.index;
+                self.absent_count += 1;
+            }
+        }
         self.draw_round = self
             .draw_round
             .checked_add(1)
@@ -343,7 +368,9 @@ impl Job {
             usize::from(self.round_slots),
             |i| {
                 let who = &set.authorities[i as usize];
-                *who == self.buyer || earlier.iter().any(|s| s.provider == *who)
+                *who == self.buyer
+                    || earlier.iter().any(|s| s.provider == *who)
+                    || self.absent[..usize::from(self.absent_count).min(MAX_ABSENT)].contains(&i)
             },
         ))
     }
@@ -558,6 +585,9 @@ impl Job {
         if self.state == JobState::Open && self.filled >= self.replicas && self.replicas > 0 {
             return Err("an open job has a free slot");
         }
+        if usize::from(self.absent_count) > MAX_ABSENT {
+            return Err("absent_count <= MAX_ABSENT");
+        }
         if self.round_slots > self.replicas || self.replicas - self.round_slots > self.filled {
             return Err("a draw round draws for slots that were free when it began");
         }
@@ -605,6 +635,8 @@ mod tests {
             round_started_at: 0,
             draw_round: 0,
             round_slots: replicas,
+            absent: [0; MAX_ABSENT],
+            absent_count: 0,
             slots: [Slot::default(); MAX_REPLICAS],
             bump: 0,
             vault_bump: 0,
