@@ -124,7 +124,9 @@ for _ in $(seq 1 120); do
   [ "$(cj buyer job status "$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["filled"])')" -ge 2 ] && break
   sleep 0.5
 done
-echo "== two slots claimed by the two providers drawn; starting honest-2 and honest-3 (a new draw round picks one for the last slot)"
+echo "== two slots claimed by the two providers drawn"
+c buyer job status "$job" | grep -E '^  (draw|drawn now|slot) '
+echo "== starting honest-2 and honest-3 (a new draw round picks one of them for the last slot)"
 start_agent honest-2; start_agent honest-3
 c buyer job wait "$job" --timeout 300 > /dev/null
 

@@ -40,7 +40,8 @@ pub struct LocalnetConfig {
     /// `concord market init`.
     pub initialize: bool,
     /// Slots per draw epoch (8 here, about 3 s: a provider that joins counts in the draws
-    /// within seconds).
+    /// within seconds). The local take window is 8 s: time for an agent under load to fetch a
+    /// job and land its claim.
     pub draw_epoch_slots: u64,
 }
 
@@ -56,7 +57,7 @@ impl Default for LocalnetConfig {
             // tests and demos run quickly.
             market: MarketParams {
                 min_window: 5,
-                take_window: 4,
+                take_window: 8,
                 ..MarketParams::DEFAULT
             },
             draw_epoch_slots: 8,

@@ -110,13 +110,7 @@ async fn joining_and_syncing_set_the_weight_from_the_stake() {
 
 #[tokio::test]
 async fn weights_count_from_the_next_draw_epoch() {
-    let mut m = Market::new().await;
-    let buyer = m.actor(FUNDS).await;
-    let ps = [
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-    ];
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     // A job whose seed slot lies in the epoch the providers joined in draws nobody.
     let slot = m.bank.clock().await.slot;
     assert_eq!(
@@ -124,21 +118,7 @@ async fn weights_count_from_the_next_draw_epoch() {
         (slot + concord_market::draw::SEED_DELAY_SLOTS) / DRAW_EPOCH_SLOTS,
         "the test starts early in an epoch"
     );
-    let args = job_args(1);
-    m.bank
-        .send(
-            &[ix::create_job(
-                &buyer.key(),
-                &buyer.token,
-                &m.bank.mint,
-                &m.bank.token_program,
-                args,
-            )],
-            &[&buyer.wallet],
-        )
-        .await
-        .unwrap();
-    let job = pda::job(&buyer.key(), 1);
+    let job = m.send_create_job(&buyer, job_args(1)).await.unwrap();
     m.past_seed_slot(&job).await;
     assert!(m.drawn(&job).await.is_empty());
     assert_error(
@@ -180,21 +160,7 @@ async fn only_the_drawn_claim_and_every_refusal_is_named() {
     };
     // Before the seed slot is produced.
     m.next_draw_epoch().await;
-    let (mint, program) = (m.bank.mint, m.bank.token_program);
-    m.bank
-        .send(
-            &[ix::create_job(
-                &buyer.key(),
-                &buyer.token,
-                &mint,
-                &program,
-                job_args(1),
-            )],
-            &[&buyer.wallet],
-        )
-        .await
-        .unwrap();
-    let job = pda::job(&buyer.key(), 1);
+    let job = m.send_create_job(&buyer, job_args(1)).await.unwrap();
     m.bank.next_slot().await;
     assert_error(
         m.claim_as_drawn(&ps[0], &job).await,
@@ -268,13 +234,7 @@ async fn only_the_drawn_claim_and_every_refusal_is_named() {
 
 #[tokio::test]
 async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
-    let mut m = Market::new().await;
-    let buyer = m.actor(FUNDS).await;
-    let ps = [
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-    ];
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     let seed_slot = m.job(&job).await.seed_slot;
     // The seed slot leaves the SlotHashes window.
@@ -321,13 +281,7 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
 
 #[tokio::test]
 async fn stake_that_left_after_the_snapshot_no_longer_counts() {
-    let mut m = Market::new().await;
-    let buyer = m.actor(FUNDS).await;
-    let ps = [
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-    ];
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     // ps[0] unbonds nine tenths after the snapshot (it cannot lock collateral it no longer
     // has bonded, nor keep a draw weight it gave up).
@@ -464,4 +418,32 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
     assert!(quorums <= 8, "the Sybils took {quorums} of {JOBS} quorums");
     assert!(outvoted >= 1, "a lone Sybil was drawn and outvoted");
     m.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn absent_providers_are_drawn_again_only_when_nobody_else_can_be() {
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
+    let round0 = m.drawn(&job).await;
+    assert_eq!(round0.len(), 3);
+    let first = ps.iter().find(|p| p.key() == round0[0]).unwrap();
+    m.claim_as_drawn(first, &job).await.unwrap();
+    m.bank.warp(TAKE_WINDOW).await;
+    m.bank
+        .send(&[ix::redraw(&job, &m.draw_set)], &[])
+        .await
+        .unwrap();
+    assert_eq!(m.job(&job).await.absent_count, 2);
+    m.past_seed_slot(&job).await;
+    // Nobody but the two absent is left: they are drawn again, and the job fills.
+    let mut round1 = m.drawn(&job).await;
+    round1.sort();
+    let mut absent = round0[1..].to_vec();
+    absent.sort();
+    assert_eq!(round1, absent);
+    for key in &round1 {
+        let p = ps.iter().find(|p| p.key() == *key).unwrap();
+        m.claim_as_drawn(p, &job).await.unwrap();
+    }
+    assert_eq!(m.job(&job).await.state, JobState::Running);
 }

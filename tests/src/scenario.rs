@@ -363,6 +363,18 @@ impl Market {
         args: CreateJobArgs,
     ) -> Result<Pubkey, TxError> {
         self.next_draw_epoch().await;
+        let job = self.send_create_job(buyer, args).await?;
+        // Claims land only after the creation slot, and once the seed slot is produced.
+        self.past_seed_slot(&job).await;
+        Ok(job)
+    }
+
+    /// Sends `create_job` as the clock stands (no draw epoch or seed slot moved).
+    pub async fn send_create_job(
+        &mut self,
+        buyer: &Actor,
+        args: CreateJobArgs,
+    ) -> Result<Pubkey, TxError> {
         let job = pda::job(&buyer.key(), args.job_id);
         let (mint, program) = (self.bank.mint, self.bank.token_program);
         self.bank
@@ -378,8 +390,6 @@ impl Market {
             )
             .await?;
         self.track(pda::job_vault(&job));
-        // Claims land only after the creation slot, and once the seed slot is produced.
-        self.past_seed_slot(&job).await;
         Ok(job)
     }
 

@@ -347,8 +347,10 @@ impl Job {
     }
 
     /// The providers the current round drew (indices in `set`), in draw order: the first
-    /// `round_slots` distinct providers by stake weight, passing over the buyer and whoever
-    /// held a slot when the round began. `slot_hashes` is the SlotHashes sysvar's data.
+    /// `round_slots` distinct providers by stake weight, passing over the buyer, whoever held a
+    /// slot when the round began and the providers absent from earlier rounds (these only when
+    /// too few others can be drawn). `slot_hashes` is the SlotHashes sysvar's data. Work: at
+    /// most two draws of [`draw::MAX_DRAW_STEPS`] steps.
     pub fn drawn(&self, job: &Pubkey, set: &DrawSet, slot_hashes: &[u8]) -> Result<Vec<Candidate>> {
         let (slot, bank_hash) = draw::seed_entry(slot_hashes, self.seed_slot).map_err(|e| {
             error!(match e {
@@ -362,17 +364,24 @@ impl Job {
         let seed = draw::round_seed(&job.to_bytes(), self.draw_round, slot, &bank_hash);
         let held_before = usize::from(self.replicas.saturating_sub(self.round_slots));
         let earlier = &self.slots[..held_before.min(MAX_REPLICAS)];
-        Ok(draw::candidates(
-            &seed,
-            &weights[..],
-            usize::from(self.round_slots),
-            |i| {
-                let who = &set.authorities[i as usize];
-                *who == self.buyer
-                    || earlier.iter().any(|s| s.provider == *who)
-                    || self.absent[..usize::from(self.absent_count).min(MAX_ABSENT)].contains(&i)
-            },
-        ))
+        let wanted = usize::from(self.round_slots);
+        let never = |i: u32| {
+            let who = &set.authorities[i as usize];
+            *who == self.buyer || earlier.iter().any(|s| s.provider == *who)
+        };
+        let absent = &self.absent[..usize::from(self.absent_count).min(MAX_ABSENT)];
+        let mut picks = draw::candidates(&seed, &weights[..], wanted, |i| {
+            never(i) || absent.contains(&i)
+        });
+        // Too few providers besides the absent ones: the absent are drawn again, last.
+        if picks.len() < wanted {
+            for c in draw::candidates(&seed, &weights[..], wanted, never) {
+                if picks.len() < wanted && !picks.iter().any(|p| p.index == c.index) {
+                    picks.push(c);
+                }
+            }
+        }
+        Ok(picks)
     }
 
     /// Whether the provider at `index` of `set`, whose draw weight is now `weight`, was drawn
