@@ -107,6 +107,7 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
     let provider = agent.chain.provider(&agent.me).await?;
     let now = agent.chain.unix_timestamp().await?;
     let view = agent.chain.draw_view(&agent.draw_set, &agent.me).await?;
+    sync_own_weight(agent, &view).await;
     let mut free_stake = provider.staked.saturating_sub(provider.locked);
     // Best paid first.
     candidates.sort_by_key(|(_, j)| {
@@ -165,4 +166,27 @@ async fn drawn(agent: &Agent, view: &DrawView, address: &Pubkey, job: &Job, now:
         }
     }
     false
+}
+
+/// Brings this provider's draw weight up to its stake when they differ (after a slash, an
+/// unbonding request, a deposit by hand): a weight above the stake wastes the draws that land
+/// beyond it (each costs the job a take window), one below it loses draws.
+async fn sync_own_weight(agent: &Agent, view: &DrawView) {
+    let Some(index) = view.index else {
+        return;
+    };
+    let live = concord_market::draw::fenwick::get(&view.set.live, index as usize);
+    if live == view.weight {
+        return;
+    }
+    match agent
+        .sender
+        .send(&[ix::sync_draw_weight(&agent.me, &agent.draw_set)], &[])
+        .await
+    {
+        Ok(sig) => {
+            tracing::info!(from = live, to = view.weight, signature = %sig, "synced the draw weight")
+        }
+        Err(e) => tracing::warn!(error = %e, "could not sync the draw weight"),
+    }
 }

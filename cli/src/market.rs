@@ -153,7 +153,7 @@ pub async fn run(
             let sender = ctx.sender()?;
             sender.send(&ixs, &[]).await?;
             let (sig, draw_set) = concord_sdk::chain::draws::initialize_market(
-                &sender,
+                sender,
                 &me,
                 &mint,
                 &token_program,

@@ -413,6 +413,11 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
             }
             _ => assert_eq!(state.agreed_hash, Some(R)),
         }
+        // Stakes changed (slashes): everyone's draw weight is brought up to date, as agents
+        // do, for the next job's draw epoch.
+        for p in sybils.iter().chain(&honest) {
+            m.sync_draw_weight(p).await.unwrap();
+        }
     }
     // First come, first served gave them all 24. P(both drawn) = 8 / 120 per job.
     assert!(quorums <= 8, "the Sybils took {quorums} of {JOBS} quorums");

@@ -75,6 +75,14 @@ pub enum Action {
     Withdraw {
         provider: u8,
     },
+    /// `redraw` of a job (refused until its round had the take window).
+    Redraw {
+        job: u8,
+    },
+    /// `sync_draw_weight` of a provider (by anyone).
+    SyncDraw {
+        provider: u8,
+    },
     /// The next natural step of a job: claim, commit (`result`), reveal, settle or close.
     Advance {
         job: u8,
@@ -198,6 +206,12 @@ pub fn random_action(rng: &mut Rng) -> Action {
         },
         92 => Action::WithdrawFees {
             by_admin: rng.below(4) != 0,
+        },
+        93..=94 => Action::Redraw {
+            job: job_index(rng),
+        },
+        95 => Action::SyncDraw {
+            provider: rng.byte(4),
         },
         _ => {
             let len = rng.below(48) as usize;
@@ -642,6 +656,25 @@ impl World {
                 self.stats.record("withdraw_fees", ok);
             }
             Action::Warp { seconds } => self.m.bank.warp(i64::from(seconds)).await,
+            Action::Redraw { job } => {
+                let Some((job, _)) = self.job(job) else {
+                    return;
+                };
+                let draw_set = self.m.draw_set;
+                let ix_ = ix::redraw(&job, &draw_set);
+                let ok = self.m.bank.send(&[ix_], &[]).await.is_ok();
+                if ok {
+                    self.m.past_seed_slot(&job).await;
+                }
+                self.stats.record("redraw", ok);
+            }
+            Action::SyncDraw { provider } => {
+                let key = self.provider(provider).key();
+                let draw_set = self.m.draw_set;
+                let ix_ = ix::sync_draw_weight(&key, &draw_set);
+                let ok = self.m.bank.send(&[ix_], &[]).await.is_ok();
+                self.stats.record("sync_draw_weight", ok);
+            }
             Action::Advance { .. } => unreachable!("resolved above"),
             Action::Deposit { provider, amount } => {
                 let p = self.provider(provider);
@@ -773,6 +806,14 @@ impl World {
 
     /// The invariants of ARCHITECTURE.md ("Invariants"), read from the chain.
     async fn check(&mut self) -> Result<(), String> {
+        // The draw set: its capacity, its epoch length and no weight past its providers.
+        let set = self.m.draw_set_state().await;
+        if set.invariant().is_err() {
+            return Err(format!(
+                "draw set invariant: len {} epoch_slots {}",
+                set.len, set.epoch_slots
+            ));
+        }
         // Conservation: every token of the mint is in a known account.
         let supply = self.m.bank.supply().await;
         let total = self.m.total_tokens().await;
