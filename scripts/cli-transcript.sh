@@ -56,8 +56,12 @@ for p in p1 p2 p3; do
   run -k "$work/$p.json" provider stake 10
 done
 run -k "$work/buyer.json" provider list
+# Stake counts in the draws from the next draw epoch (8 slots, about 3 s, on the local chain).
+sleep 4
 run -k "$work/buyer.json" job submit --kernel gemm_u32 --store "$store" --replicas 3 --price 2 --collateral 3 --job-id 1
 job=$("$bin/concord" -u "$url" -k "$work/buyer.json" --output json job list --mine | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["job"])')
+sleep 5  # the draw round's seed slot, 4 slots after the job's creation
+run -k "$work/buyer.json" job status "$job"
 for p in p1 p2 p3; do run -k "$work/$p.json" job claim "$job"; done
 for p in p1 p2 p3; do run -k "$work/$p.json" job execute "$job" --backend vulkan; done
 for p in p1 p2 p3; do run -k "$work/$p.json" job reveal "$job"; done
