@@ -90,6 +90,35 @@ async fn joining_and_syncing_set_the_weight_from_the_stake() {
             .await,
         Anchor::ConstraintHasOne,
     );
+    // A full draw set refuses a newcomer (the set's provider count is set to its capacity).
+    let mut full = m.bank.raw_account(&m.draw_set).await.unwrap();
+    let len_at = 8 + 8 + 8;
+    full.data[len_at..len_at + 4]
+        .copy_from_slice(&(concord_market::MAX_DRAW_PROVIDERS as u32).to_le_bytes());
+    let late = m.actor(STAKE).await;
+    let (mint, program) = (m.bank.mint, m.bank.token_program);
+    m.bank
+        .send(
+            &[ix::register_provider(
+                &late.key(),
+                &mint,
+                &program,
+                gpu(),
+                "",
+            )],
+            &[&late.wallet],
+        )
+        .await
+        .unwrap();
+    let saved = m.bank.raw_account(&m.draw_set).await.unwrap();
+    m.bank.ctx.set_account(&m.draw_set, &full.into());
+    assert_error(
+        m.bank
+            .send(&[ix::join_draws(&late.key(), &m.draw_set)], &[&late.wallet])
+            .await,
+        me(MarketError::DrawSetFull),
+    );
+    m.bank.ctx.set_account(&m.draw_set, &saved.into());
     // Joining needs the signer and a registered provider.
     let mut unsigned = ix::join_draws(&stranger.key(), &m.draw_set);
     unsign(&mut unsigned, &stranger.key());
