@@ -58,7 +58,21 @@ impl Drop for ScenarioChain {
     }
 }
 
+/// Starts a scenario's chain, again on fresh ports if the validator could not bind one (two
+/// scenarios start their validators at once, and each picks its dynamic ports by trying them).
 fn start_chain() -> ScenarioChain {
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1..=ATTEMPTS {
+        if let Some(chain) = try_start_chain() {
+            return chain;
+        }
+        eprintln!("the local chain did not start (attempt {attempt} of {ATTEMPTS}); retrying");
+    }
+    panic!("the local chain did not start in {ATTEMPTS} attempts");
+}
+
+/// One attempt of [`start_chain`]: `None` when the chain's thread ended before it was up.
+fn try_start_chain() -> Option<ScenarioChain> {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // The validator logs every transaction otherwise.
@@ -86,12 +100,15 @@ fn start_chain() -> ScenarioChain {
             let _ = stopped.await;
         });
     });
-    let info = rx.recv().expect("the local chain started");
-    ScenarioChain {
+    let Ok(info) = rx.recv() else {
+        let _ = thread.join();
+        return None;
+    };
+    Some(ScenarioChain {
         info,
         stop: Some(stop),
         thread: Some(thread),
-    }
+    })
 }
 
 /// The validator's threads are spawned from a test thread, so the test harness captures what
