@@ -581,34 +581,35 @@ impl Scenario {
 
     /// The buyer's Sybil identities attack `job`: each sends `claim_slot` every 300 ms whether
     /// drawn or not, until the job stops being open; those that got a slot commit `lie` and
-    /// reveal it once reveals open. Returns the Sybils holding a slot and how many of their
-    /// claims the program refused as not drawn.
+    /// reveal it once reveals open. Returns the Sybils holding a slot, and for each Sybil how
+    /// many of its claims the draw refused (`NotDrawn`, or `DrawNotReady` before the seed
+    /// slot).
     pub async fn sybils_attack(
         &self,
         sybils: &[Keypair],
         job: &Pubkey,
         lie: [u8; 32],
-    ) -> (Vec<Pubkey>, u32) {
+    ) -> (Vec<Pubkey>, Vec<u32>) {
         let draw_set = self.chain.market_config().await.unwrap().draw_set;
         let senders: Vec<Sender> = sybils
             .iter()
             .map(|k| Sender::new(self.chain.rpc.clone(), Arc::new(k.insecure_clone())))
             .collect();
-        let mut refusals = 0;
+        let mut refusals = vec![0u32; sybils.len()];
         let deadline = Instant::now() + Duration::from_secs(240);
         loop {
             let state = self.chain.job(job).await.unwrap();
             if state.state != JobState::Open {
                 break;
             }
-            for (k, sender) in sybils.iter().zip(&senders) {
+            for (i, (k, sender)) in sybils.iter().zip(&senders).enumerate() {
                 if state.slot_index_of(&k.pubkey()).is_some() {
                     continue;
                 }
                 let claim = ix::claim_slot(&k.pubkey(), job, &draw_set);
                 if let Err(e) = sender.send(&[claim], &[]).await {
-                    if e.program_error_name() == Some("NotDrawn") {
-                        refusals += 1;
+                    if matches!(e.program_error_name(), Some("NotDrawn" | "DrawNotReady")) {
+                        refusals[i] += 1;
                     }
                 }
             }
