@@ -31,6 +31,8 @@ pub struct Agent {
     pub draw_set: Pubkey,
     /// The market's take window, in seconds: a draw round older than this may be redrawn.
     pub take_window: i64,
+    /// This provider's index in the draw set, known once it joined (at start).
+    pub draw_index: std::sync::OnceLock<u32>,
     pub mint: Mint,
     pub journal: Journal,
     pub metrics: Arc<Metrics>,

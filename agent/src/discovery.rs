@@ -106,7 +106,13 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
     }
     let provider = agent.chain.provider(&agent.me).await?;
     let now = agent.chain.unix_timestamp().await?;
-    let view = agent.chain.draw_view(&agent.draw_set, &agent.me).await?;
+    // The draw set and SlotHashes; this provider's place (fixed since it joined) and weight
+    // (from the provider account just read) complete its view.
+    let view = DrawView {
+        index: agent.draw_index.get().copied(),
+        weight: provider.draw_weight(),
+        ..agent.chain.draws(&agent.draw_set).await?
+    };
     sync_own_weight(agent, &view).await;
     let mut free_stake = provider.staked.saturating_sub(provider.locked);
     // Best paid first.
@@ -172,11 +178,7 @@ async fn drawn(agent: &Agent, view: &DrawView, address: &Pubkey, job: &Job, now:
 /// unbonding request, a deposit by hand): a weight above the stake wastes the draws that land
 /// beyond it (each costs the job a take window), one below it loses draws.
 async fn sync_own_weight(agent: &Agent, view: &DrawView) {
-    let Some(index) = view.index else {
-        return;
-    };
-    let live = concord_market::draw::fenwick::get(&view.set.live, index as usize);
-    if live == view.weight {
+    if !view.weight_drifted() {
         return;
     }
     match agent
@@ -185,7 +187,7 @@ async fn sync_own_weight(agent: &Agent, view: &DrawView) {
         .await
     {
         Ok(sig) => {
-            tracing::info!(from = live, to = view.weight, signature = %sig, "synced the draw weight")
+            tracing::info!(to = view.weight, signature = %sig, "synced the draw weight")
         }
         Err(e) => tracing::warn!(error = %e, "could not sync the draw weight"),
     }

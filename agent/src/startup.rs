@@ -151,6 +151,7 @@ pub async fn start(
         sender,
         draw_set: market.draw_set,
         take_window: market.params.take_window,
+        draw_index: std::sync::OnceLock::new(),
         mint,
         journal,
         metrics,
@@ -259,16 +260,32 @@ async fn ensure_in_draws(
         })
         .await
         .map_err(chain_err)?;
-    let ix_ = match view.index {
-        None => ix::join_draws(&me, &agent.draw_set),
-        Some(i)
-            if concord_market::draw::fenwick::get(&view.set.live, i as usize) != view.weight =>
-        {
-            ix::sync_draw_weight(&me, &agent.draw_set)
-        }
-        Some(_) => return Ok(()),
+    let ix_ = if view.index.is_none() {
+        Some(ix::join_draws(&me, &agent.draw_set))
+    } else if view.weight_drifted() {
+        Some(ix::sync_draw_weight(&me, &agent.draw_set))
+    } else {
+        None
     };
-    agent.sender.send(&[ix_], &[]).await.map_err(chain_err)?;
-    info!(provider = %me, weight = %agent.mint.format(view.weight), "in the draws (from the next draw epoch)");
+    if let Some(ix_) = ix_ {
+        agent.sender.send(&[ix_], &[]).await.map_err(chain_err)?;
+        info!(provider = %me, weight = %agent.mint.format(view.weight), "in the draws (from the next draw epoch)");
+    }
+    let index = match view.index {
+        Some(i) => i,
+        None => {
+            agent
+                .retry("read the draw entry", || agent.chain.draw_entry(&me))
+                .await
+                .map_err(chain_err)?
+                .ok_or_else(|| {
+                    chain_err(ChainError::NotFound(format!(
+                        "the draw entry of {me} after joining the draws"
+                    )))
+                })?
+                .index
+        }
+    };
+    let _ = agent.draw_index.set(index);
     Ok(())
 }

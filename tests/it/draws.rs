@@ -157,11 +157,7 @@ async fn weights_count_from_the_next_draw_epoch() {
     // Once the epoch has turned, a new round draws all three.
     m.bank.warp(TAKE_WINDOW).await;
     m.next_draw_epoch().await;
-    let out = m
-        .bank
-        .send(&[ix::redraw(&job, &m.draw_set)], &[])
-        .await
-        .expect("redraw");
+    let out = m.redraw(&job).await.expect("redraw");
     let begun: Vec<DrawRoundBegun> = out.events();
     assert_eq!((begun[0].round, begun[0].slots), (1, 3));
     m.past_seed_slot(&job).await;
@@ -224,17 +220,11 @@ async fn only_the_drawn_claim_and_every_refusal_is_named() {
     );
     // The drawn claim; a redraw before the take window is refused.
     m.claim_as_drawn(first, &job).await.unwrap();
-    assert_error(
-        m.bank.send(&[ix::redraw(&job, &m.draw_set)], &[]).await,
-        me(MarketError::RedrawTooEarly),
-    );
+    assert_error(m.redraw(&job).await, me(MarketError::RedrawTooEarly));
     // The other two drawn never come: after the take window a new round draws two others,
     // never the holder of slot 0 nor the buyer.
     m.bank.warp(TAKE_WINDOW).await;
-    m.bank
-        .send(&[ix::redraw(&job, &m.draw_set)], &[])
-        .await
-        .unwrap();
+    m.redraw(&job).await.unwrap();
     let state = m.job(&job).await;
     assert_eq!((state.draw_round, state.round_slots), (1, 2));
     // The two drawn that never came are passed over by this job from now on.
@@ -255,10 +245,7 @@ async fn only_the_drawn_claim_and_every_refusal_is_named() {
     }
     let state = m.job(&job).await;
     assert_eq!(state.state, JobState::Running);
-    assert_error(
-        m.bank.send(&[ix::redraw(&job, &m.draw_set)], &[]).await,
-        me(MarketError::JobNotOpen),
-    );
+    assert_error(m.redraw(&job).await, me(MarketError::JobNotOpen));
 }
 
 #[tokio::test]
@@ -274,10 +261,7 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
         me(MarketError::DrawExpired),
     );
     m.bank.warp(TAKE_WINDOW).await;
-    m.bank
-        .send(&[ix::redraw(&job, &m.draw_set)], &[])
-        .await
-        .unwrap();
+    m.redraw(&job).await.unwrap();
     m.past_seed_slot(&job).await;
     // Weights edited in two later epochs: the round's snapshot is gone too.
     m.bank.advance_slots(DRAW_EPOCH_SLOTS).await;
@@ -290,10 +274,7 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
     );
     m.bank.warp(TAKE_WINDOW).await;
     m.next_draw_epoch().await;
-    m.bank
-        .send(&[ix::redraw(&job, &m.draw_set)], &[])
-        .await
-        .unwrap();
+    m.redraw(&job).await.unwrap();
     m.past_seed_slot(&job).await;
     for p in &ps {
         m.claim_as_drawn(p, &job).await.unwrap();
@@ -301,10 +282,7 @@ async fn aged_out_seeds_and_weights_expire_the_round_and_redraw_recovers() {
     // Past the claim deadline nobody may begin a round.
     let late = m.create_job(&buyer, job_args(2)).await.unwrap();
     m.bank.warp(WINDOW + 1).await;
-    assert_error(
-        m.bank.send(&[ix::redraw(&late, &m.draw_set)], &[]).await,
-        me(MarketError::ClaimDeadlinePassed),
-    );
+    assert_error(m.redraw(&late).await, me(MarketError::ClaimDeadlinePassed));
     assert_eq!(m.job(&late).await.draw_round, 0);
 }
 
@@ -327,33 +305,20 @@ async fn stake_that_left_after_the_snapshot_no_longer_counts() {
         .unwrap();
     let weight_now = m.provider_state(&ps[0]).await.draw_weight();
     assert_eq!(weight_now, STAKE / 10);
-    // Find a seed where ps[0] is drawn, landing beyond the stake it kept.
-    let state = m.job(&job).await;
-    let set = m.draw_set_state().await;
+    // A seed where ps[0] is drawn, landing beyond the stake it kept.
     let entry = m
         .bank
         .account::<concord_market::DrawEntry>(&pda::draw_entry(&ps[0].key()))
         .await
         .unwrap();
-    let mut data = m.bank.slot_hashes_data();
-    let (seed_slot, _) = concord_market::draw::seed_entry(&data, state.seed_slot).unwrap();
-    let at = (0..(data.len() - 8) / 40)
-        .find(|i| data[8 + i * 40..16 + i * 40] == seed_slot.to_le_bytes())
-        .unwrap();
-    let mut found = None;
-    for attempt in 0u32..1000 {
-        let hash = solana_sha256_hasher::hashv(&[b"beyond", &attempt.to_le_bytes()]).to_bytes();
-        data[16 + at * 40..48 + at * 40].copy_from_slice(&hash);
-        let drawn = state.drawn(&job, &set, &data).unwrap();
-        if drawn
-            .iter()
-            .any(|c| c.index == entry.index && c.offset >= weight_now)
-        {
-            found = Some(hash);
-            break;
-        }
-    }
-    m.bank.set_slot_hash(seed_slot, found.expect("such a seed"));
+    let beyond = m
+        .grind_seed(&job, |_, drawn| {
+            drawn
+                .iter()
+                .any(|c| c.index == entry.index && c.offset >= weight_now)
+        })
+        .await;
+    assert!(beyond, "such a seed");
     assert_error(
         m.claim_as_drawn(&ps[0], &job).await,
         me(MarketError::NotDrawn),
@@ -463,10 +428,7 @@ async fn absent_providers_are_drawn_again_only_when_nobody_else_can_be() {
     let first = ps.iter().find(|p| p.key() == round0[0]).unwrap();
     m.claim_as_drawn(first, &job).await.unwrap();
     m.bank.warp(TAKE_WINDOW).await;
-    m.bank
-        .send(&[ix::redraw(&job, &m.draw_set)], &[])
-        .await
-        .unwrap();
+    m.redraw(&job).await.unwrap();
     assert_eq!(m.job(&job).await.absent_count, 2);
     m.past_seed_slot(&job).await;
     // Nobody but the two absent is left: they are drawn again, and the job fills.
@@ -480,4 +442,30 @@ async fn absent_providers_are_drawn_again_only_when_nobody_else_can_be() {
         m.claim_as_drawn(p, &job).await.unwrap();
     }
     assert_eq!(m.job(&job).await.state, JobState::Running);
+}
+
+/// An entry naming another provider's place in the draw set (it cannot be made through the
+/// programs: the bank writes it) is refused on claim and on sync.
+#[tokio::test]
+async fn an_entry_pointing_at_another_place_is_refused() {
+    let (mut m, buyer, ps) = Market::with_actors(3, FUNDS).await;
+    let job = m.create_job(&buyer, job_args(1)).await.unwrap();
+    let other = m
+        .bank
+        .account::<concord_market::DrawEntry>(&pda::draw_entry(&ps[1].key()))
+        .await
+        .unwrap();
+    let address = pda::draw_entry(&ps[0].key());
+    let mut forged = m.bank.raw_account(&address).await.unwrap();
+    let index_at = 8 + 32;
+    forged.data[index_at..index_at + 4].copy_from_slice(&other.index.to_le_bytes());
+    m.bank.ctx.set_account(&address, &forged.into());
+    assert_error(
+        m.claim_as_drawn(&ps[0], &job).await,
+        me(MarketError::DrawSetMismatch),
+    );
+    assert_error(
+        m.sync_draw_weight(&ps[0]).await,
+        me(MarketError::DrawSetMismatch),
+    );
 }

@@ -272,6 +272,12 @@ impl Market {
         r
     }
 
+    /// Sends `redraw` for `job` (anyone may).
+    pub async fn redraw(&mut self, job: &Pubkey) -> Result<TxOutput, TxError> {
+        let ix_ = ix::redraw(job, &self.draw_set);
+        self.bank.send(&[ix_], &[]).await
+    }
+
     /// Moves the clock into the draw epoch after the last weight edit, if it is not there yet.
     pub async fn next_draw_epoch(&mut self) {
         let slot = self.bank.clock().await.slot;
@@ -324,6 +330,23 @@ impl Market {
     /// until the current round draws every provider of `wanted`; false when 5,000 tries found
     /// none (nobody could draw them: not joined, no weight, the buyer, a closed round).
     pub async fn grind_draw(&mut self, job: &Pubkey, wanted: &[Pubkey]) -> bool {
+        self.grind_seed(job, |set, drawn| {
+            wanted.iter().all(|w| {
+                drawn
+                    .iter()
+                    .any(|c| set.authorities[c.index as usize] == *w)
+            })
+        })
+        .await
+    }
+
+    /// Grinds the bank hash of `job`'s seed slot until `accept` holds for the round's draw
+    /// (`Job::drawn`); false when 5,000 tries found none, or the job or its seed slot is gone.
+    pub async fn grind_seed(
+        &mut self,
+        job: &Pubkey,
+        accept: impl Fn(&concord_market::DrawSet, &[concord_market::draw::Candidate]) -> bool,
+    ) -> bool {
         self.past_seed_slot(job).await;
         let Some(state) = self.bank.account::<Job>(job).await else {
             return false;
@@ -341,15 +364,7 @@ impl Market {
                 solana_sha256_hasher::hashv(&[b"grind", job.as_ref(), &attempt.to_le_bytes()])
                     .to_bytes();
             data[16 + at * 40..48 + at * 40].copy_from_slice(&hash);
-            let drawn: Vec<Pubkey> = state
-                .drawn(job, &set, &data)
-                .map(|cs| {
-                    cs.iter()
-                        .map(|c| set.authorities[c.index as usize])
-                        .collect()
-                })
-                .unwrap_or_default();
-            if wanted.iter().all(|w| drawn.contains(w)) {
+            if accept(&set, &state.drawn(job, &set, &data).unwrap_or_default()) {
                 self.bank.set_slot_hash(seed_slot, hash);
                 return true;
             }

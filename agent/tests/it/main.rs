@@ -437,17 +437,10 @@ async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
         s.silent_provider_staking(4 * support::TOKEN).await,
         s.silent_provider_staking(4 * support::TOKEN).await,
     ];
-    let mut agents = Vec::new();
-    for i in 1..=3 {
-        agents.push(s.agent(&format!("honest-{i}"), None, "").await);
-    }
-    for a in agents.iter_mut() {
-        a.start();
-    }
     // A market that has been running: everyone's stake counts in the draw.
-    let mut everyone: Vec<_> = agents.iter().map(|a| a.pubkey()).collect();
-    everyone.extend(sybils.iter().map(|k| k.pubkey()));
-    s.wait_in_draws(&everyone).await;
+    let agents = s
+        .agents_in_draws("honest", 3, &[&sybils[0], &sybils[1]])
+        .await;
     let case = gemm();
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let lie = [0x66u8; 32];
@@ -497,16 +490,7 @@ async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
 async fn k_a_drawn_provider_that_is_offline_is_replaced() {
     let s = Scenario::start("offline").await;
     let offline = s.silent_provider_staking(100 * support::TOKEN).await;
-    let mut agents = Vec::new();
-    for i in 1..=3 {
-        agents.push(s.agent(&format!("online-{i}"), None, "").await);
-    }
-    for a in agents.iter_mut() {
-        a.start();
-    }
-    let mut everyone: Vec<_> = agents.iter().map(|a| a.pubkey()).collect();
-    everyone.push(offline.pubkey());
-    s.wait_in_draws(&everyone).await;
+    let agents = s.agents_in_draws("online", 3, &[&offline]).await;
     let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
     // Round 0 as drawn (with most of the stake, the offline provider is in it but for a
     // chance of about 0.4 %).

@@ -10,7 +10,7 @@ pub async fn run(ctx: &Ctx, mint: &Mint, job: &str, output: OutputFormat) -> Res
     // Who may claim now: the program's own draw, run here (empty until the seed slot).
     let drawn = if j.state == JobState::Open {
         let draw_set = ctx.chain.market_config().await?.draw_set;
-        let view = ctx.chain.draw_view(&draw_set, &Pubkey::default()).await?;
+        let view = ctx.chain.draws(&draw_set).await?;
         Some(view.drawn(&address, &j))
     } else {
         None

@@ -66,6 +66,14 @@ impl DrawView {
         }
     }
 
+    /// Whether this provider's live weight in the draw set differs from its stake's draw weight
+    /// (after a slash, an unbonding request, a deposit): then `sync_draw_weight` is due.
+    pub fn weight_drifted(&self) -> bool {
+        self.index.is_some_and(|i| {
+            concord_market::draw::fenwick::get(&self.set.live, i as usize) != self.weight
+        })
+    }
+
     /// The authorities `job`'s current round drew, in draw order (empty when it cannot be read).
     pub fn drawn(&self, address: &Pubkey, job: &Job) -> Vec<Pubkey> {
         job.drawn(address, &self.set, &self.slot_hashes)
@@ -138,27 +146,35 @@ impl Chain {
         self.fetch(&pda::draw_entry(authority)).await
     }
 
-    /// The draws as `authority` sees them now.
+    /// The draws as anyone sees them now (no provider of one's own: `index` none, `weight` 0):
+    /// the draw set and SlotHashes, read concurrently.
+    pub async fn draws(&self, draw_set: &Pubkey) -> Result<DrawView, ChainError> {
+        let (set, slot_hashes) = tokio::try_join!(self.draw_set(draw_set), self.slot_hashes())?;
+        Ok(DrawView {
+            set,
+            slot_hashes,
+            index: None,
+            weight: 0,
+        })
+    }
+
+    /// The draws as `authority` sees them now: [`Chain::draws`] with its draw entry and its
+    /// provider account, all four read concurrently.
     pub async fn draw_view(
         &self,
         draw_set: &Pubkey,
         authority: &Pubkey,
     ) -> Result<DrawView, ChainError> {
-        let set = self.draw_set(draw_set).await?;
-        let slot_hashes = self.slot_hashes().await?;
-        let index = self.draw_entry(authority).await?.map(|e| e.index);
-        let weight = match self
-            .fetch::<concord_staking::Provider>(&pda::provider(authority))
-            .await?
-        {
-            Some(p) => p.draw_weight(),
-            None => 0,
-        };
+        let provider_address = pda::provider(authority);
+        let (view, entry, provider) = tokio::try_join!(
+            self.draws(draw_set),
+            self.draw_entry(authority),
+            self.fetch::<concord_staking::Provider>(&provider_address),
+        )?;
         Ok(DrawView {
-            set,
-            slot_hashes,
-            index,
-            weight,
+            index: entry.map(|e| e.index),
+            weight: provider.map_or(0, |p| p.draw_weight()),
+            ..view
         })
     }
 }

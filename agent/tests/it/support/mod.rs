@@ -562,6 +562,27 @@ pub fn all_logs(agents: &[&AgentProcess]) -> String {
 }
 
 impl Scenario {
+    /// `count` agents named `{prefix}-1`… started, once they and the providers of `also` all
+    /// count in the draws ([`Scenario::wait_in_draws`]): a market that has been running.
+    pub async fn agents_in_draws(
+        &self,
+        prefix: &str,
+        count: usize,
+        also: &[&Keypair],
+    ) -> Vec<AgentProcess> {
+        let mut agents = Vec::new();
+        for i in 1..=count {
+            agents.push(self.agent(&format!("{prefix}-{i}"), None, "").await);
+        }
+        for a in agents.iter_mut() {
+            a.start();
+        }
+        let mut everyone: Vec<Pubkey> = agents.iter().map(|a| a.pubkey()).collect();
+        everyone.extend(also.iter().map(|k| k.pubkey()));
+        self.wait_in_draws(&everyone).await;
+        agents
+    }
+
     /// Waits (at most a minute) until every provider of `who` has joined the draws and a draw
     /// epoch has begun since the last weight edit: a job created now draws from all of them.
     pub async fn wait_in_draws(&self, who: &[Pubkey]) {
