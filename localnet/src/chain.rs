@@ -120,9 +120,14 @@ impl LocalnetConfig {
     }
 }
 
-/// A running local chain. Dropping it stops the validator.
+/// How long dropping a [`Localnet`] waits for its validator's threads to stop.
+const STOP_LIMIT: Duration = Duration::from_secs(60);
+
+/// A running local chain. Dropping it stops the validator, waiting at most [`STOP_LIMIT`]:
+/// Agave's validator sometimes never joins one of its threads on exit, and a test run or a
+/// script must not hang on that (the stuck threads are left behind, and said so on stderr).
 pub struct Localnet {
-    pub validator: TestValidator,
+    validator: Option<TestValidator>,
     pub info: LocalnetInfo,
     pub rpc: Arc<RpcClient>,
     /// Funded genesis keypair; admin of both configs.
@@ -244,7 +249,7 @@ impl Localnet {
             serde_json::to_string(&admin.to_bytes().to_vec())?,
         )?;
         Ok(Localnet {
-            validator,
+            validator: Some(validator),
             info,
             rpc,
             admin,
@@ -274,6 +279,27 @@ impl Localnet {
     /// Serves the HTTP token faucet in the background.
     pub async fn serve_token_faucet(&self, port: u16) -> Result<std::net::SocketAddr> {
         crate::faucet::serve(self.funder(), port).await
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        let Some(validator) = self.validator.take() else {
+            return;
+        };
+        let (done, stopped) = std::sync::mpsc::channel();
+        let stopper = std::thread::Builder::new()
+            .name("localnet-stop".into())
+            .spawn(move || {
+                drop(validator);
+                let _ = done.send(());
+            });
+        if stopper.is_ok() && stopped.recv_timeout(STOP_LIMIT).is_err() {
+            eprintln!(
+                "the local chain's validator did not stop within {} s; its threads are left behind",
+                STOP_LIMIT.as_secs()
+            );
+        }
     }
 }
 

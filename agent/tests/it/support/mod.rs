@@ -52,8 +52,18 @@ impl Drop for ScenarioChain {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Bounded: the chain's thread stops its validator within `Localnet`'s own limit, but a
+        // scenario must never hang the run on a thread that does not end.
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            let deadline = Instant::now() + Duration::from_secs(90);
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            } else {
+                eprintln!("a scenario's chain thread did not end within 90 s; left behind");
+            }
         }
     }
 }
@@ -99,6 +109,8 @@ fn try_start_chain() -> Option<ScenarioChain> {
             let _keep = net;
             let _ = stopped.await;
         });
+        // Not a plain drop, which would wait without end for any blocking task still running.
+        rt.shutdown_timeout(Duration::from_secs(10));
     });
     let Ok(info) = rx.recv() else {
         let _ = thread.join();
