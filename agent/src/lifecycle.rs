@@ -246,7 +246,7 @@ impl Task<'_> {
                 if now > job.reveal_deadline {
                     return self.give_up(entry, "the reveal deadline passed");
                 }
-                if job.committed < job.replicas && now <= job.exec_deadline {
+                if job.check_reveal_open(now).is_err() {
                     return Ok(Next::Wait); // The reveal window has not opened.
                 }
                 self.reveal(entry, job).await
@@ -482,13 +482,13 @@ impl Task<'_> {
     /// Records the job's end and our slot's outcome.
     fn finish(&mut self, mut entry: Entry, job: &Job) -> Result<(), Stop> {
         let m = &self.agent.metrics;
-        let outcome = self
-            .slot_index(job)
+        let index = self.slot_index(job);
+        let outcome = index
             .map(|i| job.slots[i].outcome)
             .unwrap_or(SlotOutcome::Released);
         match outcome {
             SlotOutcome::Paid | SlotOutcome::Compensated => {
-                entry.earned = job.price_per_replica - job.fee_per_replica;
+                entry.earned = index.map_or(0, |i| concord_market::settlement::slot_pay(job, i));
                 m.jobs_paid.inc();
                 m.earned_units.inc_by(entry.earned);
             }

@@ -40,33 +40,40 @@ async fn c1_no_claims_in_the_creation_transaction() {
     );
 }
 
-/// C-1: a buyer whose two Sybil identities hold the quorum against an honest provider. At
-/// 24b06f0 the buyer netted +0.8 × collateral − 2 fees (1,500,000 units here). Now the honest
-/// collateral is burned, never paid to the buyer: the buyer and its Sybils together lose the
-/// two fees. (Taking the quorum itself away is the stake-weighted draw's job.)
+/// C-1: a buyer whose two Sybil identities hold the majority of its job against an honest
+/// provider (the draw gave it them; here the seed is ground). At 24b06f0 the buyer netted
+/// +0.8 × collateral − 2 fees (1,500,000 units here). Now differing hashes are a dispute:
+/// three referees drawn among the other providers re-run the job, the Sybils lose their
+/// collateral, the honest provider is paid, and the liars' collateral pays the referees (the
+/// rest is burned, credited to nobody).
 #[tokio::test]
-async fn c1_a_sybil_quorum_earns_the_buyer_nothing() {
+async fn c1_a_sybil_majority_loses_its_collateral_to_the_dispute() {
     let mut m = Market::new().await;
     let buyer = m.actor(FUNDS).await;
     let s1 = m.provider(STAKE).await;
     let s2 = m.provider(STAKE).await;
     let honest = m.provider(STAKE).await;
+    let referees = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
     let start = m.total_tokens().await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     for p in [&s1, &s2, &honest] {
         m.claim(p, &job).await.unwrap();
     }
-    m.commit_and_reveal(&job, &[&s1, &s2, &honest], &[X, X, R])
-        .await;
-    m.settle(&buyer, &job, &[&s1, &s2, &honest]).await.unwrap();
-    let outcomes: Vec<_> = m.job(&job).await.slots[..3]
-        .iter()
-        .map(|s| s.outcome)
-        .collect();
+    let replicas = [&s1, &s2, &honest];
+    m.commit_and_reveal(&job, &replicas, &[X, X, R]).await;
+    let judges: Vec<&Actor> = referees.iter().collect();
+    m.dispute(&buyer, &job, &replicas, &judges, &[R, R, R]).await;
+    let state = m.job(&job).await;
+    let outcomes: Vec<_> = state.slots[..3].iter().map(|s| s.outcome).collect();
     assert_eq!(
         outcomes,
-        [SlotOutcome::Paid, SlotOutcome::Paid, SlotOutcome::Slashed]
+        [SlotOutcome::Slashed, SlotOutcome::Slashed, SlotOutcome::Paid]
     );
+    assert_eq!(state.agreed_hash, Some(R));
     m.close(&buyer, &job).await.unwrap();
     // The attacker's wallets: the buyer's token account, the Sybils' tokens and stake.
     let mut attacker = m.bank.balance(&buyer.token).await;
@@ -74,17 +81,26 @@ async fn c1_a_sybil_quorum_earns_the_buyer_nothing() {
         attacker += m.bank.balance(&s.token).await + m.provider_state(s).await.staked;
     }
     let before = FUNDS + 2 * STAKE;
-    assert_eq!(attacker, before - 2 * FEE, "the attack costs the two fees");
-    // The honest collateral is gone from the supply, credited to nobody.
-    assert_eq!(m.provider_state(&honest).await.staked, STAKE - COLLATERAL);
-    assert_eq!(m.total_tokens().await, start - COLLATERAL);
+    assert_eq!(
+        attacker,
+        before - PRICE - 2 * COLLATERAL,
+        "the attack costs the honest slot's price and both collaterals"
+    );
+    assert_eq!(m.bank.balance(&honest.token).await, PRICE - FEE);
+    assert_eq!(m.provider_state(&honest).await.staked, STAKE);
+    // Each referee: price − fee (the pool of two collaterals covers it); the rest burned.
+    let pay = PRICE - FEE;
+    for r in &referees {
+        assert_eq!(m.bank.balance(&r.token).await, pay);
+    }
+    assert_eq!(m.total_tokens().await, start - (2 * COLLATERAL - 3 * pay));
     m.assert_conserved().await;
 }
 
 /// H-2: with quorum < replicas (unanimity is refused), one buyer-controlled slot can no
-/// longer force "no quorum" against two honest providers: they are paid, the Sybil is
-/// slashed, and the buyer pays for the work. (That an agent publishes outputs only once paid
-/// is checked end to end.)
+/// longer force "no quorum" against two honest providers: its other hash is a dispute, the
+/// referees agree with the honest two, who are paid; the Sybil is slashed, and the buyer pays
+/// for the work. (That an agent publishes outputs only once paid is checked end to end.)
 #[tokio::test]
 async fn h2_one_sybil_cannot_veto_the_quorum() {
     let mut m = Market::new().await;
@@ -92,13 +108,19 @@ async fn h2_one_sybil_cannot_veto_the_quorum() {
     let sybil = m.provider(STAKE).await;
     let h1 = m.provider(STAKE).await;
     let h2 = m.provider(STAKE).await;
+    let referees = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
     for p in [&sybil, &h1, &h2] {
         m.claim(p, &job).await.unwrap();
     }
-    m.commit_and_reveal(&job, &[&sybil, &h1, &h2], &[X, R, R])
-        .await;
-    m.settle(&buyer, &job, &[&sybil, &h1, &h2]).await.unwrap();
+    let replicas = [&sybil, &h1, &h2];
+    m.commit_and_reveal(&job, &replicas, &[X, R, R]).await;
+    let judges: Vec<&Actor> = referees.iter().collect();
+    m.dispute(&buyer, &job, &replicas, &judges, &[R, R, R]).await;
     let state = m.job(&job).await;
     assert_eq!(state.agreed_hash, Some(R));
     assert_eq!(m.bank.balance(&h1.token).await, PRICE - FEE);

@@ -1,7 +1,11 @@
-//! Whole job lives in the bank: the quorum path with a liar (SPL Token and Token-2022), and the
-//! event trail of a job.
-use concord_market::events::{JobCreated, JobSettled, SlotPaid, SlotSlashed};
+//! Whole job lives in the bank: a liar among three replicas, outvoted by a dispute's referees
+//! (SPL Token and Token-2022), and the event trail of a job.
+use concord_market::errors::MarketError;
+use concord_market::events::{
+    DisputeOpened, JobCreated, JobSettled, RefereesSettled, SlotPaid, SlotSlashed,
+};
 use concord_market::{JobState, SlotOutcome, SlotStatus};
+use concord_tests::bank::assert_error;
 use concord_tests::pda;
 use concord_tests::scenario::*;
 
@@ -16,9 +20,15 @@ async fn two_agree_one_lies(mut m: Market) {
         m.provider(STAKE).await,
         m.provider(STAKE).await,
     ];
+    let referees = [
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
     let buyer = m.actor(BUYER_FUNDS).await;
     let start_total = m.total_tokens().await;
     m.assert_conserved().await;
+    m.next_draw_epoch().await;
 
     let job = m.create_job(&buyer, job_args(1)).await.expect("create job");
     assert_eq!(m.bank.balance(&buyer.token).await, BUYER_FUNDS - 3 * PRICE);
@@ -31,9 +41,38 @@ async fn two_agree_one_lies(mut m: Market) {
 
     let refs: Vec<&Actor> = providers.iter().collect();
     m.commit_and_reveal(&job, &refs, &[A, A, B]).await;
+    // The hashes differ: settle opens a dispute and moves nothing.
+    let opened = m.settle(&buyer, &job, &refs).await.expect("settle");
+    let dispute = opened.events::<DisputeOpened>();
+    assert_eq!((dispute.len(), dispute[0].referees), (1, 3));
+    assert!(opened.events::<SlotPaid>().is_empty() && opened.events::<SlotSlashed>().is_empty());
+    let state = m.job(&job).await;
+    assert_eq!((state.state, state.dispute_name()), (JobState::Open, "drawing referees"));
+    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 3 * PRICE);
+    // Three referees, none of them a replica, re-run it and agree with the two.
+    m.past_seed_slot(&job).await;
+    let judges: Vec<&Actor> = referees.iter().collect();
+    for r in &judges {
+        m.claim(r, &job).await.expect("referee claim");
+    }
+    assert_eq!(m.job(&job).await.state, JobState::Running);
+    m.commit_and_reveal(&job, &judges, &[A, A, A]).await;
+    assert_error(
+        m.settle(&buyer, &job, &refs).await,
+        MarketError::RefereesNotSettled,
+    );
+    let judged = m
+        .settle_referees(&buyer, &job, &judges)
+        .await
+        .expect("settle referees");
+    // The liar's collateral pays the referees: min(price - fee, collateral / 3) each.
+    let referee_pay = (PRICE - FEE).min(COLLATERAL / 3);
+    let verdict = judged.events::<RefereesSettled>();
+    assert_eq!(verdict[0].verdict, Some(A));
+    assert_eq!((verdict[0].referees_paid, verdict[0].referee_pay), (3, referee_pay));
     let out = m.settle(&buyer, &job, &refs).await.expect("settle");
 
-    // Events: two paid, one slashed, one settlement with the quorum's hash.
+    // Events: two paid, one slashed, one settlement with the verdict.
     let paid = out.events::<SlotPaid>();
     assert_eq!(paid.len(), 2);
     assert!(paid.iter().all(|e| e.amount == PRICE - FEE));
@@ -47,14 +86,21 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!((settled[0].paid, settled[0].slashed), (2, 1));
 
     let state = m.job(&job).await;
-    assert_eq!(state.state, JobState::Settled);
+    assert_eq!((state.state, state.dispute_name()), (JobState::Settled, "verdict"));
     assert_eq!(state.agreed_hash, Some(A));
-    let outcomes: Vec<_> = state.slots[..3].iter().map(|s| s.outcome).collect();
+    let outcomes: Vec<_> = state.slots[..6].iter().map(|s| s.outcome).collect();
     assert_eq!(
         outcomes,
-        [SlotOutcome::Paid, SlotOutcome::Paid, SlotOutcome::Slashed]
+        [
+            SlotOutcome::Paid,
+            SlotOutcome::Paid,
+            SlotOutcome::Slashed,
+            SlotOutcome::Paid,
+            SlotOutcome::Paid,
+            SlotOutcome::Paid
+        ]
     );
-    assert!(state.slots[..3]
+    assert!(state.slots[..6]
         .iter()
         .all(|s| s.status == SlotStatus::Revealed));
 
@@ -64,6 +110,11 @@ async fn two_agree_one_lies(mut m: Market) {
         let s = m.provider_state(p).await;
         assert_eq!((s.staked, s.locked), (STAKE, 0));
         assert_eq!((s.stats.jobs_paid, s.stats.earned), (1, PRICE - FEE));
+    }
+    for r in &referees {
+        assert_eq!(m.bank.balance(&r.token).await, referee_pay);
+        let s = m.provider_state(r).await;
+        assert_eq!((s.staked, s.locked), (STAKE, 0));
     }
     // The liar loses its collateral, nothing else.
     let liar = m.provider_state(&providers[2]).await;
@@ -76,25 +127,25 @@ async fn two_agree_one_lies(mut m: Market) {
             .await,
         STAKE - COLLATERAL
     );
-    // Buyer: paid two replicas and got the third's price back; never the liar's collateral,
-    // which waits in the vault to be burned.
+    // Buyer: paid two replicas and got the third's price back; never the liar's collateral.
+    // What the referees did not take of it waits in the vault to be burned.
+    let burn = COLLATERAL - 3 * referee_pay;
     let buyer_after = BUYER_FUNDS - 2 * PRICE;
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
-    assert_eq!(settled[0].burn_due, COLLATERAL);
-    // The vault holds exactly the fees and the slashed collateral until the job is closed.
-    assert_eq!((state.treasury_due, state.burn_due), (2 * FEE, COLLATERAL));
-    assert_eq!(state.escrow_owed, 2 * FEE + COLLATERAL);
+    assert_eq!(settled[0].burn_due, burn);
     assert_eq!(
-        m.bank.balance(&pda::job_vault(&job)).await,
-        2 * FEE + COLLATERAL
+        (state.treasury_due, state.burn_due, state.referee_pay_total),
+        (2 * FEE, burn, 3 * referee_pay)
     );
+    assert_eq!(state.escrow_owed, 2 * FEE + burn);
+    assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 2 * FEE + burn);
     assert_eq!(m.bank.supply().await, start_total);
 
     let buyer_lamports = m.bank.lamports(&buyer.key()).await;
     let closed = m.close(&buyer, &job).await.expect("close");
     let closed = closed.events::<concord_market::events::JobClosed>();
-    assert_eq!((closed[0].fees, closed[0].burned), (2 * FEE, COLLATERAL));
-    assert_eq!(m.bank.supply().await, start_total - COLLATERAL, "burned");
+    assert_eq!((closed[0].fees, closed[0].burned), (2 * FEE, burn));
+    assert_eq!(m.bank.supply().await, start_total - burn, "burned");
     assert_eq!(m.bank.balance(&pda::fee_vault()).await, 2 * FEE);
     m.withdraw_fees().await.expect("withdraw fees");
     assert_eq!(m.bank.balance(&m.treasury.clone()).await, 2 * FEE);
@@ -107,7 +158,7 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
 
     // Conservation, to the unit, less the burn.
-    assert_eq!(m.total_tokens().await, start_total - COLLATERAL);
+    assert_eq!(m.total_tokens().await, start_total - burn);
     m.assert_conserved().await;
 }
 

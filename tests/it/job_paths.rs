@@ -2,8 +2,10 @@
 //! refund, and an invalid job whose canonical error outcome is agreed by the quorum. Slashed
 //! collateral is burned: conservation is checked against the starting total less the burns.
 use concord_market::errors::MarketError;
-use concord_market::events::{JobCancelled, JobExpired, SlotCompensated};
-use concord_market::{JobState, SlotOutcome};
+use concord_market::events::{
+    JobCancelled, JobExpired, RefereesSettled, SlotCompensated, SlotSlashed,
+};
+use concord_market::{JobState, SlotOutcome, DISPUTE_CLAIM_ROUNDS};
 use concord_tests::bank::assert_error;
 use concord_tests::ix;
 use concord_tests::pda;
@@ -19,14 +21,22 @@ struct Setup {
     m: Market,
     buyer: Actor,
     providers: Vec<Actor>,
+    /// Three more staked providers, for a dispute's referee slots.
+    referees: Vec<Actor>,
     job: anchor_lang::prelude::Pubkey,
     start_total: u64,
 }
 
-/// Three staked providers, a funded buyer, a 3-replica quorum-2 job, all slots claimed.
+/// Three staked providers, a funded buyer, a 3-replica quorum-2 job, all slots claimed (and
+/// three more providers who can be drawn as referees).
 async fn running_job() -> Setup {
     let mut m = Market::new().await;
     let providers = vec![
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+        m.provider(STAKE).await,
+    ];
+    let referees = vec![
         m.provider(STAKE).await,
         m.provider(STAKE).await,
         m.provider(STAKE).await,
@@ -41,6 +51,7 @@ async fn running_job() -> Setup {
         m,
         buyer,
         providers,
+        referees,
         job,
         start_total,
     }
@@ -96,31 +107,43 @@ async fn check_close(m: &mut Market, buyer: &Actor, job: &anchor_lang::prelude::
     );
 }
 
+/// Three replicas reveal three hashes: a dispute, whose referees split as well (three
+/// hashes again). The job is non-deterministic: nobody is paid or slashed, replicas and
+/// referees are unlocked, and the buyer gets its whole deposit back.
 #[tokio::test]
-async fn no_quorum_refunds_the_buyer_in_full_and_unlocks_revealers_unpaid() {
+async fn split_referees_end_the_job_non_deterministic_with_a_full_refund() {
     let mut s = running_job().await;
-    let (job, refs) = (s.job, s.providers.iter().collect::<Vec<_>>());
+    let job = s.job;
+    let refs: Vec<&Actor> = s.providers.iter().collect();
     s.m.commit_and_reveal(&job, &refs, &[A, B, C]).await;
-    s.settle_all().await;
+    let judges: Vec<&Actor> = s.referees.iter().collect();
+    let (judged, settled) = s.m.dispute(&s.buyer, &job, &refs, &judges, &[A, B, C]).await;
+    let verdict = judged.events::<RefereesSettled>();
+    assert_eq!((verdict[0].verdict, verdict[0].referees_paid), (None, 0));
+    assert!(settled.events::<SlotSlashed>().is_empty() && judged.events::<SlotSlashed>().is_empty());
     let state = s.m.job(&job).await;
-    assert_eq!(state.agreed_hash, None);
-    assert!(state.slots[..3]
+    assert_eq!((state.agreed_hash, state.dispute_name()), (None, "non-deterministic"));
+    assert!(state.slots[..6]
         .iter()
         .all(|x| x.outcome == SlotOutcome::Unpaid));
     for i in 0..3 {
         assert_eq!(s.staked_locked(i).await, (STAKE, 0));
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, 0);
+        let r = s.m.provider_state(&s.referees[i]).await;
+        assert_eq!((r.staked, r.locked), (STAKE, 0));
+        assert_eq!(s.m.bank.balance(&s.referees[i].token).await, 0);
     }
     s.finish(0, FUNDS, 0).await;
 }
 
-/// Audit H-1: a no-show is slashed only when a quorum shows the job could be run; without one
-/// (a job built so that honest providers cannot finish it) nobody loses stake and the buyer
-/// collects nothing beyond its own deposit. At 24b06f0 the no-show lost its collateral and the
-/// buyer received 80 % of it. Also L-3: once the execution deadline passed and every
-/// commitment is revealed, nothing can change, so the job settles at once.
+/// Audit H-1: a no-show is slashed only when a quorum or a verdict shows the job could be
+/// run; without one (a job built so that honest providers cannot finish it) nobody loses stake
+/// and the buyer collects nothing beyond its own deposit. At 24b06f0 the no-show lost its
+/// collateral and the buyer received 80 % of it. Also L-3: once the execution deadline passed
+/// and every commitment is revealed, nothing can change, so the job settles at once: here its
+/// two differing reveals open a dispute at once, which no referee takes up by its deadline.
 #[tokio::test]
-async fn no_quorum_with_a_no_show_slashes_nobody_and_settles_at_once() {
+async fn without_a_verdict_a_no_show_slashes_nobody() {
     let mut s = running_job().await;
     let job = s.job;
     let (p0, p1) = (&s.providers[0], &s.providers[1]);
@@ -130,12 +153,20 @@ async fn no_quorum_with_a_no_show_slashes_nobody_and_settles_at_once() {
     let (p0, p1) = (&s.providers[0], &s.providers[1]);
     s.m.reveal(p0, &job, A, [1; 32]).await.unwrap();
     s.m.reveal(p1, &job, B, [2; 32]).await.unwrap();
-    // No warp to the reveal deadline: the outcome is already fixed.
+    // No warp to the reveal deadline: the outcome is already fixed, so a dispute opens now.
     s.settle_all().await;
-    let outcomes: Vec<_> = s.m.job(&job).await.slots[..3]
-        .iter()
-        .map(|x| x.outcome)
-        .collect();
+    assert_eq!(s.m.job(&job).await.dispute_name(), "drawing referees");
+    // Before the referees' claim deadline nothing settles; nobody claims; then it does.
+    let providers: Vec<&Actor> = s.providers.iter().collect();
+    assert_error(
+        s.m.settle(&s.buyer, &job, &providers).await,
+        MarketError::SettleTooEarly,
+    );
+    s.m.bank.warp(DISPUTE_CLAIM_ROUNDS * TAKE_WINDOW + 1).await;
+    s.settle_all().await;
+    let state = s.m.job(&job).await;
+    assert_eq!((state.state, state.dispute_name()), (JobState::Settled, "non-deterministic"));
+    let outcomes: Vec<_> = state.slots[..3].iter().map(|x| x.outcome).collect();
     assert_eq!(outcomes, [SlotOutcome::Unpaid; 3]);
     for i in 0..3 {
         assert_eq!(s.staked_locked(i).await, (STAKE, 0));

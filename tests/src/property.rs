@@ -243,6 +243,7 @@ pub struct Failure {
 #[derive(Clone)]
 struct JobView {
     state: JobState,
+    disputed: bool,
     burn_due: u64,
     outcomes: Vec<(Pubkey, SlotOutcome)>,
 }
@@ -420,7 +421,9 @@ impl World {
     async fn next_step(&mut self, job: u8, result: u8) -> Option<Action> {
         let (address, _) = self.job(job)?;
         let j = self.job_account(&address).await?;
-        let all_committed = j.committed == j.replicas;
+        let phase = &j.active_slots()[j.phase_start()..];
+        let all_committed = phase.iter().all(|s| s.status != SlotStatus::Claimed);
+        let all_revealed = phase.iter().all(|s| s.status == SlotStatus::Revealed);
         Some(match j.state {
             JobState::Open => Action::Claim {
                 provider: NEXT,
@@ -431,7 +434,7 @@ impl World {
                 job,
                 result,
             },
-            JobState::Running if j.revealed < j.replicas => Action::Reveal {
+            JobState::Running if !all_revealed => Action::Reveal {
                 provider: NEXT,
                 job,
                 honest: true,
@@ -574,18 +577,24 @@ impl World {
                 let Some(state) = self.job_account(&job).await else {
                     return;
                 };
-                let mut slots = self.slot_accounts(&state);
+                // As the SDK does: a dispute's referees first, then the replicas.
+                let referees_first = state.disputed() && !state.referees_settled();
+                let mut slots = if referees_first {
+                    self.accounts_of(state.referee_slots())
+                } else {
+                    self.accounts_of(state.replica_slots())
+                };
                 if reversed {
                     slots.reverse();
                 }
                 let escrow = self.m.escrow(&self.buyers[b], &job);
-                let ok = self
-                    .m
-                    .bank
-                    .send(&[ix::settle(&escrow, &slots)], &[])
-                    .await
-                    .is_ok();
-                self.stats.record("settle", ok);
+                let (ix, name) = if referees_first {
+                    (ix::settle_referees(&escrow, &slots), "settle_referees")
+                } else {
+                    (ix::settle(&escrow, &slots), "settle")
+                };
+                let ok = self.m.bank.send(&[ix], &[]).await.is_ok();
+                self.stats.record(name, ok);
             }
             Action::Cancel { job, by_buyer } => {
                 let Some((job, b)) = self.job(job) else {
@@ -781,9 +790,14 @@ impl World {
         }
     }
 
-    /// Each filled slot's holder and its token account, in slot order (settle and cancel).
+    /// Each filled slot's holder and its token account, in slot order (cancel).
     fn slot_accounts(&self, job: &Job) -> Vec<(Pubkey, Pubkey)> {
-        job.filled_slots()
+        self.accounts_of(job.filled_slots())
+    }
+
+    /// Each of `slots`' holder and its token account, in order.
+    fn accounts_of(&self, slots: &[concord_market::Slot]) -> Vec<(Pubkey, Pubkey)> {
+        slots
             .iter()
             .map(|s| {
                 let a = self
@@ -851,8 +865,16 @@ impl World {
                 ));
             }
             let deposit = j.price_per_replica * u64::from(j.replicas);
+            // In a dispute, settled referees were paid out of the vault and slashed into it.
+            let referees_slashed = j
+                .referee_slots()
+                .iter()
+                .filter(|s| s.outcome == SlotOutcome::Slashed)
+                .count() as u64;
             let expected_owed = match j.state {
-                JobState::Open | JobState::Running => deposit,
+                JobState::Open | JobState::Running => {
+                    deposit - j.referee_pay_total + referees_slashed * j.collateral_per_replica
+                }
                 JobState::Settled => j.treasury_due + j.burn_due,
                 JobState::Cancelled => j.treasury_due,
                 JobState::Expired => 0,
@@ -874,6 +896,8 @@ impl World {
                     p.state == j.state
                 } else {
                     rank(j.state) >= rank(p.state)
+                        // A dispute reopens a running job for its referees, once.
+                        || (!p.disputed && j.disputed() && j.state == JobState::Open)
                 };
                 // A closed and recreated job id reads as a fresh open job.
                 let reopened = p.state.is_terminal() && j.state == JobState::Open && j.filled == 0;
@@ -889,7 +913,7 @@ impl World {
                     return Err(format!("job {job}: provider {h} holds two slots"));
                 }
             }
-            if filled > usize::from(j.replicas)
+            if filled > usize::from(j.slot_count())
                 || j.slots[filled..]
                     .iter()
                     .any(|s| s.provider != Pubkey::default())
@@ -903,7 +927,10 @@ impl World {
                     .iter()
                     .position(|p| p.key() == s.provider)
                     .expect("known provider");
-                if matches!(j.state, JobState::Open | JobState::Running) {
+                // (A dispute's settled referees are unlocked before the job ends.)
+                if matches!(j.state, JobState::Open | JobState::Running)
+                    && s.outcome == SlotOutcome::Pending
+                {
                     exposure[pi] += j.collateral_per_replica;
                 }
                 let was_slashed = prev
@@ -923,6 +950,7 @@ impl World {
                 job,
                 Some(JobView {
                     state: j.state,
+                    disputed: j.disputed(),
                     burn_due: j.burn_due,
                     outcomes,
                 }),
@@ -966,9 +994,10 @@ impl World {
             }
             self.prev_slashed[i] = state.stats.slashed;
         }
-        // No slash is credited to anyone (so no party can profit from a slash it causes):
-        // slashed collateral waits in its job's vault (`burn_due`, checked above with the
-        // vault balance) and the supply falls by exactly the dues of the jobs closed this step.
+        // No slash is credited to a buyer, the admin or the fee vault: slashed collateral waits
+        // in its job's vault (`burn_due`, checked above with the vault balance) except what
+        // paid a dispute's referees, and the supply falls by exactly the dues of the jobs
+        // closed this step.
         if self.prev_supply != 0 && self.prev_supply.checked_sub(supply) != Some(burned) {
             return Err(format!(
                 "supply went from {} to {supply} this step; closed jobs burned {burned}",
@@ -997,7 +1026,7 @@ const STAKING_DISCRIMINATORS: [&[u8]; 11] = {
     ]
 };
 
-const MARKET_DISCRIMINATORS: [&[u8]; 15] = {
+const MARKET_DISCRIMINATORS: [&[u8]; 16] = {
     use concord_market::instruction as i;
     [
         i::InitializeMarket::DISCRIMINATOR,
@@ -1015,6 +1044,7 @@ const MARKET_DISCRIMINATORS: [&[u8]; 15] = {
         i::JoinDraws::DISCRIMINATOR,
         i::SyncDrawWeight::DISCRIMINATOR,
         i::Redraw::DISCRIMINATOR,
+        i::SettleReferees::DISCRIMINATOR,
     ]
 };
 

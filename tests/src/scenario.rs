@@ -91,6 +91,15 @@ impl Actor {
     pub fn key(&self) -> Pubkey {
         self.wallet.pubkey()
     }
+
+    /// The same actor again (its wallet key copied), for tests that hold it apart from the
+    /// market it acts in.
+    pub fn clone_actor(&self) -> Actor {
+        Actor {
+            wallet: self.wallet.insecure_clone(),
+            token: self.token,
+        }
+    }
 }
 
 pub struct Market {
@@ -424,7 +433,7 @@ impl Market {
         if drawable && !self.drawn(job).await.contains(&p.key()) {
             // Keep the providers that already hold slots this round drawn too.
             let mut wanted: Vec<Pubkey> = state.filled_slots()
-                [usize::from(state.replicas - state.round_slots)..]
+                [usize::from(state.slot_count() - state.round_slots)..]
                 .iter()
                 .map(|s| s.provider)
                 .collect();
@@ -504,6 +513,53 @@ impl Market {
         let slots = payouts(holders);
         let escrow = self.escrow(buyer, job);
         self.bank.send(&[ix::settle(&escrow, &slots)], &[]).await
+    }
+
+    /// Settles the referees of `job`'s dispute; `referees` are the referee slots' holders.
+    pub async fn settle_referees(
+        &mut self,
+        buyer: &Actor,
+        job: &Pubkey,
+        referees: &[&Actor],
+    ) -> Result<TxOutput, TxError> {
+        let slots = payouts(referees);
+        let escrow = self.escrow(buyer, job);
+        self.bank
+            .send(&[ix::settle_referees(&escrow, &slots)], &[])
+            .await
+    }
+
+    /// Runs a dispute on `job`, whose replicas (`replicas`, in slot order) revealed differing
+    /// hashes: `settle` opens it, each of `referees` is drawn (seed ground) and claims, they
+    /// commit and reveal `verdicts`, then `settle_referees` and `settle` end it. Returns the
+    /// outputs of those two.
+    pub async fn dispute(
+        &mut self,
+        buyer: &Actor,
+        job: &Pubkey,
+        replicas: &[&Actor],
+        referees: &[&Actor],
+        verdicts: &[[u8; 32]],
+    ) -> (TxOutput, TxOutput) {
+        let opened = self.settle(buyer, job, replicas).await.expect("open");
+        assert_eq!(
+            opened
+                .events::<concord_market::events::DisputeOpened>()
+                .len(),
+            1,
+            "settle opens the dispute"
+        );
+        self.past_seed_slot(job).await;
+        for r in referees {
+            self.claim(r, job).await.expect("referee claim");
+        }
+        self.commit_and_reveal(job, referees, verdicts).await;
+        let referees_out = self
+            .settle_referees(buyer, job, referees)
+            .await
+            .expect("settle referees");
+        let settled = self.settle(buyer, job, replicas).await.expect("settle");
+        (referees_out, settled)
     }
 
     pub async fn close(&mut self, buyer: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {

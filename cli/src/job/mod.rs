@@ -130,8 +130,10 @@ fn job_address(s: &str) -> Result<Pubkey, CliError> {
 fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value {
     let slots: Vec<_> = j.filled_slots()
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             json!({
+                "role": if i < usize::from(j.replicas) { "replica" } else { "referee" },
                 "provider": s.provider.to_string(),
                 "status": s.status.name(),
                 "outcome": s.outcome.name(),
@@ -159,6 +161,8 @@ fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value 
         "exec_deadline": j.exec_deadline,
         "reveal_deadline": j.reveal_deadline,
         "agreed_hash": j.agreed_hash.map(|h| Hash32(h).to_hex()),
+        "referees": j.referees,
+        "dispute": j.dispute_name(),
         "slots": slots,
     })
 }
@@ -170,14 +174,24 @@ fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
         j.committed, j.revealed, j.draw_round, j.seed_slot, mint.format(j.price_per_replica), mint.format(j.collateral_per_replica),
         j.agreed_hash.map_or("-".to_string(), |h| Hash32(h).to_hex())
     );
-    for slot in j.filled_slots() {
+    if j.disputed() {
+        s.push_str(&format!(
+            "\n  dispute       {} ({} referees, a verdict needs {} of them; claims until {})",
+            j.dispute_name(),
+            j.referees,
+            concord_market::REFEREE_QUORUM,
+            j.claim_deadline
+        ));
+    }
+    for (i, slot) in j.filled_slots().iter().enumerate() {
+        let role = if i < usize::from(j.replicas) { "slot   " } else { "referee" };
         let hash = if slot.status == SlotStatus::Revealed {
             Hash32(slot.result_hash).to_hex()[..16].to_string()
         } else {
             "-".into()
         };
         s.push_str(&format!(
-            "\n  slot          {} {} {} {}",
+            "\n  {role}       {} {} {} {}",
             slot.provider,
             slot.status.name(),
             slot.outcome.name(),

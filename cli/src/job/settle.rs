@@ -16,14 +16,37 @@ pub async fn run(
 ) -> Result<(), CliError> {
     let me = ctx.me()?;
     let address = job_address(job)?;
-    let j = ctx.chain.job(&address).await?;
-    if j.state != JobState::Open {
+    let mut j = ctx.chain.job(&address).await?;
+    if j.state != JobState::Open || j.disputed() {
         let payouts = mint.payout_account_instructions(&me, &j);
         ctx.sender()?.send(&payouts, &[]).await?;
     }
-    let settle = [mint.settle_instruction(&address, &j)];
-    let sig = ctx.sender()?.send(&settle, &[]).await?;
-    let after = ctx.chain.job(&address).await?;
+    // A dispute settles in two transactions: the referees (`settle_referees`), then the
+    // replicas against their verdict.
+    let mut sig;
+    loop {
+        let referees_first = j.disputed() && !j.referees_settled();
+        sig = ctx.sender()?.send(&[mint.settle_instruction(&address, &j)], &[]).await?;
+        j = ctx.chain.job(&address).await?;
+        if !referees_first || j.state == JobState::Settled {
+            break;
+        }
+    }
+    let after = j;
+    if after.disputed() && !after.state.is_terminal() {
+        signed(
+            output,
+            format!(
+                "job {address}: revealed hashes differ, so nobody is paid or slashed yet: a dispute \
+                 opened ({}); {} referees are drawn to re-run the job (claims until {})",
+                after.dispute_name(),
+                after.referees,
+                after.claim_deadline
+            ),
+            sig,
+        );
+        return Ok(());
+    }
     let paid = after
         .slot_index_of(&me)
         .is_some_and(|i| after.slots[i].outcome == SlotOutcome::Paid);
@@ -38,8 +61,9 @@ pub async fn run(
     signed(
         output,
         format!(
-            "job {address} is {} ({})",
+            "job {address} is {}{} ({})",
             after.state.name(),
+            if after.disputed() { format!(", dispute: {}", after.dispute_name()) } else { String::new() },
             outcomes.join(", ")
         ),
         sig,

@@ -18,7 +18,7 @@ use solana_sha256_hasher::hashv;
 /// Domain separator of a round's seed.
 pub const DRAW_DOMAIN: &[u8] = b"concord-draw-v1";
 /// Most hash steps one draw takes (each: one SHA-256, one tree descent of at most
-/// log2(`MAX_DRAW_PROVIDERS`) steps, a comparison with at most `MAX_REPLICAS` earlier picks).
+/// log2(`MAX_DRAW_PROVIDERS`) steps, a comparison with at most `MAX_SLOTS` earlier picks).
 pub const MAX_DRAW_STEPS: u16 = 64;
 /// Slots between the transaction that starts a draw round and the slot whose bank hash seeds
 /// it (a later leader rotation than the creating transaction's: 4 slots per leader).

@@ -92,4 +92,12 @@ pub enum MarketError {
     DrawSetFull,
     #[msg("The draw entry does not match the draw set or the provider")]
     DrawSetMismatch,
+    #[msg("The job is in a dispute: it ends by settle once its referees have run")]
+    Disputed,
+    #[msg("The replicas' commit and reveal phase is over: the job is in a dispute")]
+    ReplicaPhaseOver,
+    #[msg("The dispute's referee slots settle first (settle_referees)")]
+    RefereesNotSettled,
+    #[msg("The job has no dispute")]
+    NotDisputed,
 }

@@ -140,3 +140,24 @@ pub struct DrawWeightSet {
     pub weight: u64,
     pub effective_epoch: u64,
 }
+
+/// Revealed hashes differed: nobody is paid or slashed yet, and `referees` referees are drawn
+/// in round `round` (seeded by `seed_slot`) to claim by `claim_deadline` and re-run the job.
+#[event]
+pub struct DisputeOpened {
+    pub job: Pubkey,
+    pub round: u16,
+    pub seed_slot: u64,
+    pub referees: u8,
+    pub claim_deadline: i64,
+}
+
+/// A dispute's referees were settled: `verdict` (none: the job is non-deterministic) and what
+/// each of the `referees_paid` referees who revealed it received.
+#[event]
+pub struct RefereesSettled {
+    pub job: Pubkey,
+    pub verdict: Option<[u8; 32]>,
+    pub referees_paid: u8,
+    pub referee_pay: u64,
+}

@@ -88,9 +88,16 @@ pub mod concord_market {
     }
 
     /// Anyone settles a running job once nothing can change: every slot revealed, every
-    /// commitment revealed after the execution deadline, or the reveal window closed.
+    /// commitment revealed after the execution deadline, or the reveal window closed. Revealed
+    /// hashes that differ open a dispute instead; in a dispute, `settle_referees` goes first.
     pub fn settle<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
         instructions::settle::handler(ctx)
+    }
+
+    /// Anyone settles a dispute's referees once their phase is over: the verdict, their pay
+    /// out of slashed collateral, their slashes. `settle` then settles the replicas.
+    pub fn settle_referees<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
+        instructions::settle_referees::handler(ctx)
     }
 
     /// Buyer cancels an open job; claimed slots compensated, the rest of the deposit refunded.

@@ -1,18 +1,24 @@
-//! Pure settlement rules (no accounts, no CPI): which hash won, each slot's outcome, and where
-//! every unit of the escrow goes. Quorum is more than half the replicas, so at most one hash
-//! can reach it.
+//! Pure settlement rules (no accounts, no CPI): when revealed hashes disagree (a dispute),
+//! which hash won, each slot's outcome, and where every unit of the escrow goes. Quorum is
+//! more than half the replicas (the referees' `REFEREE_QUORUM` more than half of theirs), so
+//! at most one hash can reach it.
 //!
 //! Who gets what (`docs/security.md` has the table and why no party can profit from an outcome
 //! it can cause):
-//! - `Paid` / `Compensated`: the provider gets `price − fee`, the fee vault gets `fee`;
+//! - a replica `Paid` / `Compensated`: the provider gets `price − fee`, the fee vault `fee`;
 //! - `Unpaid`, `Released`: nothing moves; the slot's price goes back to the buyer;
 //! - `Slashed`: the slot's price goes back to the buyer and its collateral moves into the job's
-//!   vault as `burn_due`, which `close_job` burns: no party, buyer, admin or other provider,
-//!   is ever credited a slash.
+//!   vault: it pays the referees who revealed the verdict (at most `price − fee` each, the
+//!   same as a replica), and the rest is `burn_due`, which `close_job` burns. No buyer, admin
+//!   or fee vault is ever credited a slash.
+//! - a referee `Paid`: its share of the slashed collateral, as above.
 //!
-//! A provider that did not reveal is slashed only when a quorum formed: then the job was
-//! shown feasible. Without a quorum nobody is slashed.
-use crate::state::{Job, Slot, SlotOutcome, SlotStatus};
+//! Revealed hashes that differ are never settled by majority: `settle` opens a dispute and the
+//! referees' verdict decides. Without a verdict (referees split, or too few revealed) the job
+//! is non-deterministic: nobody is paid or slashed, the buyer gets the whole deposit back.
+//! A provider that did not reveal is slashed only when a quorum or a verdict formed: then the
+//! job was shown feasible.
+use crate::state::{Job, Slot, SlotOutcome, SlotStatus, REFEREE_QUORUM};
 
 /// The hash revealed by at least `quorum` slots, if any.
 pub fn winning_hash(slots: &[Slot], quorum: u8) -> Option<[u8; 32]> {
@@ -20,6 +26,23 @@ pub fn winning_hash(slots: &[Slot], quorum: u8) -> Option<[u8; 32]> {
     revealed().map(|s| s.result_hash).find(|candidate| {
         revealed().filter(|s| s.result_hash == *candidate).count() >= usize::from(quorum)
     })
+}
+
+/// Whether two revealed slots disagree: then the job goes to a dispute.
+pub fn disagree(slots: &[Slot]) -> bool {
+    let mut revealed = slots.iter().filter(|s| s.status == SlotStatus::Revealed);
+    revealed
+        .next()
+        .is_some_and(|first| revealed.any(|s| s.result_hash != first.result_hash))
+}
+
+/// What settles `job`: the referees' verdict in a dispute, else the replicas' quorum hash.
+pub fn verdict(job: &Job) -> Option<[u8; 32]> {
+    if job.disputed() {
+        winning_hash(job.referee_slots(), REFEREE_QUORUM)
+    } else {
+        winning_hash(job.replica_slots(), job.quorum)
+    }
 }
 
 /// The outcome of one slot given the winning hash (or none).
@@ -34,44 +57,95 @@ pub fn slot_outcome(slot: &Slot, winner: Option<[u8; 32]>) -> SlotOutcome {
 /// Where the units of a job's escrow go once its slots have `outcomes`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Payout {
-    /// What each paid slot's provider receives (`price − fee`).
+    /// What each paid replica's provider receives (`price − fee`).
     pub provider_pay: u64,
-    /// Paid slots (`Paid` or `Compensated`).
+    /// Paid replica slots (`Paid` or `Compensated`).
     pub paid: u8,
-    /// Slashed slots.
+    /// Slashed slots, replicas' and referees'.
     pub slashed: u8,
-    /// Slashed collateral (`slashed × collateral`): moved into the vault, burned at close.
+    /// What each referee who revealed the verdict receives: `price − fee`, or an equal share
+    /// of the slashed collateral when that is less.
+    pub referee_pay: u64,
+    /// Referees paid.
+    pub referees_paid: u8,
+    /// Slashed collateral not paid to referees: moved into the vault, burned at close.
     pub burn_due: u64,
-    /// Fees (`paid × fee`): stay in the vault for the fee vault.
+    /// Fees (`paid × fee`, replicas only): stay in the vault for the fee vault.
     pub treasury_due: u64,
-    /// Everything else the escrow holds.
+    /// Everything else the deposit holds.
     pub buyer_refund: u64,
 }
 
 impl Payout {
-    /// The split of `job`'s escrow for `outcomes` (one per filled slot). `None` on overflow,
-    /// or if the escrow cannot cover the payments. Conservation (the slashed collateral comes
-    /// in on top of the deposit and stays to be burned):
-    /// `escrow_owed == buyer_refund + paid × provider_pay + treasury_due`.
+    /// The split of `job`'s deposit and slashed collateral for `outcomes` (one per filled
+    /// slot: the replicas', then the referees'). `None` on overflow, or if the deposit cannot
+    /// cover the payments. Conservation to the unit:
+    /// `deposit + slashed × collateral == buyer_refund + paid × provider_pay + treasury_due
+    /// + referees_paid × referee_pay + burn_due`.
     pub fn of(job: &Job, outcomes: &[SlotOutcome]) -> Option<Payout> {
-        let count = |f: fn(SlotOutcome) -> bool| outcomes.iter().filter(|o| f(**o)).count() as u8;
-        let paid = count(SlotOutcome::is_paid);
-        let slashed = count(|o| o == SlotOutcome::Slashed);
+        let split = usize::from(job.replicas).min(outcomes.len());
+        let (replicas, referees) = outcomes.split_at(split);
+        let count = |of: &[SlotOutcome], f: fn(SlotOutcome) -> bool| {
+            of.iter().filter(|o| f(**o)).count() as u8
+        };
+        let paid = count(replicas, SlotOutcome::is_paid);
+        let referees_paid = count(referees, SlotOutcome::is_paid);
+        let slashed = count(outcomes, |o| o == SlotOutcome::Slashed);
         let provider_pay = job.price_per_replica.checked_sub(job.fee_per_replica)?;
         let treasury_due = job.fee_per_replica.checked_mul(u64::from(paid))?;
         let buyer_refund = job
-            .escrow_owed
+            .deposit()?
             .checked_sub(job.price_per_replica.checked_mul(u64::from(paid))?)?;
-        let burn_due = job.collateral_per_replica.checked_mul(u64::from(slashed))?;
+        let pool = job.collateral_per_replica.checked_mul(u64::from(slashed))?;
+        let referee_pay = match referees_paid {
+            0 => 0,
+            n => provider_pay.min(pool / u64::from(n)),
+        };
+        let burn_due = pool.checked_sub(referee_pay.checked_mul(u64::from(referees_paid))?)?;
         Some(Payout {
             provider_pay,
             paid,
             slashed,
+            referee_pay,
+            referees_paid,
             burn_due,
             treasury_due,
             buyer_refund,
         })
     }
+
+    /// What the referees were paid in all.
+    pub fn referee_pay_total(&self) -> Option<u64> {
+        self.referee_pay.checked_mul(u64::from(self.referees_paid))
+    }
+}
+
+/// What the holder of filled slot `index` of an ended `job` was paid: a replica `price −
+/// fee`, a referee its share of the slashed collateral; 0 when not paid.
+pub fn slot_pay(job: &Job, index: usize) -> u64 {
+    let recorded: Vec<SlotOutcome> = job.filled_slots().iter().map(|s| s.outcome).collect();
+    match (recorded.get(index), Payout::of(job, &recorded)) {
+        (Some(o), Some(p)) if o.is_paid() && index < usize::from(job.replicas) => p.provider_pay,
+        (Some(o), Some(p)) if o.is_paid() => p.referee_pay,
+        _ => 0,
+    }
+}
+
+/// Each filled slot's outcome under `winner`: the replicas' from their reveals, the referees'
+/// as `settle_referees` recorded them (or from their reveals when it has not run yet).
+pub fn outcomes(job: &Job, winner: Option<[u8; 32]>) -> Vec<SlotOutcome> {
+    let replicas = usize::from(job.replicas);
+    job.filled_slots()
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            if i >= replicas && slot.outcome != SlotOutcome::Pending {
+                slot.outcome
+            } else {
+                slot_outcome(slot, winner)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,6 +197,7 @@ mod tests {
     fn the_payout_conserves_the_deposit_and_credits_no_slash() {
         let job = Job {
             escrow_owed: 300,
+            replicas: 3,
             price_per_replica: 100,
             fee_per_replica: 5,
             collateral_per_replica: 70,
@@ -145,11 +220,63 @@ mod tests {
             p.buyer_refund + u64::from(p.paid) * p.provider_pay + p.treasury_due,
             job.escrow_owed
         );
+        assert_eq!((p.referee_pay, p.referees_paid), (0, 0));
         let none = Payout::of(&job, &[SlotOutcome::Unpaid; 3]).unwrap();
         assert_eq!(
             (none.buyer_refund, none.burn_due, none.treasury_due),
             (300, 0, 0)
         );
+    }
+
+    #[test]
+    fn differing_reveals_are_a_dispute_and_unrevealed_slots_are_not() {
+        assert!(disagree(&[revealed(1), revealed(2)]));
+        assert!(!disagree(&[revealed(1), revealed(1), with_status(SlotStatus::Committed)]));
+        let mut hidden = revealed(2);
+        hidden.status = SlotStatus::Committed;
+        assert!(!disagree(&[revealed(1), hidden]));
+    }
+
+    /// A dispute: one liar among three replicas, three referees of which two reveal the
+    /// verdict and one lies. Slashed collateral pays the two referees (capped at what a replica
+    /// earns), the rest is burned, and every unit is accounted for.
+    #[test]
+    fn losers_pay_the_referees_and_the_rest_is_burned() {
+        let job = Job {
+            replicas: 3,
+            referees: 3,
+            price_per_replica: 100,
+            fee_per_replica: 5,
+            collateral_per_replica: 70,
+            ..Job::default()
+        };
+        use SlotOutcome::*;
+        let outcomes = [Paid, Slashed, Paid, Paid, Paid, Slashed];
+        let p = Payout::of(&job, &outcomes).unwrap();
+        // Pool 140: two referees at min(95, 70) = 70 each, nothing to burn.
+        assert_eq!(
+            (p.paid, p.slashed, p.referees_paid, p.referee_pay, p.burn_due),
+            (2, 2, 2, 70, 0)
+        );
+        assert_eq!((p.treasury_due, p.buyer_refund), (10, 100));
+        let rich = Job {
+            collateral_per_replica: 500,
+            ..job.clone()
+        };
+        let p = Payout::of(&rich, &outcomes).unwrap();
+        assert_eq!((p.referee_pay, p.burn_due), (95, 1000 - 190));
+        let deposit = 300 + 2 * rich.collateral_per_replica;
+        assert_eq!(
+            p.buyer_refund
+                + u64::from(p.paid) * p.provider_pay
+                + p.treasury_due
+                + p.referee_pay_total().unwrap()
+                + p.burn_due,
+            deposit
+        );
+        // Referees split: nobody paid or slashed, the deposit goes back.
+        let split = Payout::of(&job, &[Unpaid; 6]).unwrap();
+        assert_eq!((split.buyer_refund, split.burn_due, split.referee_pay), (300, 0, 0));
     }
 
     #[test]

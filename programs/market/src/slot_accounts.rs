@@ -1,11 +1,11 @@
-//! Parses and checks the per-slot accounts that `settle`, `cancel_job` and `refund_unfilled`
-//! take as remaining accounts: for each filled slot, in slot order, the holder's staking
+//! Parses and checks the per-slot accounts that `settle`, `settle_referees`, `cancel_job` and
+//! `refund_unfilled` take as remaining accounts: for each slot concerned, in slot order, the holder's staking
 //! `Provider` account, and (settle only) its payout token account and stake vault.
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenAccount;
 
 use crate::errors::MarketError;
-use crate::state::Job;
+use crate::state::Slot;
 
 /// The checked accounts of one slot.
 pub struct SlotAccounts<'info> {
@@ -14,22 +14,22 @@ pub struct SlotAccounts<'info> {
     pub stake_vault: Option<AccountInfo<'info>>,
 }
 
-/// Reads `per_slot` accounts for each of the job's `filled` slots. `per_slot` is 1 (provider
-/// only) or 3 (provider, payout token account, stake vault).
+/// Reads `per_slot` accounts for each of `slots` (the job's filled slots, or in a dispute its
+/// replicas' or its referees'). `per_slot` is 1 (provider only) or 3 (provider, payout token
+/// account, stake vault).
 pub fn parse_slot_accounts<'info>(
     remaining: &'info [AccountInfo<'info>],
-    job: &Job,
+    slots: &[Slot],
     per_slot: usize,
     payment_mint: &Pubkey,
 ) -> Result<Vec<SlotAccounts<'info>>> {
-    let filled = usize::from(job.filled);
     require!(
-        remaining.len() == filled * per_slot,
+        remaining.len() == slots.len() * per_slot,
         MarketError::SlotAccountsMismatch
     );
     remaining
         .chunks(per_slot)
-        .zip(job.slots.iter())
+        .zip(slots.iter())
         .map(|(chunk, slot)| {
             let provider = Account::<concord_staking::Provider>::try_from(&chunk[0])?;
             require_keys_eq!(

@@ -555,7 +555,8 @@ fn slot_metas(
     }))
 }
 
-/// `settle`; `slots` lists each slot holder (authority) and its payout token account, in order.
+/// `settle`; `slots` lists each replica slot's holder (authority) and its payout token
+/// account, in order.
 pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
     let mut ix = market(
         ma::Settle {
@@ -567,6 +568,22 @@ pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
         mi::Settle {},
     );
     ix.accounts.extend(slot_metas(slots));
+    ix
+}
+
+/// `settle_referees`; `referees` lists each referee slot's holder (authority) and its payout
+/// token account, in order.
+pub fn settle_referees(escrow: &EscrowKeys, referees: &[(Pubkey, Pubkey)]) -> Instruction {
+    let mut ix = market(
+        ma::Settle {
+            escrow: escrow.accounts(),
+            staking: staking_accounts(),
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::SettleReferees {},
+    );
+    ix.accounts.extend(slot_metas(referees));
     ix
 }
 

@@ -3,7 +3,7 @@
 //! and the instructions that settle (or refund) a job and pay every slot holder.
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use concord_market::{Job, JobState};
+use concord_market::{Job, JobState, Slot};
 
 use super::accounts::Chain;
 use super::errors::ChainError;
@@ -93,15 +93,20 @@ impl Mint {
             .collect()
     }
 
-    /// What settles `job` at `address`: `refund_unfilled` while it is still open, otherwise
-    /// `settle` paying each slot holder's associated token account.
+    /// What settles `job` at `address` next: `refund_unfilled` while it is still open (no
+    /// dispute), `settle_referees` in a dispute whose referees are not settled yet, otherwise
+    /// `settle` (which opens a dispute when revealed hashes differ). Each pays the slot
+    /// holders' associated token accounts.
     pub fn settle_instruction(&self, address: &Pubkey, job: &Job) -> Instruction {
         let keys = self.escrow(address, &job.buyer);
-        if job.state == JobState::Open {
+        if job.state == JobState::Open && !job.disputed() {
             let holders: Vec<Pubkey> = job.filled_slots().iter().map(|s| s.provider).collect();
             return ix::refund_unfilled(&keys, &holders);
         }
-        ix::settle(&keys, &self.slot_payouts(job))
+        if !job.referees_settled() {
+            return ix::settle_referees(&keys, &self.payouts_of(job.referee_slots()));
+        }
+        ix::settle(&keys, &self.payouts_of(job.replica_slots()))
     }
 
     /// The buyer's `cancel_job` of the open `job` at `address`, compensating each slot holder
@@ -114,7 +119,12 @@ impl Mint {
 
     /// Each filled slot's holder and its associated token account, in slot order.
     fn slot_payouts(&self, job: &Job) -> Vec<(Pubkey, Pubkey)> {
-        job.filled_slots()
+        self.payouts_of(job.filled_slots())
+    }
+
+    /// Each of `slots`' holder and its associated token account, in order.
+    fn payouts_of(&self, slots: &[Slot]) -> Vec<(Pubkey, Pubkey)> {
+        slots
             .iter()
             .map(|s| (s.provider, self.account_of(&s.provider)))
             .collect()

@@ -30,11 +30,11 @@ pub fn handler<'info>(ctx: Context<'info, CancelJob<'info>>) -> Result<()> {
     escrow.job.check_cancellable()?;
     let slot_accounts = parse_slot_accounts(
         ctx.remaining_accounts,
-        &escrow.job,
+        escrow.job.filled_slots(),
         3,
         &escrow.payment_mint.key(),
     )?;
-    let outcomes = [SlotOutcome::Compensated; MAX_REPLICAS];
+    let outcomes = [SlotOutcome::Compensated; MAX_SLOTS];
     let filled = escrow.job.filled_slots().len();
     let payout = Payout::of(&escrow.job, &outcomes[..filled]).ok_or(MarketError::MathOverflow)?;
     let staking = ctx.accounts.staking.cpi(ctx.bumps.staking.market_authority);

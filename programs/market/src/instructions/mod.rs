@@ -14,6 +14,7 @@ pub mod refund_unfilled;
 pub mod reveal_result;
 pub mod set_paused;
 pub mod settle;
+pub mod settle_referees;
 pub mod sync_draw_weight;
 pub mod update_market;
 pub mod withdraw_fees;

@@ -1,13 +1,13 @@
 //! `refund_unfilled` (anyone): a job whose slots were not all claimed by the claim deadline is
 //! refunded to the buyer in full, and the collateral of the slots that were claimed unlocked,
 //! unpaid (nobody can finish the job, and a provider must not profit from an expiry it can
-//! cause by claiming a job that will not fill).
+//! cause by claiming a job that will not fill). A dispute's referee slots that do not fill
+//! end by `settle` instead (`Disputed`).
 //!
 //! Remaining accounts: the staking `Provider` of each claimed slot, in slot order (writable).
 //! Work: at most `MAX_REPLICAS` staking CPIs.
 use anchor_lang::prelude::*;
 
-use crate::errors::MarketError;
 use crate::escrow::*;
 use crate::events::JobExpired;
 use crate::slot_accounts::parse_slot_accounts;
@@ -23,14 +23,10 @@ pub struct RefundUnfilled<'info> {
 
 pub fn handler<'info>(ctx: Context<'info, RefundUnfilled<'info>>) -> Result<()> {
     let escrow = &ctx.accounts.escrow;
-    require!(escrow.job.state == JobState::Open, MarketError::JobNotOpen);
-    require!(
-        Clock::get()?.unix_timestamp > escrow.job.claim_deadline,
-        MarketError::ClaimWindowOpen
-    );
+    escrow.job.check_expired(Clock::get()?.unix_timestamp)?;
     let slot_accounts = parse_slot_accounts(
         ctx.remaining_accounts,
-        &escrow.job,
+        escrow.job.filled_slots(),
         1,
         &escrow.payment_mint.key(),
     )?;

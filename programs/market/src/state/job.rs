@@ -17,15 +17,25 @@ pub const MAX_REPLICAS: usize = 5;
 pub const MAX_MANIFEST_URI_LEN: usize = 200;
 /// Most providers a job remembers as drawn and absent (never drawn for it again).
 pub const MAX_ABSENT: usize = 8;
+/// Referees a dispute draws: they re-run the job, and a hash revealed by
+/// [`REFEREE_QUORUM`] of them is the verdict.
+pub const MAX_REFEREES: usize = 3;
+/// Referees that must reveal one hash for it to be the verdict.
+pub const REFEREE_QUORUM: u8 = 2;
+/// Slots a job can hold: its replicas, then a dispute's referees.
+pub const MAX_SLOTS: usize = MAX_REPLICAS + MAX_REFEREES;
+/// Take windows a dispute's referees have to be drawn and claim (offline ones are replaced by
+/// `redraw` after each window).
+pub const DISPUTE_CLAIM_ROUNDS: i64 = 6;
 
 #[derive(
     AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default,
 )]
 pub enum JobState {
-    /// Slots are being claimed.
+    /// Slots are being claimed (a dispute's referee slots too).
     #[default]
     Open,
-    /// All slots claimed; commit, then reveal.
+    /// All slots claimed; commit, then reveal (in a dispute, the referees).
     Running,
     /// Paid out by quorum, or refunded for lack of one. Terminal.
     Settled,
@@ -96,10 +106,11 @@ pub enum SlotOutcome {
     Pending,
     /// Revealed the quorum's hash: paid and collateral unlocked.
     Paid,
-    /// Revealed, but no quorum formed: collateral unlocked, nothing paid.
+    /// Revealed, but no quorum formed (or a dispute's referees split): collateral unlocked,
+    /// nothing paid.
     Unpaid,
-    /// Revealed another hash than the quorum's, or never revealed although a quorum formed:
-    /// collateral burned.
+    /// Revealed another hash than the quorum's (or the dispute's verdict), or never revealed
+    /// although one formed: collateral slashed (burned, less what pays the referees).
     Slashed,
     /// Job expired unfilled: collateral unlocked, nothing paid.
     Released,
@@ -216,7 +227,13 @@ pub struct Job {
     /// rounds pass over them (the first `absent_count`).
     pub absent: [u32; MAX_ABSENT],
     pub absent_count: u8,
-    pub slots: [Slot; MAX_REPLICAS],
+    /// Referee slots after the replicas': 0, or [`MAX_REFEREES`] once revealed hashes differed
+    /// and `settle` opened a dispute.
+    pub referees: u8,
+    /// What the referees who revealed the verdict were paid in all, out of slashed collateral.
+    pub referee_pay_total: u64,
+    /// The replicas' slots, then the referees' (the first `replicas + referees` in use).
+    pub slots: [Slot; MAX_SLOTS],
     pub bump: u8,
     pub vault_bump: u8,
     /// Where the manifest can be fetched (content store URI); variable length, so last.
@@ -237,14 +254,86 @@ impl Job {
         self.job_id.to_le_bytes()
     }
 
-    /// The slots in use (the first `replicas`).
+    /// Slots in use: the replicas, and the referees once a dispute opened.
+    pub fn slot_count(&self) -> u8 {
+        self.replicas.saturating_add(self.referees)
+    }
+
+    /// Whether revealed hashes differed and referees were drawn to settle it.
+    pub fn disputed(&self) -> bool {
+        self.referees > 0
+    }
+
+    /// The slots in use (the first [`Job::slot_count`]).
     pub fn active_slots(&self) -> &[Slot] {
-        &self.slots[..usize::from(self.replicas).min(MAX_REPLICAS)]
+        &self.slots[..usize::from(self.slot_count()).min(MAX_SLOTS)]
     }
 
     /// The slots claimed so far (the first `filled`).
     pub fn filled_slots(&self) -> &[Slot] {
-        &self.slots[..usize::from(self.filled).min(MAX_REPLICAS)]
+        &self.slots[..usize::from(self.filled).min(MAX_SLOTS)]
+    }
+
+    /// The replicas' slots claimed so far.
+    pub fn replica_slots(&self) -> &[Slot] {
+        let n = self.filled.min(self.replicas);
+        &self.slots[..usize::from(n).min(MAX_SLOTS)]
+    }
+
+    /// The referees' slots claimed so far (none without a dispute).
+    pub fn referee_slots(&self) -> &[Slot] {
+        let filled = self.filled_slots();
+        &filled[usize::from(self.replicas).min(filled.len())..]
+    }
+
+    /// Where the slots that commit and reveal now begin: 0, or the first referee's in a
+    /// dispute (the replicas' phase is over).
+    pub fn phase_start(&self) -> usize {
+        if self.disputed() {
+            usize::from(self.replicas)
+        } else {
+            0
+        }
+    }
+
+    /// Slots of the current phase: (committed or revealed, revealed, all in use).
+    fn phase_counts(&self) -> (usize, usize, usize) {
+        let phase = &self.active_slots()[self.phase_start().min(self.active_slots().len())..];
+        let committed = phase
+            .iter()
+            .filter(|s| matches!(s.status, SlotStatus::Committed | SlotStatus::Revealed))
+            .count();
+        let revealed = phase
+            .iter()
+            .filter(|s| s.status == SlotStatus::Revealed)
+            .count();
+        (committed, revealed, phase.len())
+    }
+
+    /// Where the job's dispute stands, for people and JSON: `none`, `drawing referees`,
+    /// `refereeing`, `verdict` (the referees agreed) or `non-deterministic` (they did not).
+    pub fn dispute_name(&self) -> &'static str {
+        match (self.disputed(), self.state, self.agreed_hash) {
+            (false, _, _) => "none",
+            (true, JobState::Open, _) => "drawing referees",
+            (true, JobState::Running, _) => "refereeing",
+            (true, _, Some(_)) => "verdict",
+            (true, _, None) => "non-deterministic",
+        }
+    }
+
+    /// What the buyer deposited: `price × replicas`.
+    pub fn deposit(&self) -> Option<u64> {
+        self.price_per_replica
+            .checked_mul(u64::from(self.replicas))
+    }
+
+    /// Whether every referee slot claimed has its outcome (`settle_referees` ran); true
+    /// without a dispute.
+    pub fn referees_settled(&self) -> bool {
+        self.referee_slots()
+            .iter()
+            .all(|s| s.outcome != SlotOutcome::Pending)
     }
 
     /// The slot `provider` (a wallet) holds, if any.
@@ -268,7 +357,7 @@ impl Job {
         if now > self.claim_deadline {
             return Err(MarketError::ClaimDeadlinePassed);
         }
-        if self.filled >= self.replicas {
+        if self.filled >= self.slot_count() {
             return Err(MarketError::NoFreeSlot);
         }
         if *provider == self.buyer {
@@ -297,10 +386,29 @@ impl Job {
             .ok_or(MarketError::MathOverflow)?;
         self.round_started_at = now;
         self.round_slots = self
-            .replicas
+            .slot_count()
             .checked_sub(self.filled)
             .ok_or(MarketError::MathOverflow)?;
         Ok(())
+    }
+
+    /// Opens a dispute at `slot` and `now`: [`MAX_REFEREES`] referee slots, drawn in a new
+    /// round among providers that hold no slot, with [`DISPUTE_CLAIM_ROUNDS`] take windows to
+    /// claim them. The replicas' phase is over: nobody is paid or slashed until the referees
+    /// settle it.
+    pub fn open_dispute(&mut self, slot: u64, now: i64, take_window: i64) -> Result<()> {
+        require!(!self.disputed(), MarketError::Disputed);
+        self.referees = MAX_REFEREES as u8;
+        self.state = JobState::Open;
+        self.claim_deadline = take_window
+            .checked_mul(DISPUTE_CLAIM_ROUNDS)
+            .and_then(|w| now.checked_add(w))
+            .ok_or(MarketError::MathOverflow)?;
+        self.draw_round = self
+            .draw_round
+            .checked_add(1)
+            .ok_or(MarketError::MathOverflow)?;
+        self.begin_round(slot, now)
     }
 
     /// Whether a new draw round may begin at `now`: the job is open within its claim window and
@@ -362,8 +470,8 @@ impl Job {
             .weights_at(set.epoch_of(slot))
             .ok_or(MarketError::DrawExpired)?;
         let seed = draw::round_seed(&job.to_bytes(), self.draw_round, slot, &bank_hash);
-        let held_before = usize::from(self.replicas.saturating_sub(self.round_slots));
-        let earlier = &self.slots[..held_before.min(MAX_REPLICAS)];
+        let held_before = usize::from(self.slot_count().saturating_sub(self.round_slots));
+        let earlier = &self.slots[..held_before.min(MAX_SLOTS)];
         let wanted = usize::from(self.round_slots);
         let never = |i: u32| {
             let who = &set.authorities[i as usize];
@@ -410,7 +518,7 @@ impl Job {
             ..Slot::default()
         };
         self.filled += 1;
-        let started = self.filled == self.replicas;
+        let started = self.filled == self.slot_count();
         if started {
             self.state = JobState::Running;
             self.exec_deadline = now
@@ -424,8 +532,18 @@ impl Job {
         Ok(Claimed { index, started })
     }
 
+    /// Refuses a replica's commit or reveal once a dispute opened (the replicas' phase is over).
+    fn check_in_phase(&self, provider: &Pubkey) -> Result<()> {
+        let replica = self
+            .slot_index_of(provider)
+            .is_some_and(|i| i < self.phase_start());
+        require!(!replica, MarketError::ReplicaPhaseOver);
+        Ok(())
+    }
+
     /// Records `provider`'s commitment, before the execution deadline, once per slot.
     pub fn commit(&mut self, provider: &Pubkey, commitment: [u8; 32], now: i64) -> Result<()> {
+        self.check_in_phase(provider)?;
         require!(self.state == JobState::Running, MarketError::JobNotRunning);
         require!(
             now <= self.exec_deadline,
@@ -445,12 +563,13 @@ impl Job {
         Ok(())
     }
 
-    /// Whether reveals are open at `now`: every slot committed, or the execution deadline
-    /// passed; and the reveal deadline not yet.
+    /// Whether reveals are open at `now`: every slot of the phase committed, or the execution
+    /// deadline passed; and the reveal deadline not yet.
     pub fn check_reveal_open(&self, now: i64) -> Result<()> {
         require!(self.state == JobState::Running, MarketError::JobNotRunning);
+        let (committed, _, all) = self.phase_counts();
         require!(
-            self.committed == self.replicas || now > self.exec_deadline,
+            committed == all || now > self.exec_deadline,
             MarketError::RevealNotOpen
         );
         require!(
@@ -469,6 +588,7 @@ impl Job {
         opens: impl FnOnce() -> [u8; 32],
         now: i64,
     ) -> Result<()> {
+        self.check_in_phase(provider)?;
         self.check_reveal_open(now)?;
         let index = self
             .slot_index_of(provider)
@@ -486,23 +606,40 @@ impl Job {
         Ok(())
     }
 
-    /// Whether the job can settle at `now`: running, and nothing can change any more: every
-    /// slot revealed, or the execution deadline passed and every commitment revealed (no new
-    /// commitment can come), or the reveal window closed.
+    /// Whether the job can settle at `now`: running, and nothing in the current phase can
+    /// change any more: every slot revealed, or the execution deadline passed and every
+    /// commitment revealed (no new commitment can come), or the reveal window closed. A
+    /// dispute whose referee slots did not all fill by its claim deadline can settle too (with
+    /// no verdict).
     pub fn check_settleable(&self, now: i64) -> Result<()> {
+        if self.disputed() && self.state == JobState::Open {
+            require!(now > self.claim_deadline, MarketError::SettleTooEarly);
+            return Ok(());
+        }
         require!(self.state == JobState::Running, MarketError::JobNotRunning);
-        let settled_by_commits = now > self.exec_deadline && self.revealed == self.committed;
+        let (committed, revealed, all) = self.phase_counts();
+        let settled_by_commits = now > self.exec_deadline && revealed == committed;
         require!(
-            self.revealed == self.replicas || settled_by_commits || now > self.reveal_deadline,
+            revealed == all || settled_by_commits || now > self.reveal_deadline,
             MarketError::SettleTooEarly
         );
         Ok(())
     }
 
-    /// Whether the buyer may cancel: only while open. Once running, providers have done the
-    /// work and the job ends by `settle`.
+    /// Whether the buyer may cancel: only while open, before any dispute. Once running,
+    /// providers have done the work and the job ends by `settle`.
     pub fn check_cancellable(&self) -> Result<()> {
         require!(self.state == JobState::Open, MarketError::CannotCancel);
+        require!(!self.disputed(), MarketError::Disputed);
+        Ok(())
+    }
+
+    /// Whether the job expired unfilled at `now` (`refund_unfilled`): open past its claim
+    /// deadline, and no dispute (a dispute ends by `settle`).
+    pub fn check_expired(&self, now: i64) -> Result<()> {
+        require!(self.state == JobState::Open, MarketError::JobNotOpen);
+        require!(!self.disputed(), MarketError::Disputed);
+        require!(now > self.claim_deadline, MarketError::ClaimWindowOpen);
         Ok(())
     }
 
@@ -528,6 +665,31 @@ impl Job {
         Ok(())
     }
 
+    /// Records the referees' part of a dispute's settlement (`settle_referees`): each referee
+    /// slot's outcome, the verdict, what the referees were paid in all, and what the vault
+    /// owes now (`escrow_owed` less the pay, plus the referees' slashed collateral).
+    pub fn apply_referee_settlement(
+        &mut self,
+        outcomes: &[SlotOutcome],
+        verdict: Option<[u8; 32]>,
+        pay_total: u64,
+        slashed_in: u64,
+    ) -> Result<()> {
+        let start = usize::from(self.replicas);
+        let filled = usize::from(self.filled).min(MAX_SLOTS);
+        for (slot, outcome) in self.slots[start.min(filled)..filled].iter_mut().zip(outcomes) {
+            slot.outcome = *outcome;
+        }
+        self.agreed_hash = verdict;
+        self.referee_pay_total = pay_total;
+        self.escrow_owed = self
+            .escrow_owed
+            .checked_sub(pay_total)
+            .and_then(|o| o.checked_add(slashed_in))
+            .ok_or(MarketError::MathOverflow)?;
+        Ok(())
+    }
+
     /// Ends an open job without a settlement: `Expired` releases the claimed slots unpaid,
     /// `Cancelled` compensates them. The vault then owes only `treasury_due` (the fees).
     pub fn release(&mut self, terminal: JobState, treasury_due: u64) {
@@ -536,7 +698,7 @@ impl Job {
         } else {
             SlotOutcome::Released
         };
-        let filled = usize::from(self.filled).min(MAX_REPLICAS);
+        let filled = usize::from(self.filled).min(MAX_SLOTS);
         for slot in &mut self.slots[..filled] {
             slot.outcome = outcome;
         }
@@ -546,10 +708,13 @@ impl Job {
     }
 
     /// What every handler that mutates a job leaves true: the counters match the slot
-    /// statuses, `revealed ≤ committed ≤ filled ≤ replicas ≤ MAX_REPLICAS`, slots past
-    /// `filled` are empty, `treasury_due + burn_due ≤ escrow_owed`, a terminal job holds only
-    /// fees and slashed collateral, `burn_due` is exactly the slashed slots' collateral, an
-    /// open job has a free slot, and nobody is slashed without a quorum.
+    /// statuses, `revealed ≤ committed ≤ filled ≤ replicas + referees`, replicas at most
+    /// `MAX_REPLICAS` and referees 0 or `MAX_REFEREES`, slots past `filled` are empty,
+    /// `treasury_due + burn_due ≤ escrow_owed`, a terminal job holds only fees and slashed
+    /// collateral, slashed collateral is exactly what is burned plus what paid the referees
+    /// (before the end: the vault holds the deposit less the referees' pay plus their slashed
+    /// collateral), an open job has a free slot, and nobody is slashed without a quorum or a
+    /// verdict.
     pub fn invariant(&self) -> Result<()> {
         self.check_invariant()
             .map_err(|_| error!(MarketError::InvariantViolated))
@@ -559,8 +724,14 @@ impl Job {
     /// off-chain callers).
     pub fn check_invariant(&self) -> std::result::Result<(), &'static str> {
         let (replicas, filled) = (usize::from(self.replicas), usize::from(self.filled));
-        if replicas > MAX_REPLICAS || filled > replicas {
-            return Err("filled <= replicas <= MAX_REPLICAS");
+        if replicas > MAX_REPLICAS || !matches!(usize::from(self.referees), 0 | MAX_REFEREES) {
+            return Err("replicas <= MAX_REPLICAS, referees 0 or MAX_REFEREES");
+        }
+        if filled > usize::from(self.slot_count()) {
+            return Err("filled <= replicas + referees");
+        }
+        if self.disputed() && filled < replicas {
+            return Err("a dispute opens on a filled job");
         }
         if self.slots[filled..]
             .iter()
@@ -588,16 +759,33 @@ impl Job {
             return Err("a terminal job holds only fees and slashed collateral");
         }
         let slashed = count(|s| s.outcome == SlotOutcome::Slashed) as u64;
-        if self.collateral_per_replica.checked_mul(slashed) != Some(self.burn_due) {
-            return Err("burn_due is the slashed slots' collateral");
+        let slashed_collateral = self.collateral_per_replica.checked_mul(slashed);
+        if self.state.is_terminal() {
+            let spent = self.burn_due.checked_add(self.referee_pay_total);
+            if slashed_collateral != spent {
+                return Err("slashed collateral is burned or pays the referees");
+            }
+        } else {
+            let held = self
+                .deposit()
+                .and_then(|d| d.checked_sub(self.referee_pay_total))
+                .and_then(|d| d.checked_add(slashed_collateral?));
+            if self.burn_due != 0 || held != Some(self.escrow_owed) {
+                return Err("before the end the vault holds the deposit, less the referees' pay, plus their slashed collateral");
+            }
         }
-        if self.state == JobState::Open && self.filled >= self.replicas && self.replicas > 0 {
+        if self.referee_pay_total != 0 && !self.disputed() {
+            return Err("only referees are paid out of slashed collateral");
+        }
+        if self.state == JobState::Open && self.filled >= self.slot_count() && self.replicas > 0 {
             return Err("an open job has a free slot");
         }
         if usize::from(self.absent_count) > MAX_ABSENT {
             return Err("absent_count <= MAX_ABSENT");
         }
-        if self.round_slots > self.replicas || self.replicas - self.round_slots > self.filled {
+        if self.round_slots > self.slot_count()
+            || self.slot_count() - self.round_slots > self.filled
+        {
             return Err("a draw round draws for slots that were free when it began");
         }
         let slashed = self.slots[..filled]
@@ -646,7 +834,9 @@ mod tests {
             round_slots: replicas,
             absent: [0; MAX_ABSENT],
             absent_count: 0,
-            slots: [Slot::default(); MAX_REPLICAS],
+            referees: 0,
+            referee_pay_total: 0,
+            slots: [Slot::default(); MAX_SLOTS],
             bump: 0,
             vault_bump: 0,
             manifest_uri: String::new(),
@@ -731,6 +921,57 @@ mod tests {
             picky.claimable_by(&me, &hw, 1),
             Err(MarketError::RequirementsNotMet)
         );
+    }
+
+    /// A dispute through the methods the handlers call: the replicas' phase ends, three
+    /// referees (none of them a replica) claim, commit and reveal, and the job can settle.
+    #[test]
+    fn a_dispute_opens_draws_referees_and_closes_the_replicas_phase() {
+        let (mut job, providers) = revealed_job();
+        job.slots[2].result_hash = [8; 32];
+        assert!(crate::settlement::disagree(job.replica_slots()));
+        job.open_dispute(20, 8, 5).unwrap();
+        job.invariant().unwrap();
+        assert_eq!((job.state, job.referees, job.slot_count()), (JobState::Open, 3, 6));
+        assert_eq!((job.claim_deadline, job.round_slots, job.draw_round), (38, 3, 1));
+        assert_eq!(job.seed_slot, 20 + SEED_DELAY_SLOTS);
+        assert_eq!(code(job.open_dispute(21, 9, 5)), Some(MarketError::Disputed.into()));
+        assert_eq!(code(job.check_cancellable()), Some(MarketError::Disputed.into()));
+        assert_eq!(code(job.check_expired(39)), Some(MarketError::Disputed.into()));
+        assert_eq!(code(job.check_settleable(38)), Some(MarketError::SettleTooEarly.into()));
+        job.check_settleable(39).unwrap();
+        let hw = concord_staking::HardwareProfile::default();
+        assert_eq!(
+            job.claimable_by(&providers[0], &hw, 9),
+            Err(MarketError::AlreadyClaimed)
+        );
+        let referees: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
+        for (i, r) in referees.iter().enumerate() {
+            let claimed = job.claim(*r, 10).unwrap();
+            assert_eq!((claimed.index, claimed.started), (3 + i as u8, i == 2));
+            job.invariant().unwrap();
+        }
+        assert_eq!((job.state, job.exec_deadline, job.reveal_deadline), (JobState::Running, 20, 30));
+        assert_eq!(
+            code(job.commit(&providers[0], [1; 32], 11)),
+            Some(MarketError::ReplicaPhaseOver.into())
+        );
+        for r in &referees {
+            job.commit(r, [7; 32], 11).unwrap();
+        }
+        job.check_reveal_open(12).unwrap();
+        assert_eq!(
+            code(job.reveal(&providers[0], [9; 32], || [7; 32], 12)),
+            Some(MarketError::ReplicaPhaseOver.into())
+        );
+        assert_eq!(code(job.check_settleable(12)), Some(MarketError::SettleTooEarly.into()));
+        for r in &referees {
+            job.reveal(r, [9; 32], || [7; 32], 12).unwrap();
+            job.invariant().unwrap();
+        }
+        job.check_settleable(12).unwrap();
+        assert_eq!(crate::settlement::verdict(&job), Some([9; 32]));
+        assert!(!job.referees_settled());
     }
 
     /// Mutants: each is a job a buggy handler could leave behind; `invariant()` refuses every
