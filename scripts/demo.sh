@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job: starts a real local chain (concord-localnet, a solana-test-validator with both
-# programs) in another process, funds a buyer and four providers, and runs four provider
-# agents (`concord-agent`) as separate processes: three honest, one configured to corrupt its
-# output. The buyer submits a job from the reproducible kernel library (3 replicas, quorum 2);
-# the agents claim it, run it on this machine's GPU (lavapipe without one), commit, reveal,
-# upload the outputs and settle. The script prints who was paid and who was slashed and a
-# scrape of an agent's metrics, downloads the result, checks it against the CPU reference, and
-# exits non-zero if anything differs from the expected settlement. Installs what it needs on a
+# programs) in another process, funds a buyer and six providers, and runs six provider agents
+# (`concord-agent`) as separate processes: five honest, one configured to corrupt its output.
+# The buyer submits a job from the reproducible kernel library (3 replicas, quorum 2); the
+# drawn agents claim it, run it on this machine's GPU (lavapipe without one), commit and
+# reveal. The liar's hash differs, so settling opens a dispute: three referees are drawn among
+# the agents that hold no slot, re-run the job, and their verdict settles it. The script prints
+# who was drawn, the dispute, who was paid and who was slashed and a scrape of an agent's
+# metrics, downloads the result, checks it against the CPU reference, and exits non-zero if
+# anything differs from the expected settlement. Installs what it needs on a
 # fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,13 +51,14 @@ c() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" "$@"; }
 cj() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" --output json "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-echo "== funding a buyer and four providers (honest-1..3, liar)"
-for who in buyer honest-1 honest-2 honest-3 liar; do
+providers="honest-1 honest-2 honest-3 liar referee-1 referee-2"
+echo "== funding a buyer and six providers ($providers)"
+for who in buyer $providers; do
   "$bin/concord" --output json keygen -o "$work/$who.json" | field address > "$work/$who.address"
 done
 buyer_address=$(cat "$work/buyer.address")
 c buyer airdrop --sol 5 --tokens 100 --faucet "$faucet"
-for p in honest-1 honest-2 honest-3 liar; do
+for p in $providers; do
   c "$p" airdrop --sol 5 --tokens 20 --faucet "$faucet" > /dev/null
 done
 
@@ -108,6 +111,8 @@ agent_config honest-2 $((metrics_port + 1)) ""
 agent_config honest-3 $((metrics_port + 2)) ""
 agent_config liar $((metrics_port + 3)) "[chaos]
 corrupt_results = true"
+agent_config referee-1 $((metrics_port + 4)) ""
+agent_config referee-2 $((metrics_port + 5)) ""
 
 # The liar and honest-1 start first: the draws can only pick them for two of the three slots,
 # so the liar certainly holds one.
@@ -128,7 +133,21 @@ echo "== two slots claimed by the two providers drawn"
 c buyer job status "$job" | grep -E '^  (draw|drawn now|slot) '
 echo "== starting honest-2 and honest-3 (a new draw round picks one of them for the last slot)"
 start_agent honest-2; start_agent honest-3
-c buyer job wait "$job" --timeout 300 > /dev/null
+for _ in $(seq 1 240); do
+  [ "$(cj buyer job status "$job" | field state)" != open ] && break
+  sleep 0.5
+done
+echo "== the job runs; starting referee-1 and referee-2 (too late to be drawn for it, but a dispute may draw them)"
+start_agent referee-1; start_agent referee-2
+for _ in $(seq 1 480); do
+  [ "$(cj buyer job status "$job" | field dispute)" != none ] && break
+  sleep 0.5
+done
+echo "== the liar's hash differs: settle opened a dispute instead of settling by majority"
+c buyer job status "$job" | grep -E '^  (state|dispute|slot|draw) '
+c buyer job wait "$job" --timeout 400 > /dev/null
+echo "== the referees' verdict"
+c buyer job status "$job" | grep -E '^  (state|dispute|agreed hash|slot|referee) '
 
 echo "== the agents' metrics (curl http://127.0.0.1:$metrics_port/metrics, honest-1)"
 for _ in $(seq 1 20); do  # the agent notices the settlement within a second
@@ -140,29 +159,32 @@ curl -fs "http://127.0.0.1:$metrics_port/health"; echo
 
 echo "== settlement"
 cj buyer job status "$job" > "$work/status.json"
-for p in honest-1 honest-2 honest-3 liar; do cj "$p" provider show > "$work/$p.show.json"; done
+for p in $providers; do cj "$p" provider show > "$work/$p.show.json"; done
 python3 - "$work" <<'PY2'
 import json, sys
 work = sys.argv[1]
 status = json.load(open(f"{work}/status.json"))
 slots = {s["provider"]: s for s in status["slots"]}
-print(f"{'provider':<10} {'result hash':<18} {'outcome':<8} {'paid':>6} {'slashed':>8}")
+print(f"{'provider':<10} {'role':<8} {'result hash':<18} {'outcome':<8} {'paid':>6} {'slashed':>8}")
 ok = status["state"] == "settled" and status["agreed_hash"] is not None
-paid_honest = 0
-for name in ["honest-1", "honest-2", "honest-3", "liar"]:
+ok &= status["dispute"] == "verdict"
+roles = {"replica": 0, "referee": 0}
+for name in ["honest-1", "honest-2", "honest-3", "liar", "referee-1", "referee-2"]:
     show = json.load(open(f"{work}/{name}.show.json"))
     slot = slots.get(show["authority"])
     outcome = slot["outcome"] if slot else "-"
+    role = slot["role"] if slot else "-"
     h = (slot["result_hash"] or "-")[:16] if slot else "-"
-    print(f"{name:<10} {h:<18} {outcome:<8} {show['earned']:>6} {show['slashed']:>8}")
+    print(f"{name:<10} {role:<8} {h:<18} {outcome:<8} {show['earned']:>6} {show['slashed']:>8}")
     if name == "liar":
-        ok &= (outcome, show["slashed"]) == ("slashed", "3")
+        ok &= (role, outcome, show["slashed"]) == ("replica", "slashed", "3")
     elif slot:
         ok &= (outcome, show["slashed"]) == ("paid", "0")
-        paid_honest += 1
+        roles[role] += 1
     else:
         ok &= show["earned"] == "0"
-ok &= paid_honest == 2
+# Two honest replicas paid; three referees paid out of the liar's collateral.
+ok &= roles == {"replica": 2, "referee": 3}
 print(f"agreed hash {status['agreed_hash']}")
 print(f"slots filled over {status['draw_round'] + 1} draw round(s); the last seeded by the bank hash of slot {status['seed_slot']}")
 sys.exit(0 if ok else 1)
@@ -175,10 +197,10 @@ c buyer job result "$job" --out "$work/result"
 c buyer job close "$job" > /dev/null
 
 echo "== stopping the agents (SIGTERM: graceful)"
-for p in honest-1 honest-2 honest-3 liar; do
+for p in $providers; do
   pid_var="pid_${p//-/_}"; kill -TERM "${!pid_var}"
 done
-for p in honest-1 honest-2 honest-3 liar; do
+for p in $providers; do
   pid_var="pid_${p//-/_}"; wait "${!pid_var}" || { echo "agent $p exited with an error:"; tail -n 20 "$work/agents/$p/agent.log"; exit 1; }
 done
 echo "demo: settled as expected; the result matches the CPU reference"

@@ -113,6 +113,10 @@ pub struct ChaosSection {
     /// Flip a bit of every output before hashing: this provider will be slashed.
     #[serde(default)]
     pub corrupt_results: bool,
+    /// Which bits `corrupt_results` flips in the first output byte (default 1): liars with
+    /// different masks reveal different hashes (a dispute whose referees split).
+    #[serde(default)]
+    pub corrupt_mask: Option<u8>,
 }
 
 impl JobsSection {
@@ -126,7 +130,7 @@ impl ChaosSection {
     /// The provider engine's liar mode this section asks for.
     pub fn mode(&self) -> concord_provider::Chaos {
         if self.corrupt_results {
-            concord_provider::Chaos::CorruptResults
+            concord_provider::Chaos::CorruptResults(self.corrupt_mask.unwrap_or(1))
         } else {
             concord_provider::Chaos::Honest
         }

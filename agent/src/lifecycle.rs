@@ -308,7 +308,7 @@ impl Task<'_> {
         if let Some(e) = &executed.invalid {
             agent.metrics.jobs_invalid.inc();
             info!(job = %self.address, error = %e, "the job is invalid; committing the canonical error outcome");
-        } else if chaos == Chaos::CorruptResults {
+        } else if matches!(chaos, Chaos::CorruptResults(_)) {
             warn!(job = %self.address, "chaos.corrupt_results: committing a corrupted result");
         }
         if let Some(outputs) = &executed.outputs {

@@ -1,12 +1,13 @@
-//! Monte-Carlo simulation of the draw and the settlement, calling the program's own code
-//! (`concord_market::draw::candidates` over a Fenwick tree of stake, `settlement::winning_hash`,
-//! `slot_outcome`): an attacker holding a share α of the stake, split over 1 or 10 identities,
-//! lies in every slot it is drawn for; honest providers (50, equal stake) reveal the right
-//! hash. Measured per job: P(the wrong result is accepted), P(an honest provider is slashed),
-//! the attacker's share of slots, and its expected gain from lying instead of computing.
+//! Monte-Carlo simulation of the draw, the disputes and the settlement, calling the program's
+//! own code (`concord_market::draw::candidates` over a Fenwick tree of stake, and
+//! `settlement::{disagree, verdict, outcomes, Payout}` on a real `Job`): an attacker holding
+//! a share α of the stake, split over 1 or 10 identities, lies in every slot it is drawn for
+//! (replica or referee); honest providers (50, equal stake) reveal the right hash. Measured per
+//! job: P(the wrong result is accepted), P(an honest provider is slashed), P(dispute), the
+//! attacker's share of slots, and its expected gain from lying instead of computing.
 use concord_market::draw::{self, fenwick};
-use concord_market::settlement::{slot_outcome, winning_hash};
-use concord_market::{Slot, SlotOutcome, SlotStatus};
+use concord_market::settlement::{disagree, outcomes, verdict, Payout};
+use concord_market::{Job, Slot, SlotOutcome, SlotStatus, MAX_REFEREES, REFEREE_QUORUM};
 
 /// Honest providers in the simulated market.
 pub const HONEST: usize = 50;
@@ -45,6 +46,8 @@ pub struct Cell {
     pub trials: u32,
     pub wrong_accepted: f64,
     pub honest_slashed: f64,
+    /// Jobs whose revealed hashes differed (a dispute).
+    pub disputes: f64,
     /// The attacker's slots over all slots.
     pub attacker_share: f64,
     /// Expected gain per job of lying rather than computing (negative: lying does not pay).
@@ -59,8 +62,14 @@ fn weights(alpha: f64, identities: usize) -> Vec<u64> {
     w
 }
 
+/// Money units per price unit in the simulated jobs (the program's integer arithmetic).
+const UNIT: f64 = 1_000_000.0;
+
 /// Runs `trials` jobs of `replicas` slots (quorum more than half) against an attacker with
-/// `alpha` of the stake in `identities` identities.
+/// `alpha` of the stake in `identities` identities, through the program's own rules: revealed
+/// hashes that differ open a dispute, [`MAX_REFEREES`] referees are drawn passing over the
+/// replicas (`draw::candidates`), the verdict is `settlement::verdict`, outcomes
+/// `settlement::outcomes` and the money `Payout::of`. Attacker referees lie too.
 pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Economics) -> Cell {
     let w = weights(alpha, identities);
     let mut tree = vec![0u64; w.len()];
@@ -70,47 +79,73 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
     let quorum = replicas / 2 + 1;
     const WRONG: [u8; 32] = [0x66; 32];
     const RIGHT: [u8; 32] = [0x42; 32];
-    let (mut wrong, mut slashed_honest, mut attacker_slots, mut gain) = (0u32, 0u32, 0u64, 0.0);
+    let template = Job {
+        replicas,
+        quorum,
+        filled: replicas,
+        price_per_replica: (e.price * UNIT) as u64,
+        fee_per_replica: (e.fee * UNIT) as u64,
+        collateral_per_replica: (e.collateral * UNIT) as u64,
+        ..Job::default()
+    };
+    let (mut wrong, mut slashed_honest, mut attacker_slots, mut gain, mut disputes) =
+        (0u32, 0u32, 0u64, 0.0, 0u32);
+    let revealed = |index: u32| Slot {
+        status: SlotStatus::Revealed,
+        result_hash: if (index as usize) < identities {
+            WRONG
+        } else {
+            RIGHT
+        },
+        ..Slot::default()
+    };
     for t in 0..trials {
         let seed = draw::round_seed(&[9; 32], 0, u64::from(t), &[alpha.to_bits() as u8; 32]);
         let seed = solana_sha256_hasher::hashv(&[&seed, &[replicas, identities as u8]]).to_bytes();
         let drawn = draw::candidates(&seed, &tree, usize::from(replicas), |_| false);
-        let slots: Vec<Slot> = drawn
-            .iter()
-            .map(|c| Slot {
-                status: SlotStatus::Revealed,
-                result_hash: if (c.index as usize) < identities {
-                    WRONG
-                } else {
-                    RIGHT
-                },
-                ..Slot::default()
-            })
-            .collect();
-        let winner = winning_hash(&slots, quorum);
-        let ours = slots.iter().filter(|s| s.result_hash == WRONG).count();
-        attacker_slots += ours as u64;
+        let mut job = template.clone();
+        for (slot, c) in job.slots.iter_mut().zip(&drawn) {
+            *slot = revealed(c.index);
+        }
+        let mut indices: Vec<u32> = drawn.iter().map(|c| c.index).collect();
+        if disagree(job.replica_slots()) {
+            disputes += 1;
+            let seed = draw::round_seed(&seed, 1, u64::from(t), &[0xD1; 32]);
+            let referees = draw::candidates(&seed, &tree, MAX_REFEREES, |i| indices.contains(&i));
+            job.referees = MAX_REFEREES as u8;
+            for (k, c) in referees.iter().enumerate() {
+                job.slots[usize::from(replicas) + k] = revealed(c.index);
+                job.filled += 1;
+            }
+            indices.extend(referees.iter().map(|c| c.index));
+        }
+        let winner = verdict(&job);
+        let outcomes = outcomes(&job, winner);
+        let payout = Payout::of(&job, &outcomes).expect("payout");
         if winner == Some(WRONG) {
             wrong += 1;
         }
-        for s in &slots {
-            let outcome = slot_outcome(s, winner);
-            let liar = s.result_hash == WRONG;
-            if !liar && outcome == SlotOutcome::Slashed {
-                slashed_honest += 1;
-                break;
+        let mut honest_hit = false;
+        for (k, (index, outcome)) in indices.iter().zip(&outcomes).enumerate() {
+            let attacker = (*index as usize) < identities;
+            let referee = k >= usize::from(replicas);
+            if !attacker {
+                honest_hit |= *outcome == SlotOutcome::Slashed;
+                continue;
             }
-        }
-        // Gain of lying over computing, per attacker slot: paid without computing (+compute),
-        // or slashed and unpaid (−(price − fee − compute) − collateral), or unpaid (no quorum:
-        // −(price − fee − compute)).
-        for s in slots.iter().filter(|s| s.result_hash == WRONG) {
-            gain += match slot_outcome(s, winner) {
-                SlotOutcome::Paid => e.compute,
-                SlotOutcome::Slashed => -(e.price - e.fee - e.compute) - e.collateral,
-                _ => -(e.price - e.fee - e.compute),
+            if !referee {
+                attacker_slots += 1;
+                // Had it computed, this slot would have earned price − fee at the compute cost.
+                gain -= e.price - e.fee - e.compute;
+            }
+            gain += match outcome {
+                SlotOutcome::Paid if referee => payout.referee_pay as f64 / UNIT,
+                SlotOutcome::Paid => e.price - e.fee,
+                SlotOutcome::Slashed => -e.collateral,
+                _ => 0.0,
             };
         }
+        slashed_honest += u32::from(honest_hit);
     }
     let n = f64::from(trials);
     Cell {
@@ -121,9 +156,19 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
         trials,
         wrong_accepted: f64::from(wrong) / n,
         honest_slashed: f64::from(slashed_honest) / n,
+        disputes: f64::from(disputes) / n,
         attacker_share: attacker_slots as f64 / (n * f64::from(replicas)),
         gain_per_job: gain / n,
     }
+}
+
+/// P(a wrong result is accepted) with disputes, analytically (draws with replacement at share
+/// `alpha`): every replica the attacker's, or a dispute whose referees are at least
+/// `REFEREE_QUORUM` of three the attacker's.
+pub fn dispute_bound(alpha: f64, replicas: u8) -> f64 {
+    let all = alpha.powi(i32::from(replicas));
+    let mixed = 1.0 - all - (1.0 - alpha).powi(i32::from(replicas));
+    all + mixed * majority_bound(alpha, MAX_REFEREES as u8, REFEREE_QUORUM)
 }
 
 /// P(at least `quorum` of `replicas` independent draws are the attacker's), draws with
@@ -146,19 +191,20 @@ fn binomial(n: u8, k: u8) -> f64 {
 pub fn table(trials: u32) -> String {
     let e = Economics::DEFAULT;
     let mut out = String::from(
-        "| α | r (q) | identities | P(wrong accepted) | analytic majority | goal 1.1·α^r | P(honest slashed) | attacker's share of slots | gain of lying per job |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| α | r (q) | identities | P(wrong accepted) | analytic, with disputes | goal 1.1·α^r | P(honest slashed) | P(dispute) | attacker's share of slots | gain of lying per job |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for alpha in [0.05, 0.1, 0.2, 0.33] {
         for replicas in [1u8, 3, 5] {
             for identities in [1usize, 10] {
                 let c = simulate(alpha, replicas, identities, trials, e);
                 out.push_str(&format!(
-                    "| {alpha} | {replicas} ({}) | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:+.4} |\n",
+                    "| {alpha} | {replicas} ({}) | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:.4} | {:+.4} |\n",
                     c.quorum,
                     c.wrong_accepted,
-                    majority_bound(alpha, replicas, c.quorum),
+                    dispute_bound(alpha, replicas),
                     1.1 * alpha.powi(i32::from(replicas)),
                     c.honest_slashed,
+                    c.disputes,
                     c.attacker_share,
                     c.gain_per_job,
                 ));
@@ -188,13 +234,17 @@ mod tests {
     }
 
     #[test]
-    fn a_majority_verdict_matches_its_analytic_value() {
+    fn disputes_match_their_analytic_value_and_outvote_a_minority() {
         let c = simulate(0.33, 3, 10, 6000, Economics::DEFAULT);
-        let bound = majority_bound(0.33, 3, 2);
+        let bound = dispute_bound(0.33, 3);
         assert!(
             (c.wrong_accepted - bound).abs() < 0.035,
             "measured {} analytic {bound}",
             c.wrong_accepted
         );
+        assert!(c.wrong_accepted < majority_bound(0.33, 3, 2), "{c:?}");
+        // An honest provider is slashed only when the attacker's referees win a dispute.
+        assert!(c.honest_slashed <= c.wrong_accepted, "{c:?}");
+        assert!(c.disputes > 0.5, "{c:?}");
     }
 }

@@ -23,9 +23,10 @@ pub enum Chaos {
     /// Commit what the job computed.
     #[default]
     Honest,
-    /// Flip the first byte of the first non-empty output before hashing (a liar, for demos
-    /// and tests of slashing).
-    CorruptResults,
+    /// XOR the first byte of the first non-empty output with a non-zero mask before hashing
+    /// (a liar, for demos and tests of slashing; liars with different masks disagree with
+    /// each other too).
+    CorruptResults(u8),
 }
 
 /// What a provider commits to for a job.
@@ -44,9 +45,9 @@ impl Executed {
     pub fn from_execution(execution: Execution, chaos: Chaos) -> Executed {
         match execution {
             Execution::Completed { mut outputs, .. } => {
-                if chaos == Chaos::CorruptResults {
+                if let Chaos::CorruptResults(mask) = chaos {
                     if let Some(byte) = outputs.iter_mut().find_map(|o| o.first_mut()) {
-                        *byte ^= 1;
+                        *byte ^= mask.max(1);
                     }
                 }
                 Executed {
@@ -160,17 +161,22 @@ mod tests {
         let outputs = vec![vec![], vec![1u8, 2, 3]];
         let honest = Executed::from_execution(completed(outputs.clone()), Chaos::Honest);
         assert_eq!(honest.result, result_hash(&outputs));
-        let liar = Executed::from_execution(completed(outputs), Chaos::CorruptResults);
+        let liar = Executed::from_execution(completed(outputs.clone()), Chaos::CorruptResults(1));
         assert_eq!(liar.outputs, Some(vec![vec![], vec![0u8, 2, 3]]));
         assert_eq!(liar.result, result_hash(&liar.outputs.clone().unwrap()));
         assert_ne!(liar.result, honest.result);
+        let other = Executed::from_execution(completed(outputs), Chaos::CorruptResults(2));
+        assert_ne!(other.result, liar.result);
+        assert_ne!(other.result, honest.result);
     }
 
     #[test]
     fn invalid_jobs_commit_the_canonical_outcome_whatever_the_chaos() {
         let invalid = InvalidJob::new(ErrorCode::WgslParse, "bad");
-        let e =
-            Executed::from_execution(Execution::Invalid(invalid.clone()), Chaos::CorruptResults);
+        let e = Executed::from_execution(
+            Execution::Invalid(invalid.clone()),
+            Chaos::CorruptResults(1),
+        );
         assert_eq!(
             e.result,
             concord_protocol::error_outcome_hash(ErrorCode::WgslParse)

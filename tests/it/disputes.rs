@@ -61,7 +61,10 @@ impl Disputed {
             .settle(&self.buyer, &self.job, &replicas)
             .await
             .expect("open the dispute");
-        assert_eq!(self.m.job(&self.job).await.dispute_name(), "drawing referees");
+        assert_eq!(
+            self.m.job(&self.job).await.dispute_name(),
+            "drawing referees"
+        );
     }
 }
 
@@ -83,13 +86,8 @@ async fn each_dispute_rejection_names_its_error() {
     );
     // The buyer can neither cancel nor expire a dispute.
     let refs: Vec<&Actor> = d.replicas.iter().collect();
-    assert_error(
-        d.m.cancel(&buyer, &job, &refs).await,
-        MarketError::Disputed,
-    );
-    d.m.bank
-        .warp(DISPUTE_CLAIM_ROUNDS * TAKE_WINDOW + 1)
-        .await;
+    assert_error(d.m.cancel(&buyer, &job, &refs).await, MarketError::Disputed);
+    d.m.bank.warp(DISPUTE_CLAIM_ROUNDS * TAKE_WINDOW + 1).await;
     let escrow = d.m.escrow(&buyer, &job);
     let holders: Vec<_> = refs.iter().map(|a| a.key()).collect();
     assert_error(
@@ -169,7 +167,10 @@ async fn a_referee_that_never_reveals_is_slashed_once_a_verdict_forms() {
     let judged = d.m.settle_referees(&buyer, &job, &referees).await.unwrap();
     let v = judged.events::<RefereesSettled>();
     let pay = PRICE - FEE; // pool 2 × COLLATERAL, two paid: min(price − fee, pool / 2)
-    assert_eq!((v[0].verdict, v[0].referees_paid, v[0].referee_pay), (Some(A), 2, pay));
+    assert_eq!(
+        (v[0].verdict, v[0].referees_paid, v[0].referee_pay),
+        (Some(A), 2, pay)
+    );
     let refs: Vec<&Actor> = d.replicas.iter().collect();
     d.m.settle(&buyer, &job, &refs).await.unwrap();
     let state = d.m.job(&job).await;
@@ -183,7 +184,10 @@ async fn a_referee_that_never_reveals_is_slashed_once_a_verdict_forms() {
     assert_eq!((silent.staked, silent.locked), (STAKE - COLLATERAL, 0));
     let burn = 2 * COLLATERAL - 2 * pay;
     assert_eq!((state.burn_due, state.treasury_due), (burn, 2 * FEE));
-    assert_eq!(d.m.bank.balance(&pda::job_vault(&job)).await, burn + 2 * FEE);
+    assert_eq!(
+        d.m.bank.balance(&pda::job_vault(&job)).await,
+        burn + 2 * FEE
+    );
     assert_eq!(d.m.bank.balance(&buyer.token).await, FUNDS - 2 * PRICE);
     d.m.close(&buyer, &job).await.unwrap();
     assert_eq!(d.m.total_tokens().await, d.start_total - burn);
@@ -207,14 +211,17 @@ async fn a_dispute_whose_referee_slots_do_not_fill_ends_non_deterministic() {
         d.m.settle_referees(&buyer, &job, &[lone]).await,
         MarketError::SettleTooEarly,
     );
-    d.m.bank
-        .warp(DISPUTE_CLAIM_ROUNDS * TAKE_WINDOW + 1)
-        .await;
+    d.m.bank.warp(DISPUTE_CLAIM_ROUNDS * TAKE_WINDOW + 1).await;
     d.m.settle_referees(&buyer, &job, &[lone]).await.unwrap();
     d.m.settle(&buyer, &job, &refs).await.unwrap();
     let state = d.m.job(&job).await;
-    assert_eq!((state.state, state.dispute_name()), (JobState::Settled, "non-deterministic"));
-    assert!(state.slots[..4].iter().all(|s| s.outcome == SlotOutcome::Unpaid));
+    assert_eq!(
+        (state.state, state.dispute_name()),
+        (JobState::Settled, "non-deterministic")
+    );
+    assert!(state.slots[..4]
+        .iter()
+        .all(|s| s.outcome == SlotOutcome::Unpaid));
     let lone_state = d.m.provider_state(&d.referees[0]).await;
     assert_eq!((lone_state.staked, lone_state.locked), (STAKE, 0));
     for i in 0..3 {

@@ -399,7 +399,13 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
             }
             let verdicts: Vec<[u8; 32]> = referees
                 .iter()
-                .map(|r| if sybils.iter().any(|s| s.key() == r.key()) { X } else { R })
+                .map(|r| {
+                    if sybils.iter().any(|s| s.key() == r.key()) {
+                        X
+                    } else {
+                        R
+                    }
+                })
                 .collect();
             m.commit_and_reveal(&job, &referees, &verdicts).await;
             m.settle_referees(&buyer, &job, &referees).await.unwrap();
@@ -412,7 +418,11 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
             assert_eq!(state.agreed_hash, Some(R));
             for s in &state.slots[..3] {
                 let lied = held.iter().any(|h| h.key() == s.provider);
-                let expected = if lied { SlotOutcome::Slashed } else { SlotOutcome::Paid };
+                let expected = if lied {
+                    SlotOutcome::Slashed
+                } else {
+                    SlotOutcome::Paid
+                };
                 assert_eq!(s.outcome, expected);
             }
             if !held.is_empty() {
@@ -428,7 +438,10 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
     // First come, first served gave them all 24. Now a wrong hash wins only when the draw
     // gives the Sybils two replicas and then two referees: never seen here.
     assert_eq!(quorums, 0, "the Sybils' hash won {quorums} of {JOBS} jobs");
-    assert!(outvoted >= 1, "a Sybil was drawn, lied, and lost the dispute");
+    assert!(
+        outvoted >= 1,
+        "a Sybil was drawn, lied, and lost the dispute"
+    );
     m.assert_conserved().await;
 }
 

@@ -66,12 +66,17 @@ async fn c1_a_sybil_majority_loses_its_collateral_to_the_dispute() {
     let replicas = [&s1, &s2, &honest];
     m.commit_and_reveal(&job, &replicas, &[X, X, R]).await;
     let judges: Vec<&Actor> = referees.iter().collect();
-    m.dispute(&buyer, &job, &replicas, &judges, &[R, R, R]).await;
+    m.dispute(&buyer, &job, &replicas, &judges, &[R, R, R])
+        .await;
     let state = m.job(&job).await;
     let outcomes: Vec<_> = state.slots[..3].iter().map(|s| s.outcome).collect();
     assert_eq!(
         outcomes,
-        [SlotOutcome::Slashed, SlotOutcome::Slashed, SlotOutcome::Paid]
+        [
+            SlotOutcome::Slashed,
+            SlotOutcome::Slashed,
+            SlotOutcome::Paid
+        ]
     );
     assert_eq!(state.agreed_hash, Some(R));
     m.close(&buyer, &job).await.unwrap();
@@ -120,7 +125,8 @@ async fn h2_one_sybil_cannot_veto_the_quorum() {
     let replicas = [&sybil, &h1, &h2];
     m.commit_and_reveal(&job, &replicas, &[X, R, R]).await;
     let judges: Vec<&Actor> = referees.iter().collect();
-    m.dispute(&buyer, &job, &replicas, &judges, &[R, R, R]).await;
+    m.dispute(&buyer, &job, &replicas, &judges, &[R, R, R])
+        .await;
     let state = m.job(&job).await;
     assert_eq!(state.agreed_hash, Some(R));
     assert_eq!(m.bank.balance(&h1.token).await, PRICE - FEE);

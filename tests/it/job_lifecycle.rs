@@ -47,7 +47,10 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!((dispute.len(), dispute[0].referees), (1, 3));
     assert!(opened.events::<SlotPaid>().is_empty() && opened.events::<SlotSlashed>().is_empty());
     let state = m.job(&job).await;
-    assert_eq!((state.state, state.dispute_name()), (JobState::Open, "drawing referees"));
+    assert_eq!(
+        (state.state, state.dispute_name()),
+        (JobState::Open, "drawing referees")
+    );
     assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 3 * PRICE);
     // Three referees, none of them a replica, re-run it and agree with the two.
     m.past_seed_slot(&job).await;
@@ -69,7 +72,10 @@ async fn two_agree_one_lies(mut m: Market) {
     let referee_pay = (PRICE - FEE).min(COLLATERAL / 3);
     let verdict = judged.events::<RefereesSettled>();
     assert_eq!(verdict[0].verdict, Some(A));
-    assert_eq!((verdict[0].referees_paid, verdict[0].referee_pay), (3, referee_pay));
+    assert_eq!(
+        (verdict[0].referees_paid, verdict[0].referee_pay),
+        (3, referee_pay)
+    );
     let out = m.settle(&buyer, &job, &refs).await.expect("settle");
 
     // Events: two paid, one slashed, one settlement with the verdict.
@@ -86,7 +92,10 @@ async fn two_agree_one_lies(mut m: Market) {
     assert_eq!((settled[0].paid, settled[0].slashed), (2, 1));
 
     let state = m.job(&job).await;
-    assert_eq!((state.state, state.dispute_name()), (JobState::Settled, "verdict"));
+    assert_eq!(
+        (state.state, state.dispute_name()),
+        (JobState::Settled, "verdict")
+    );
     assert_eq!(state.agreed_hash, Some(A));
     let outcomes: Vec<_> = state.slots[..6].iter().map(|s| s.outcome).collect();
     assert_eq!(

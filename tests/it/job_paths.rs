@@ -117,12 +117,19 @@ async fn split_referees_end_the_job_non_deterministic_with_a_full_refund() {
     let refs: Vec<&Actor> = s.providers.iter().collect();
     s.m.commit_and_reveal(&job, &refs, &[A, B, C]).await;
     let judges: Vec<&Actor> = s.referees.iter().collect();
-    let (judged, settled) = s.m.dispute(&s.buyer, &job, &refs, &judges, &[A, B, C]).await;
+    let (judged, settled) =
+        s.m.dispute(&s.buyer, &job, &refs, &judges, &[A, B, C])
+            .await;
     let verdict = judged.events::<RefereesSettled>();
     assert_eq!((verdict[0].verdict, verdict[0].referees_paid), (None, 0));
-    assert!(settled.events::<SlotSlashed>().is_empty() && judged.events::<SlotSlashed>().is_empty());
+    assert!(
+        settled.events::<SlotSlashed>().is_empty() && judged.events::<SlotSlashed>().is_empty()
+    );
     let state = s.m.job(&job).await;
-    assert_eq!((state.agreed_hash, state.dispute_name()), (None, "non-deterministic"));
+    assert_eq!(
+        (state.agreed_hash, state.dispute_name()),
+        (None, "non-deterministic")
+    );
     assert!(state.slots[..6]
         .iter()
         .all(|x| x.outcome == SlotOutcome::Unpaid));
@@ -165,7 +172,10 @@ async fn without_a_verdict_a_no_show_slashes_nobody() {
     s.m.bank.warp(DISPUTE_CLAIM_ROUNDS * TAKE_WINDOW + 1).await;
     s.settle_all().await;
     let state = s.m.job(&job).await;
-    assert_eq!((state.state, state.dispute_name()), (JobState::Settled, "non-deterministic"));
+    assert_eq!(
+        (state.state, state.dispute_name()),
+        (JobState::Settled, "non-deterministic")
+    );
     let outcomes: Vec<_> = state.slots[..3].iter().map(|x| x.outcome).collect();
     assert_eq!(outcomes, [SlotOutcome::Unpaid; 3]);
     for i in 0..3 {

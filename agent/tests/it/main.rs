@@ -23,7 +23,7 @@ use concord_compute::kernels;
 use concord_protocol::{BlobRef, Hash32, Limits};
 use concord_sdk::chain::{SlotOutcome, SlotStatus};
 use solana_sdk::signer::Signer;
-use support::{all_logs, assert_outcome, Scenario, COLLATERAL, PRICE};
+use support::{all_logs, assert_outcome, AgentProcess, Scenario, COLLATERAL, PRICE};
 
 const SETTLE_LIMIT: Duration = Duration::from_secs(240);
 
@@ -130,8 +130,12 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
     assert_eq!(entry["outcome"], "paid");
 }
 
+/// (b), and (i) of the disputes: a corrupting agent among three replicas reveals another hash,
+/// so `settle` opens a dispute; three more agents, started once the job runs (so the draw can
+/// only give them the dispute), are drawn as referees, re-run the job and agree with the
+/// honest two. The liar is slashed, the honest and the referees are paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
+async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
     let s = Scenario::start("liar").await;
     let mut h1 = s.agent("honest-1", None, "").await;
     let mut h2 = s.agent("honest-2", None, "").await;
@@ -143,11 +147,18 @@ async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
     }
     let case = gemm();
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
+    let referees = s.referees_once_running(&job, &["", "", ""]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
-    let logs = all_logs(&[&h1, &h2, &liar]);
+    let mut all: Vec<&AgentProcess> = vec![&h1, &h2, &liar];
+    all.extend(referees.iter());
+    let logs = all_logs(&all);
+    assert_eq!(settled.dispute_name(), "verdict", "{logs}");
     assert_outcome(&settled, &h1.pubkey(), SlotOutcome::Paid, &logs);
     assert_outcome(&settled, &h2.pubkey(), SlotOutcome::Paid, &logs);
     assert_outcome(&settled, &liar.pubkey(), SlotOutcome::Slashed, &logs);
+    for r in &referees {
+        assert_outcome(&settled, &r.pubkey(), SlotOutcome::Paid, &logs);
+    }
     assert_eq!(
         settled.agreed_hash.map(Hash32),
         Some(concord_protocol::result_hash(&case.cpu_reference()))
@@ -155,6 +166,70 @@ async fn b_a_corrupting_agent_is_slashed_and_the_honest_paid() {
     let p = s.chain.provider(&liar.pubkey()).await.unwrap();
     assert_eq!(p.stats.slashed, COLLATERAL);
     assert_eq!(p.staked, 10 * support::TOKEN - COLLATERAL);
+    // Each referee is paid out of the liar's collateral: min(price − fee, collateral / 3).
+    let pay = (PRICE - settled.fee_per_replica).min(COLLATERAL / 3);
+    for r in &referees {
+        assert_eq!(
+            s.chain.provider(&r.pubkey()).await.unwrap().stats.earned,
+            pay
+        );
+    }
+}
+
+/// (j) Referees split: a liar among the replicas opens a dispute, and of the three referees two
+/// corrupt their results with different masks, so no two referees agree. The job ends
+/// non-deterministic: nobody is paid or slashed, and the buyer gets its deposit back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn j_referees_split_and_the_job_ends_non_deterministic() {
+    let s = Scenario::start("split").await;
+    let mut h1 = s.agent("honest-1", None, "").await;
+    let mut h2 = s.agent("honest-2", None, "").await;
+    let mut liar = s
+        .agent("liar", None, "[chaos]\ncorrupt_results = true")
+        .await;
+    for a in [&mut h1, &mut h2, &mut liar] {
+        a.start();
+    }
+    let funds_before = s
+        .chain
+        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
+        .await
+        .unwrap();
+    let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
+    let referees = s
+        .referees_once_running(
+            &job,
+            &[
+                "",
+                "[chaos]\ncorrupt_results = true\ncorrupt_mask = 2",
+                "[chaos]\ncorrupt_results = true\ncorrupt_mask = 4",
+            ],
+        )
+        .await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let mut all: Vec<&AgentProcess> = vec![&h1, &h2, &liar];
+    all.extend(referees.iter());
+    let logs = all_logs(&all);
+    assert_eq!(settled.dispute_name(), "non-deterministic", "{logs}");
+    assert_eq!(settled.agreed_hash, None, "{logs}");
+    for a in &all {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Unpaid, &logs);
+        let p = s.chain.provider(&a.pubkey()).await.unwrap();
+        assert_eq!(
+            (p.stats.slashed, p.locked),
+            (0, 0),
+            "nobody slashed, all unlocked"
+        );
+    }
+    let funds_after = s
+        .chain
+        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
+        .await
+        .unwrap();
+    assert_eq!(
+        funds_after, funds_before,
+        "the buyer got its whole deposit back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,8 +415,9 @@ async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
     .await;
     s.silent_claim(&silent, &job, Duration::from_secs(60)).await;
     let silent = silent.pubkey();
-    // Honest and liar disagree and the third never commits: no quorum. The job settles once
-    // the execution deadline passed and both commitments are revealed (no reveal deadline wait).
+    // Honest and liar disagree and the third never commits: a dispute, but no provider is
+    // left to referee it, so its referee slots do not fill and the job ends non-deterministic
+    // (nobody slashed) once the dispute's claim window closes.
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&[&honest, &liar]);
     assert_eq!(settled.agreed_hash, None, "{logs}");
@@ -428,8 +504,9 @@ async fn m_a_kernel_beyond_any_budget_ends_out_of_budget_and_the_quorum_is_paid(
 /// stake) try to claim its job at once and keep trying, then lie together. At 01ce43d they took
 /// two slots first and the quorum with them. Now only the draw can give them slots: every claim
 /// they send undrawn is refused (`NotDrawn`), the honest agents take what the draw gave them,
-/// and a lone Sybil's lie is outvoted and slashed. (When the draw gives them both slots, which
-/// it does by chance, their hash wins: the majority verdict that disputes are to replace.)
+/// and a Sybil's lie opens a dispute whose referees (three more agents, started once the job
+/// runs) outvote it: even when the draw gave the Sybils two slots, their hash loses and they
+/// are slashed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
     let s = Scenario::start("sybil").await;
@@ -445,8 +522,9 @@ async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let lie = [0x66u8; 32];
     let (held, refusals) = s.sybils_attack(&sybils, &job, lie).await;
+    let referees = s.referees_once_running(&job, &["", "", ""]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
-    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    let logs = all_logs(&agents.iter().chain(&referees).collect::<Vec<_>>());
     let honest_hash = concord_protocol::result_hash(&case.cpu_reference());
     let holders: Vec<_> = settled.slots[..3]
         .iter()
@@ -465,21 +543,18 @@ async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
             );
         }
     }
-    if sybil_slots < 2 {
-        assert_eq!(settled.agreed_hash.map(Hash32), Some(honest_hash), "{logs}");
-        for k in &held {
-            assert_outcome(&settled, k, SlotOutcome::Slashed, &logs);
-            assert_eq!(s.chain.provider(k).await.unwrap().stats.slashed, COLLATERAL);
-        }
-        for a in agents.iter().filter(|a| holders.contains(&a.pubkey())) {
-            assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
-        }
-    } else {
-        assert_eq!(settled.agreed_hash, Some(lie), "{logs}");
+    assert_eq!(settled.agreed_hash.map(Hash32), Some(honest_hash), "{logs}");
+    for k in &held {
+        assert_outcome(&settled, k, SlotOutcome::Slashed, &logs);
+        assert_eq!(s.chain.provider(k).await.unwrap().stats.slashed, COLLATERAL);
+    }
+    for a in agents.iter().filter(|a| holders.contains(&a.pubkey())) {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
     }
     println!(
-        "(h) Sybil slots {sybil_slots} of 3, claims refused by the draw {refusals:?}, draw round {}",
-        settled.draw_round
+        "(h) Sybil slots {sybil_slots} of 3, claims refused by the draw {refusals:?}, draw round {}, dispute: {}",
+        settled.draw_round,
+        settled.dispute_name()
     );
 }
 

@@ -46,7 +46,7 @@ pub async fn run(
         .map_err(|e| CliError::msg(format!("the job could not run here: {e}")))?;
     spinner.finish_and_clear();
     let chaos = if corrupt {
-        Chaos::CorruptResults
+        Chaos::CorruptResults(1)
     } else {
         Chaos::Honest
     };

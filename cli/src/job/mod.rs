@@ -184,7 +184,11 @@ fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
         ));
     }
     for (i, slot) in j.filled_slots().iter().enumerate() {
-        let role = if i < usize::from(j.replicas) { "slot   " } else { "referee" };
+        let role = if i < usize::from(j.replicas) {
+            "slot   "
+        } else {
+            "referee"
+        };
         let hash = if slot.status == SlotStatus::Revealed {
             Hash32(slot.result_hash).to_hex()[..16].to_string()
         } else {

@@ -26,7 +26,10 @@ pub async fn run(
     let mut sig;
     loop {
         let referees_first = j.disputed() && !j.referees_settled();
-        sig = ctx.sender()?.send(&[mint.settle_instruction(&address, &j)], &[]).await?;
+        sig = ctx
+            .sender()?
+            .send(&[mint.settle_instruction(&address, &j)], &[])
+            .await?;
         j = ctx.chain.job(&address).await?;
         if !referees_first || j.state == JobState::Settled {
             break;
@@ -63,7 +66,11 @@ pub async fn run(
         format!(
             "job {address} is {}{} ({})",
             after.state.name(),
-            if after.disputed() { format!(", dispute: {}", after.dispute_name()) } else { String::new() },
+            if after.disputed() {
+                format!(", dispute: {}", after.dispute_name())
+            } else {
+                String::new()
+            },
             outcomes.join(", ")
         ),
         sig,

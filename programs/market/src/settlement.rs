@@ -231,7 +231,11 @@ mod tests {
     #[test]
     fn differing_reveals_are_a_dispute_and_unrevealed_slots_are_not() {
         assert!(disagree(&[revealed(1), revealed(2)]));
-        assert!(!disagree(&[revealed(1), revealed(1), with_status(SlotStatus::Committed)]));
+        assert!(!disagree(&[
+            revealed(1),
+            revealed(1),
+            with_status(SlotStatus::Committed)
+        ]));
         let mut hidden = revealed(2);
         hidden.status = SlotStatus::Committed;
         assert!(!disagree(&[revealed(1), hidden]));
@@ -255,7 +259,13 @@ mod tests {
         let p = Payout::of(&job, &outcomes).unwrap();
         // Pool 140: two referees at min(95, 70) = 70 each, nothing to burn.
         assert_eq!(
-            (p.paid, p.slashed, p.referees_paid, p.referee_pay, p.burn_due),
+            (
+                p.paid,
+                p.slashed,
+                p.referees_paid,
+                p.referee_pay,
+                p.burn_due
+            ),
             (2, 2, 2, 70, 0)
         );
         assert_eq!((p.treasury_due, p.buyer_refund), (10, 100));
@@ -276,7 +286,10 @@ mod tests {
         );
         // Referees split: nobody paid or slashed, the deposit goes back.
         let split = Payout::of(&job, &[Unpaid; 6]).unwrap();
-        assert_eq!((split.buyer_refund, split.burn_due, split.referee_pay), (300, 0, 0));
+        assert_eq!(
+            (split.buyer_refund, split.burn_due, split.referee_pay),
+            (300, 0, 0)
+        );
     }
 
     #[test]

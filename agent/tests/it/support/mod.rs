@@ -595,6 +595,23 @@ impl Scenario {
         agents
     }
 
+    /// Once `job` runs (its replicas drawn and claimed), starts one agent per entry of
+    /// `extras` (its extra config) named `referee-N`: they join the draws too late to be a
+    /// replica, so the draw can only give them a dispute's referee slots.
+    pub async fn referees_once_running(&self, job: &Pubkey, extras: &[&str]) -> Vec<AgentProcess> {
+        self.wait_for(job, Duration::from_secs(120), "the replicas' claims", |j| {
+            j.state != JobState::Open || j.disputed()
+        })
+        .await;
+        let mut referees = Vec::new();
+        for (i, extra) in extras.iter().enumerate() {
+            let mut a = self.agent(&format!("referee-{}", i + 1), None, extra).await;
+            a.start();
+            referees.push(a);
+        }
+        referees
+    }
+
     /// Waits (at most a minute) until every provider of `who` has joined the draws and a draw
     /// epoch has begun since the last weight edit: a job created now draws from all of them.
     pub async fn wait_in_draws(&self, who: &[Pubkey]) {

@@ -22,8 +22,7 @@ use crate::state::*;
 pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     let job = &ctx.accounts.escrow.job;
     require!(job.disputed(), MarketError::NotDisputed);
-    if job.state == JobState::Settled || job.referees_settled() && !job.referee_slots().is_empty()
-    {
+    if job.state == JobState::Settled || job.referees_settled() && !job.referee_slots().is_empty() {
         return Ok(());
     }
     job.check_settleable(Clock::get()?.unix_timestamp)?;
@@ -47,7 +46,9 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
         .collateral_per_replica
         .checked_mul(slashed)
         .ok_or(MarketError::MathOverflow)?;
-    let pay_total = payout.referee_pay_total().ok_or(MarketError::MathOverflow)?;
+    let pay_total = payout
+        .referee_pay_total()
+        .ok_or(MarketError::MathOverflow)?;
 
     let job = &mut ctx.accounts.escrow.job;
     job.apply_referee_settlement(theirs, winner, pay_total, slashed_in)?;

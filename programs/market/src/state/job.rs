@@ -324,8 +324,7 @@ impl Job {
 
     /// What the buyer deposited: `price × replicas`.
     pub fn deposit(&self) -> Option<u64> {
-        self.price_per_replica
-            .checked_mul(u64::from(self.replicas))
+        self.price_per_replica.checked_mul(u64::from(self.replicas))
     }
 
     /// Whether every referee slot claimed has its outcome (`settle_referees` ran); true
@@ -677,7 +676,10 @@ impl Job {
     ) -> Result<()> {
         let start = usize::from(self.replicas);
         let filled = usize::from(self.filled).min(MAX_SLOTS);
-        for (slot, outcome) in self.slots[start.min(filled)..filled].iter_mut().zip(outcomes) {
+        for (slot, outcome) in self.slots[start.min(filled)..filled]
+            .iter_mut()
+            .zip(outcomes)
+        {
             slot.outcome = *outcome;
         }
         self.agreed_hash = verdict;
@@ -932,13 +934,31 @@ mod tests {
         assert!(crate::settlement::disagree(job.replica_slots()));
         job.open_dispute(20, 8, 5).unwrap();
         job.invariant().unwrap();
-        assert_eq!((job.state, job.referees, job.slot_count()), (JobState::Open, 3, 6));
-        assert_eq!((job.claim_deadline, job.round_slots, job.draw_round), (38, 3, 1));
+        assert_eq!(
+            (job.state, job.referees, job.slot_count()),
+            (JobState::Open, 3, 6)
+        );
+        assert_eq!(
+            (job.claim_deadline, job.round_slots, job.draw_round),
+            (38, 3, 1)
+        );
         assert_eq!(job.seed_slot, 20 + SEED_DELAY_SLOTS);
-        assert_eq!(code(job.open_dispute(21, 9, 5)), Some(MarketError::Disputed.into()));
-        assert_eq!(code(job.check_cancellable()), Some(MarketError::Disputed.into()));
-        assert_eq!(code(job.check_expired(39)), Some(MarketError::Disputed.into()));
-        assert_eq!(code(job.check_settleable(38)), Some(MarketError::SettleTooEarly.into()));
+        assert_eq!(
+            code(job.open_dispute(21, 9, 5)),
+            Some(MarketError::Disputed.into())
+        );
+        assert_eq!(
+            code(job.check_cancellable()),
+            Some(MarketError::Disputed.into())
+        );
+        assert_eq!(
+            code(job.check_expired(39)),
+            Some(MarketError::Disputed.into())
+        );
+        assert_eq!(
+            code(job.check_settleable(38)),
+            Some(MarketError::SettleTooEarly.into())
+        );
         job.check_settleable(39).unwrap();
         let hw = concord_staking::HardwareProfile::default();
         assert_eq!(
@@ -951,7 +971,10 @@ mod tests {
             assert_eq!((claimed.index, claimed.started), (3 + i as u8, i == 2));
             job.invariant().unwrap();
         }
-        assert_eq!((job.state, job.exec_deadline, job.reveal_deadline), (JobState::Running, 20, 30));
+        assert_eq!(
+            (job.state, job.exec_deadline, job.reveal_deadline),
+            (JobState::Running, 20, 30)
+        );
         assert_eq!(
             code(job.commit(&providers[0], [1; 32], 11)),
             Some(MarketError::ReplicaPhaseOver.into())
@@ -964,7 +987,10 @@ mod tests {
             code(job.reveal(&providers[0], [9; 32], || [7; 32], 12)),
             Some(MarketError::ReplicaPhaseOver.into())
         );
-        assert_eq!(code(job.check_settleable(12)), Some(MarketError::SettleTooEarly.into()));
+        assert_eq!(
+            code(job.check_settleable(12)),
+            Some(MarketError::SettleTooEarly.into())
+        );
         for r in &referees {
             job.reveal(r, [9; 32], || [7; 32], 12).unwrap();
             job.invariant().unwrap();
