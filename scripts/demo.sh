@@ -52,6 +52,9 @@ cj() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" --outp
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 providers="honest-1 honest-2 honest-3 liar referee-1 referee-2"
+# Hidden audits (5 % of jobs by default) would draw one more agent as the auditor; this demo
+# shows a dispute, so its market audits no job (the agents' test (n) shows an audit).
+"$bin/concord" -u "$url" -k "$work/ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
 echo "== funding a buyer and six providers ($providers)"
 for who in buyer $providers; do
   "$bin/concord" --output json keygen -o "$work/$who.json" | field address > "$work/$who.address"

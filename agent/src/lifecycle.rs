@@ -10,7 +10,7 @@ use concord_protocol::Hash32;
 use concord_provider::{self as engine, Chaos, Executed};
 use concord_sdk::chain::{ix, ChainError, Job, JobState, SlotOutcome, SlotStatus};
 use solana_sdk::pubkey::Pubkey;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::context::Agent;
 use crate::fetch::{open_job_store, FetchError, Prepared};
@@ -246,6 +246,9 @@ impl Task<'_> {
                 if now > job.reveal_deadline {
                     return self.give_up(entry, "the reveal deadline passed");
                 }
+                if job.audit_pending() || self.audit_unserved(job, now) {
+                    return self.decide_audit().await;
+                }
                 if job.check_reveal_open(now).is_err() {
                     return Ok(Next::Wait); // The reveal window has not opened.
                 }
@@ -435,6 +438,27 @@ impl Task<'_> {
                 false
             }
         }
+    }
+
+    /// Whether an audit was drawn for `job` and nobody took its slot by the deadline (then
+    /// `audit` drops it and reveals open).
+    fn audit_unserved(&self, job: &Job, now: i64) -> bool {
+        job.auditors > 0
+            && job.state == JobState::Open
+            && job.filled < job.first_slots()
+            && now > job.claim_deadline
+    }
+
+    /// Sends `audit` for the job (reveals wait on it): refused until the audit seed slot is
+    /// produced, and by whoever's `audit` landed first; either way the next pass reads again.
+    async fn decide_audit(&mut self) -> Result<Next, Stop> {
+        let agent = self.agent;
+        let audit = [ix::audit(&self.address)];
+        match agent.sender.send(&audit, &[]).await {
+            Ok(sig) => info!(job = %self.address, signature = %sig, "decided the job's audit"),
+            Err(e) => debug!(job = %self.address, error = %e, "audit not decided yet"),
+        }
+        Ok(Next::Wait)
     }
 
     async fn settle(&mut self, job: &Job) -> Result<Next, Stop> {

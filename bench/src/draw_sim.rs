@@ -41,6 +41,8 @@ impl Economics {
 pub struct Cell {
     pub alpha: f64,
     pub replicas: u8,
+    /// Probability of a hidden audit.
+    pub audit: f64,
     pub quorum: u8,
     pub identities: usize,
     pub trials: u32,
@@ -66,11 +68,19 @@ fn weights(alpha: f64, identities: usize) -> Vec<u64> {
 const UNIT: f64 = 1_000_000.0;
 
 /// Runs `trials` jobs of `replicas` slots (quorum more than half) against an attacker with
-/// `alpha` of the stake in `identities` identities, through the program's own rules: revealed
-/// hashes that differ open a dispute, [`MAX_REFEREES`] referees are drawn passing over the
+/// `alpha` of the stake in `identities` identities, through the program's own rules: with
+/// probability `audit` (the program's `draw::audit_roll` against the job's `audit_bps`) one
+/// auditor is drawn passing over the replicas; revealed hashes that differ open a dispute, [`MAX_REFEREES`] referees are drawn passing over the
 /// replicas (`draw::candidates`), the verdict is `settlement::verdict`, outcomes
 /// `settlement::outcomes` and the money `Payout::of`. Attacker referees lie too.
-pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Economics) -> Cell {
+pub fn simulate(
+    alpha: f64,
+    replicas: u8,
+    identities: usize,
+    audit: f64,
+    trials: u32,
+    e: Economics,
+) -> Cell {
     let w = weights(alpha, identities);
     let mut tree = vec![0u64; w.len()];
     for (i, x) in w.iter().enumerate() {
@@ -86,6 +96,7 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
         price_per_replica: (e.price * UNIT) as u64,
         fee_per_replica: (e.fee * UNIT) as u64,
         collateral_per_replica: (e.collateral * UNIT) as u64,
+        audit_bps: (audit * 10_000.0).round() as u16,
         ..Job::default()
     };
     let (mut wrong, mut slashed_honest, mut attacker_slots, mut gain, mut disputes) =
@@ -108,13 +119,25 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
             *slot = revealed(c.index);
         }
         let mut indices: Vec<u32> = drawn.iter().map(|c| c.index).collect();
+        let audit_seed = draw::round_seed(&seed, 2, u64::from(t), &[0xA0; 32]);
+        if draw::audit_roll(&audit_seed, 0, &audit_seed) < job.audit_bps {
+            let seed = draw::round_seed(&audit_seed, 3, u64::from(t), &[0xA1; 32]);
+            let auditor = draw::candidates(&seed, &tree, 1, |i| indices.contains(&i));
+            for c in &auditor {
+                job.audit_decided = true;
+                job.auditors = 1;
+                job.slots[usize::from(replicas)] = revealed(c.index);
+                job.filled += 1;
+                indices.push(c.index);
+            }
+        }
         if disagree(job.replica_slots()) {
             disputes += 1;
             let seed = draw::round_seed(&seed, 1, u64::from(t), &[0xD1; 32]);
             let referees = draw::candidates(&seed, &tree, MAX_REFEREES, |i| indices.contains(&i));
             job.referees = MAX_REFEREES as u8;
             for (k, c) in referees.iter().enumerate() {
-                job.slots[usize::from(replicas) + k] = revealed(c.index);
+                job.slots[usize::from(job.first_slots()) + k] = revealed(c.index);
                 job.filled += 1;
             }
             indices.extend(referees.iter().map(|c| c.index));
@@ -128,13 +151,13 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
         let mut honest_hit = false;
         for (k, (index, outcome)) in indices.iter().zip(&outcomes).enumerate() {
             let attacker = (*index as usize) < identities;
-            let referee = k >= usize::from(replicas);
+            let referee = k >= usize::from(job.first_slots());
             if !attacker {
                 honest_hit |= *outcome == SlotOutcome::Slashed;
                 continue;
             }
             if !referee {
-                attacker_slots += 1;
+                attacker_slots += u64::from(k < usize::from(replicas));
                 // Had it computed, this slot would have earned price − fee at the compute cost.
                 gain -= e.price - e.fee - e.compute;
             }
@@ -151,6 +174,7 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
     Cell {
         alpha,
         replicas,
+        audit,
         quorum,
         identities,
         trials,
@@ -162,13 +186,17 @@ pub fn simulate(alpha: f64, replicas: u8, identities: usize, trials: u32, e: Eco
     }
 }
 
-/// P(a wrong result is accepted) with disputes, analytically (draws with replacement at share
-/// `alpha`): every replica the attacker's, or a dispute whose referees are at least
-/// `REFEREE_QUORUM` of three the attacker's.
-pub fn dispute_bound(alpha: f64, replicas: u8) -> f64 {
-    let all = alpha.powi(i32::from(replicas));
-    let mixed = 1.0 - all - (1.0 - alpha).powi(i32::from(replicas));
-    all + mixed * majority_bound(alpha, MAX_REFEREES as u8, REFEREE_QUORUM)
+/// P(a wrong result is accepted) with disputes and audits `q`, analytically (draws with
+/// replacement at share `alpha`): every compared slot the attacker's (the replicas, and the
+/// auditor with probability `q`), or a dispute whose referees are at least `REFEREE_QUORUM`
+/// of three the attacker's.
+pub fn dispute_bound(alpha: f64, replicas: u8, q: f64) -> f64 {
+    let of = |n: u8| {
+        let all = alpha.powi(i32::from(n));
+        let mixed = 1.0 - all - (1.0 - alpha).powi(i32::from(n));
+        all + mixed * majority_bound(alpha, MAX_REFEREES as u8, REFEREE_QUORUM)
+    };
+    (1.0 - q) * of(replicas) + q * of(replicas + 1)
 }
 
 /// P(at least `quorum` of `replicas` independent draws are the attacker's), draws with
@@ -191,18 +219,18 @@ fn binomial(n: u8, k: u8) -> f64 {
 pub fn table(trials: u32) -> String {
     let e = Economics::DEFAULT;
     let mut out = String::from(
-        "| α | r (q) | identities | P(wrong accepted) | analytic, with disputes | goal 1.1·α^r | P(honest slashed) | P(dispute) | attacker's share of slots | gain of lying per job |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| α | r (quorum) | q | identities | P(wrong accepted) | analytic | goal 1.1·α^r·(1−q) | P(honest slashed) | P(dispute) | attacker's share of slots | gain of lying per job |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for alpha in [0.05, 0.1, 0.2, 0.33] {
         for replicas in [1u8, 3, 5] {
-            for identities in [1usize, 10] {
-                let c = simulate(alpha, replicas, identities, trials, e);
+            for (q, identities) in [(0.0, 1usize), (0.0, 10), (0.05, 1), (0.05, 10)] {
+                let c = simulate(alpha, replicas, identities, q, trials, e);
                 out.push_str(&format!(
-                    "| {alpha} | {replicas} ({}) | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:.4} | {:+.4} |\n",
+                    "| {alpha} | {replicas} ({}) | {q} | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:.4} | {:+.4} |\n",
                     c.quorum,
                     c.wrong_accepted,
-                    dispute_bound(alpha, replicas),
-                    1.1 * alpha.powi(i32::from(replicas)),
+                    dispute_bound(alpha, replicas, q),
+                    1.1 * alpha.powi(i32::from(replicas)) * (1.0 - q),
                     c.honest_slashed,
                     c.disputes,
                     c.attacker_share,
@@ -221,22 +249,22 @@ mod tests {
     #[test]
     fn the_draw_gives_the_attacker_its_stake_share_and_no_more() {
         for identities in [1, 10] {
-            let c = simulate(0.2, 1, identities, 4000, Economics::DEFAULT);
+            let c = simulate(0.2, 1, identities, 0.0, 4000, Economics::DEFAULT);
             assert!((c.attacker_share - 0.2).abs() < 0.025, "{c:?}");
         }
         // Split over identities, three slots: the share stays at α (drawn without
         // replacement among 60 providers, a little below).
-        let split = simulate(0.2, 3, 10, 3000, Economics::DEFAULT);
+        let split = simulate(0.2, 3, 10, 0.0, 3000, Economics::DEFAULT);
         assert!(split.attacker_share < 0.22, "{split:?}");
         // One identity can hold at most one of three slots: never a quorum.
-        let one = simulate(0.33, 3, 1, 3000, Economics::DEFAULT);
+        let one = simulate(0.33, 3, 1, 0.0, 3000, Economics::DEFAULT);
         assert_eq!(one.wrong_accepted, 0.0, "{one:?}");
     }
 
     #[test]
     fn disputes_match_their_analytic_value_and_outvote_a_minority() {
-        let c = simulate(0.33, 3, 10, 6000, Economics::DEFAULT);
-        let bound = dispute_bound(0.33, 3);
+        let c = simulate(0.33, 3, 10, 0.0, 6000, Economics::DEFAULT);
+        let bound = dispute_bound(0.33, 3, 0.0);
         assert!(
             (c.wrong_accepted - bound).abs() < 0.035,
             "measured {} analytic {bound}",
@@ -246,5 +274,19 @@ mod tests {
         // An honest provider is slashed only when the attacker's referees win a dispute.
         assert!(c.honest_slashed <= c.wrong_accepted, "{c:?}");
         assert!(c.disputes > 0.5, "{c:?}");
+    }
+
+    #[test]
+    fn audits_match_their_analytic_value() {
+        // Every job audited: four compared slots, so the attacker's lie passes only when all
+        // four are its own, or it wins the dispute. Drawn without replacement from 60
+        // providers, the measure sits below the analytic value (drawn with replacement).
+        let audited = simulate(0.33, 3, 10, 1.0, 6000, Economics::DEFAULT);
+        let bound = dispute_bound(0.33, 3, 1.0);
+        assert!(
+            audited.wrong_accepted <= bound + 0.01 && audited.wrong_accepted >= 0.7 * bound,
+            "measured {} analytic {bound}",
+            audited.wrong_accepted
+        );
     }
 }

@@ -37,6 +37,10 @@ pub struct ParamArgs {
     /// replacements (1 to 120).
     #[arg(long)]
     pub take_window: Option<i64>,
+    /// Probability of a hidden audit per job, in basis points (0 to 10000; 0 turns audits
+    /// off). Jobs with audits escrow one more price as the auditor's pay.
+    #[arg(long)]
+    pub audit_bps: Option<u16>,
 }
 
 impl ParamArgs {
@@ -51,6 +55,7 @@ impl ParamArgs {
             min_window: self.min_window.unwrap_or(p.min_window),
             max_window: self.max_window.unwrap_or(p.max_window),
             take_window: self.take_window.unwrap_or(p.take_window),
+            audit_bps: self.audit_bps.unwrap_or(p.audit_bps),
         }
     }
 }
@@ -189,18 +194,19 @@ pub async fn run(
                 "min_collateral_per_replica": p.min_collateral_per_replica,
                 "window_seconds": [p.min_window, p.max_window],
                 "take_window_seconds": p.take_window,
+                "audit_bps": p.audit_bps,
                 "draw_set": m.draw_set.to_string(),
                 "min_stake": s.min_stake,
                 "unbonding_period": s.unbonding_period,
             });
             emit(output, j, || {
                 format!(
-                    "market {}\n  admin         {}\n  payment mint  {}{}\n  treasury      {} (fees collect in {})\n  paused        {}\n  fee           {} bps (slashed collateral is burned)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  take window   {} s (draw set {})\n  min stake     {}\n  unbonding     {} s",
+                    "market {}\n  admin         {}\n  payment mint  {}{}\n  treasury      {} (fees collect in {})\n  paused        {}\n  fee           {} bps (slashed collateral is burned)\n  replicas      {}..={}\n  price         {}..={} per replica\n  collateral    >= {} per replica\n  windows       {}..={} s\n  take window   {} s (draw set {})\n  audits        {} bps of jobs\n  min stake     {}\n  unbonding     {} s",
                     concord_market::ID, m.admin, m.payment_mint,
                     if s.freeze_authority_trusted { " (freeze authority declared trusted)" } else { "" },
                     m.treasury, pda::fee_vault(), m.paused, p.fee_bps,
                     p.min_replicas, p.max_replicas, p.min_price_per_replica, p.max_price_per_replica,
-                    p.min_collateral_per_replica, p.min_window, p.max_window, p.take_window, m.draw_set, s.min_stake, s.unbonding_period
+                    p.min_collateral_per_replica, p.min_window, p.max_window, p.take_window, m.draw_set, p.audit_bps, s.min_stake, s.unbonding_period
                 )
             });
         }

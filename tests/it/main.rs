@@ -3,6 +3,7 @@
 //! its paths, rejections with their named errors, attacks, account layouts, and the stateful
 //! property test.
 mod attacks;
+mod audits;
 mod disputes;
 mod draws;
 mod economics;

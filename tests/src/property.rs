@@ -79,6 +79,10 @@ pub enum Action {
     Redraw {
         job: u8,
     },
+    /// `audit` (anyone): decide, re-seed or drop a job's hidden audit.
+    Audit {
+        job: u8,
+    },
     /// `sync_draw_weight` of a provider (by anyone).
     SyncDraw {
         provider: u8,
@@ -213,6 +217,9 @@ pub fn random_action(rng: &mut Rng) -> Action {
         95 => Action::SyncDraw {
             provider: rng.byte(4),
         },
+        96 => Action::Audit {
+            job: job_index(rng),
+        },
         _ => {
             let len = rng.below(48) as usize;
             let n = rng.below(14) as usize;
@@ -244,6 +251,7 @@ pub struct Failure {
 struct JobView {
     state: JobState,
     disputed: bool,
+    auditors: u8,
     burn_due: u64,
     outcomes: Vec<(Pubkey, SlotOutcome)>,
 }
@@ -297,6 +305,20 @@ impl World {
     async fn new() -> World {
         let mut m = Market::new().await;
         m.bank.collect_events = false;
+        // Half the jobs audited, so sequences reach audits (and their deposits' reserve).
+        let admin = m.admin.insecure_clone();
+        let treasury = m.treasury;
+        let audited = concord_market::MarketParams {
+            audit_bps: 5_000,
+            ..crate::scenario::market_params()
+        };
+        m.bank
+            .send(
+                &[ix::update_market(&admin.pubkey(), &treasury, audited)],
+                &[&admin],
+            )
+            .await
+            .expect("audits on");
         let mut providers = Vec::new();
         for _ in 0..4 {
             let p = m.provider(STAKE).await;
@@ -429,6 +451,7 @@ impl World {
                 provider: NEXT,
                 job,
             },
+            JobState::Running if j.audit_pending() => Action::Audit { job },
             JobState::Running if !all_committed => Action::Commit {
                 provider: NEXT,
                 job,
@@ -677,6 +700,16 @@ impl World {
                 }
                 self.stats.record("redraw", ok);
             }
+            Action::Audit { job } => {
+                let Some((job, _)) = self.job(job) else {
+                    return;
+                };
+                let ok = self.m.bank.send(&[ix::audit(&job)], &[]).await.is_ok();
+                if ok {
+                    self.m.past_seed_slot(&job).await;
+                }
+                self.stats.record("audit", ok);
+            }
             Action::SyncDraw { provider } => {
                 let key = self.provider(provider).key();
                 let draw_set = self.m.draw_set;
@@ -864,7 +897,7 @@ impl World {
                     j.escrow_owed
                 ));
             }
-            let deposit = j.price_per_replica * u64::from(j.replicas);
+            let deposit = j.deposit().ok_or("deposit overflows")?;
             // In a dispute, settled referees were paid out of the vault and slashed into it.
             let referees_slashed = j
                 .referee_slots()
@@ -896,8 +929,11 @@ impl World {
                     p.state == j.state
                 } else {
                     rank(j.state) >= rank(p.state)
-                        // A dispute reopens a running job for its referees, once.
+                        // A dispute reopens a running job for its referees, once; an audit
+                        // for its auditor, once (and a dropped audit runs again).
                         || (!p.disputed && j.disputed() && j.state == JobState::Open)
+                        || (p.auditors == 0 && j.auditors > 0 && j.state == JobState::Open)
+                        || (p.auditors > 0 && j.auditors == 0 && j.state == JobState::Running)
                 };
                 // A closed and recreated job id reads as a fresh open job.
                 let reopened = p.state.is_terminal() && j.state == JobState::Open && j.filled == 0;
@@ -951,6 +987,7 @@ impl World {
                 Some(JobView {
                     state: j.state,
                     disputed: j.disputed(),
+                    auditors: j.auditors,
                     burn_due: j.burn_due,
                     outcomes,
                 }),
@@ -1026,7 +1063,7 @@ const STAKING_DISCRIMINATORS: [&[u8]; 11] = {
     ]
 };
 
-const MARKET_DISCRIMINATORS: [&[u8]; 16] = {
+const MARKET_DISCRIMINATORS: [&[u8]; 17] = {
     use concord_market::instruction as i;
     [
         i::InitializeMarket::DISCRIMINATOR,
@@ -1045,6 +1082,7 @@ const MARKET_DISCRIMINATORS: [&[u8]; 16] = {
         i::SyncDrawWeight::DISCRIMINATOR,
         i::Redraw::DISCRIMINATOR,
         i::SettleReferees::DISCRIMINATOR,
+        i::Audit::DISCRIMINATOR,
     ]
 };
 

@@ -130,13 +130,8 @@ async fn a_three_honest_agents_are_paid_and_the_output_verifies() {
     assert_eq!(entry["outcome"], "paid");
 }
 
-/// (b), and (i) of the disputes: a corrupting agent among three replicas reveals another hash,
-/// so `settle` opens a dispute; three more agents, started once the job runs (so the draw can
-/// only give them the dispute), are drawn as referees, re-run the job and agree with the
-/// honest two. The liar is slashed, the honest and the referees are paid.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
-    let s = Scenario::start("liar").await;
+/// Two honest agents and one that corrupts its results, started.
+async fn two_honest_and_a_liar(s: &Scenario) -> [AgentProcess; 3] {
     let mut h1 = s.agent("honest-1", None, "").await;
     let mut h2 = s.agent("honest-2", None, "").await;
     let mut liar = s
@@ -145,9 +140,20 @@ async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
     for a in [&mut h1, &mut h2, &mut liar] {
         a.start();
     }
+    [h1, h2, liar]
+}
+
+/// (b), and (i) of the disputes: a corrupting agent among three replicas reveals another hash,
+/// so `settle` opens a dispute; three more agents, started once the job runs (so the draw can
+/// only give them the dispute), are drawn as referees, re-run the job and agree with the
+/// honest two. The liar is slashed, the honest and the referees are paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
+    let s = Scenario::start("liar").await;
+    let [h1, h2, liar] = two_honest_and_a_liar(&s).await;
     let case = gemm();
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
-    let referees = s.referees_once_running(&job, &["", "", ""]).await;
+    let referees = s.late_agents_once_running(&job, &["", "", ""]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let mut all: Vec<&AgentProcess> = vec![&h1, &h2, &liar];
     all.extend(referees.iter());
@@ -182,14 +188,7 @@ async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn j_referees_split_and_the_job_ends_non_deterministic() {
     let s = Scenario::start("split").await;
-    let mut h1 = s.agent("honest-1", None, "").await;
-    let mut h2 = s.agent("honest-2", None, "").await;
-    let mut liar = s
-        .agent("liar", None, "[chaos]\ncorrupt_results = true")
-        .await;
-    for a in [&mut h1, &mut h2, &mut liar] {
-        a.start();
-    }
+    let [h1, h2, liar] = two_honest_and_a_liar(&s).await;
     let funds_before = s
         .chain
         .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
@@ -197,7 +196,7 @@ async fn j_referees_split_and_the_job_ends_non_deterministic() {
         .unwrap();
     let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
     let referees = s
-        .referees_once_running(
+        .late_agents_once_running(
             &job,
             &[
                 "",
@@ -522,7 +521,7 @@ async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let lie = [0x66u8; 32];
     let (held, refusals) = s.sybils_attack(&sybils, &job, lie).await;
-    let referees = s.referees_once_running(&job, &["", "", ""]).await;
+    let referees = s.late_agents_once_running(&job, &["", "", ""]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&agents.iter().chain(&referees).collect::<Vec<_>>());
     let honest_hash = concord_protocol::result_hash(&case.cpu_reference());
@@ -599,4 +598,46 @@ async fn k_a_drawn_provider_that_is_offline_is_replaced() {
         "(k) round {} drew {:?}; settled in round {}",
         first_round.0, first_round.1, settled.draw_round
     );
+}
+
+/// (n) Hidden audits, end to end: in a market that audits every job, the last replica's commit
+/// arms the audit, an agent sends `audit` once its seed slot is produced, an agent started
+/// once the job runs (too late to be a replica) is drawn as the auditor, and reveals wait for
+/// its commitment. All four agree: all four are paid, the buyer paid four prices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n_an_audited_job_waits_for_its_auditor_and_pays_it() {
+    let s = Scenario::start("audit").await;
+    s.set_audit_bps(10_000).await;
+    let mut replicas = Vec::new();
+    for name in ["replica-1", "replica-2", "replica-3"] {
+        replicas.push(s.agent(name, None, "").await);
+    }
+    for a in replicas.iter_mut() {
+        a.start();
+    }
+    let funds_before = s
+        .chain
+        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
+        .await
+        .unwrap();
+    let case = gemm();
+    let job = s.submit(&case.job, 3, 2, 120, 120).await;
+    let auditor = s.late_agents_once_running(&job, &[""]).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&replicas.iter().chain(&auditor).collect::<Vec<_>>());
+    assert_eq!((settled.auditors, settled.audit_name()), (1, "auditor drawn"), "{logs}");
+    assert_eq!(settled.slots[3].provider, auditor[0].pubkey(), "{logs}");
+    for a in replicas.iter().chain(&auditor) {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+    }
+    assert_eq!(
+        settled.agreed_hash.map(Hash32),
+        Some(concord_protocol::result_hash(&case.cpu_reference()))
+    );
+    let funds_after = s
+        .chain
+        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
+        .await
+        .unwrap();
+    assert_eq!(funds_before - funds_after, 4 * PRICE, "four replicas paid for");
 }

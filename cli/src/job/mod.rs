@@ -133,7 +133,7 @@ fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value 
         .enumerate()
         .map(|(i, s)| {
             json!({
-                "role": if i < usize::from(j.replicas) { "replica" } else { "referee" },
+                "role": j.role_name(i),
                 "provider": s.provider.to_string(),
                 "status": s.status.name(),
                 "outcome": s.outcome.name(),
@@ -163,6 +163,8 @@ fn job_json(address: &Pubkey, j: &JobAccount, mint: &Mint) -> serde_json::Value 
         "agreed_hash": j.agreed_hash.map(|h| Hash32(h).to_hex()),
         "referees": j.referees,
         "dispute": j.dispute_name(),
+        "audit_bps": j.audit_bps,
+        "audit": j.audit_name(),
         "slots": slots,
     })
 }
@@ -174,6 +176,13 @@ fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
         j.committed, j.revealed, j.draw_round, j.seed_slot, mint.format(j.price_per_replica), mint.format(j.collateral_per_replica),
         j.agreed_hash.map_or("-".to_string(), |h| Hash32(h).to_hex())
     );
+    if j.audit_bps > 0 {
+        s.push_str(&format!(
+            "\n  audit         {} ({} bps of jobs are audited)",
+            j.audit_name(),
+            j.audit_bps
+        ));
+    }
     if j.disputed() {
         s.push_str(&format!(
             "\n  dispute       {} ({} referees, a verdict needs {} of them; claims until {})",
@@ -184,10 +193,9 @@ fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
         ));
     }
     for (i, slot) in j.filled_slots().iter().enumerate() {
-        let role = if i < usize::from(j.replicas) {
-            "slot   "
-        } else {
-            "referee"
+        let role = match j.role_name(i) {
+            "replica" => "slot   ",
+            other => other,
         };
         let hash = if slot.status == SlotStatus::Revealed {
             Hash32(slot.result_hash).to_hex()[..16].to_string()

@@ -25,7 +25,27 @@ pub async fn run(
     })?;
     let result = Hash32::from_hex(saved["result_hash"].as_str().unwrap_or_default())
         .map_err(|e| CliError::msg(e.to_string()))?;
-    let j = ctx.chain.job(&address).await?;
+    let mut j = ctx.chain.job(&address).await?;
+    if j.audit_pending() {
+        // Reveals wait for the hidden audit's decision: anyone may send it once its seed slot
+        // was produced.
+        let _ = ctx
+            .sender()?
+            .send(&[concord_sdk::chain::ix::audit(&address)], &[])
+            .await;
+        j = ctx.chain.job(&address).await?;
+        if j.audit_pending() {
+            return Err(CliError::msg(format!(
+                "job {address}: reveals wait for the audit's seed slot ({}); try again in a few seconds",
+                j.audit_seed_slot
+            )));
+        }
+    }
+    if j.auditors > 0 && j.state == concord_market::JobState::Open {
+        return Err(CliError::msg(format!(
+            "job {address} is audited: reveals open once the auditor (drawn now) has committed"
+        )));
+    }
     let identity = Identity::new(ctx.payer()?);
     let sig = ctx
         .sender()?

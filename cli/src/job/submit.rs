@@ -139,8 +139,9 @@ pub async fn run(
     let quorum = a.quorum.unwrap_or(replicas / 2 + 1);
     let price = mint.parse_units(&a.price)?;
     let collateral = mint.parse_units(&a.collateral)?;
-    let deposit = price
-        .checked_mul(u64::from(replicas))
+    // What create_job escrows: the replicas' prices, and an auditor's when the market audits.
+    let audit_bps = ctx.chain.market_config().await?.params.audit_bps;
+    let deposit = concord_market::Job::deposit_for(price, replicas, audit_bps)
         .ok_or_else(|| CliError::msg("price × replicas overflows"))?;
     let source = mint.account_of(&me);
     let balance = ctx.chain.token_balance(&source).await?;

@@ -31,6 +31,9 @@ impl Env {
         let mut config = LocalnetConfig::on_free_ports();
         config.initialize = initialize;
         config.staking.unbonding_period = 1;
+        // No hidden audits: these tests drive jobs by hand and count exact deposits (the
+        // agents' end-to-end tests and the demo run with the default 5 %).
+        config.market.audit_bps = 0;
         let token_faucet_port = config.token_faucet_port;
         let net = Localnet::start(config).await.expect("localnet");
         net.serve_token_faucet(token_faucet_port)

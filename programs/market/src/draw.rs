@@ -59,6 +59,19 @@ pub fn round_seed(job: &[u8; 32], round: u16, slot: u64, bank_hash: &[u8; 32]) -
     .to_bytes()
 }
 
+/// Domain separator of a job's audit roll.
+pub const AUDIT_DOMAIN: &[u8] = b"concord-audit-v1";
+
+/// A job's audit roll, uniform in `0..10_000` (basis points): from the bank hash of its audit
+/// seed slot, produced after every replica committed. The job is audited when the roll is
+/// below its `audit_bps`. One SHA-256.
+pub fn audit_roll(job: &[u8; 32], slot: u64, bank_hash: &[u8; 32]) -> u16 {
+    let h = hashv(&[AUDIT_DOMAIN, job, &slot.to_le_bytes(), bank_hash]).to_bytes();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    (u64::from_le_bytes(first) % 10_000) as u16
+}
+
 /// The first produced slot at or after `seed_slot` and its bank hash, from the raw data of the
 /// SlotHashes sysvar (a u64 count, then `(slot u64, hash [u8; 32])` entries, newest first).
 /// Expired when even the oldest entry kept is after `seed_slot` (the slot may have aged out).

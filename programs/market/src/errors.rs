@@ -100,4 +100,8 @@ pub enum MarketError {
     RefereesNotSettled,
     #[msg("The job has no dispute")]
     NotDisputed,
+    #[msg("The job's audit is not decided or served yet: send audit, or wait for the auditor")]
+    AuditPending,
+    #[msg("The job has no audit to decide or drop")]
+    NoAuditPending,
 }

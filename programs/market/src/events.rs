@@ -152,6 +152,16 @@ pub struct DisputeOpened {
     pub claim_deadline: i64,
 }
 
+/// `audit` ran: `decision` is `audited` (an auditor slot opened, drawn in `round`),
+/// `not_audited`, `reseeded` (new seed slot `seed_slot`) or `dropped` (no auditor came).
+#[event]
+pub struct AuditDecided {
+    pub job: Pubkey,
+    pub decision: String,
+    pub round: u16,
+    pub seed_slot: u64,
+}
+
 /// A dispute's referees were settled: `verdict` (none: the job is non-deterministic) and what
 /// each of the `referees_paid` referees who revealed it received.
 #[event]

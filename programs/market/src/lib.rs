@@ -94,6 +94,12 @@ pub mod concord_market {
         instructions::settle::handler(ctx)
     }
 
+    /// Anyone decides a job's hidden audit once its seed slot (after the last replica's
+    /// commit) was produced, or drops an audit nobody came to serve.
+    pub fn audit(ctx: Context<Audit>) -> Result<()> {
+        instructions::audit::handler(ctx)
+    }
+
     /// Anyone settles a dispute's referees once their phase is over: the verdict, their pay
     /// out of slashed collateral, their slashes. `settle` then settles the replicas.
     pub fn settle_referees<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {

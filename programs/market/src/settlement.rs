@@ -57,9 +57,9 @@ pub fn slot_outcome(slot: &Slot, winner: Option<[u8; 32]>) -> SlotOutcome {
 /// Where the units of a job's escrow go once its slots have `outcomes`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Payout {
-    /// What each paid replica's provider receives (`price − fee`).
+    /// What each paid replica's (or auditor's) provider receives (`price − fee`).
     pub provider_pay: u64,
-    /// Paid replica slots (`Paid` or `Compensated`).
+    /// Paid replica and auditor slots (`Paid` or `Compensated`).
     pub paid: u8,
     /// Slashed slots, replicas' and referees'.
     pub slashed: u8,
@@ -83,7 +83,7 @@ impl Payout {
     /// `deposit + slashed × collateral == buyer_refund + paid × provider_pay + treasury_due
     /// + referees_paid × referee_pay + burn_due`.
     pub fn of(job: &Job, outcomes: &[SlotOutcome]) -> Option<Payout> {
-        let split = usize::from(job.replicas).min(outcomes.len());
+        let split = usize::from(job.first_slots()).min(outcomes.len());
         let (replicas, referees) = outcomes.split_at(split);
         let count = |of: &[SlotOutcome], f: fn(SlotOutcome) -> bool| {
             of.iter().filter(|o| f(**o)).count() as u8
@@ -125,7 +125,9 @@ impl Payout {
 pub fn slot_pay(job: &Job, index: usize) -> u64 {
     let recorded: Vec<SlotOutcome> = job.filled_slots().iter().map(|s| s.outcome).collect();
     match (recorded.get(index), Payout::of(job, &recorded)) {
-        (Some(o), Some(p)) if o.is_paid() && index < usize::from(job.replicas) => p.provider_pay,
+        (Some(o), Some(p)) if o.is_paid() && index < usize::from(job.first_slots()) => {
+            p.provider_pay
+        }
         (Some(o), Some(p)) if o.is_paid() => p.referee_pay,
         _ => 0,
     }
@@ -134,7 +136,7 @@ pub fn slot_pay(job: &Job, index: usize) -> u64 {
 /// Each filled slot's outcome under `winner`: the replicas' from their reveals, the referees'
 /// as `settle_referees` recorded them (or from their reveals when it has not run yet).
 pub fn outcomes(job: &Job, winner: Option<[u8; 32]>) -> Vec<SlotOutcome> {
-    let replicas = usize::from(job.replicas);
+    let replicas = usize::from(job.first_slots());
     job.filled_slots()
         .iter()
         .enumerate()

@@ -481,6 +481,21 @@ pub fn redraw(job: &Pubkey, draw_set: &Pubkey) -> Instruction {
     )
 }
 
+/// `audit` (anyone): decides `job`'s hidden audit once its seed slot was produced, or drops an
+/// audit nobody came to serve.
+pub fn audit(job: &Pubkey) -> Instruction {
+    market(
+        ma::Audit {
+            config: pda::market_config(),
+            job: *job,
+            slot_hashes: SLOT_HASHES,
+            event_authority: market_events(),
+            program: concord_market::ID,
+        },
+        mi::Audit {},
+    )
+}
+
 pub fn commit_result(
     provider_authority: &Pubkey,
     job: &Pubkey,
@@ -558,22 +573,22 @@ fn slot_metas(
 /// `settle`; `slots` lists each replica slot's holder (authority) and its payout token
 /// account, in order.
 pub fn settle(escrow: &EscrowKeys, slots: &[(Pubkey, Pubkey)]) -> Instruction {
-    let mut ix = market(
-        ma::Settle {
-            escrow: escrow.accounts(),
-            staking: staking_accounts(),
-            event_authority: market_events(),
-            program: concord_market::ID,
-        },
-        mi::Settle {},
-    );
-    ix.accounts.extend(slot_metas(slots));
-    ix
+    with_settle_accounts(escrow, slots, mi::Settle {})
 }
 
 /// `settle_referees`; `referees` lists each referee slot's holder (authority) and its payout
 /// token account, in order.
 pub fn settle_referees(escrow: &EscrowKeys, referees: &[(Pubkey, Pubkey)]) -> Instruction {
+    with_settle_accounts(escrow, referees, mi::SettleReferees {})
+}
+
+/// An instruction over `settle`'s accounts (both halves of a settlement take them), with
+/// `slots`' per-slot accounts after them.
+fn with_settle_accounts(
+    escrow: &EscrowKeys,
+    slots: &[(Pubkey, Pubkey)],
+    data: impl InstructionData,
+) -> Instruction {
     let mut ix = market(
         ma::Settle {
             escrow: escrow.accounts(),
@@ -581,9 +596,9 @@ pub fn settle_referees(escrow: &EscrowKeys, referees: &[(Pubkey, Pubkey)]) -> In
             event_authority: market_events(),
             program: concord_market::ID,
         },
-        mi::SettleReferees {},
+        data,
     );
-    ix.accounts.extend(slot_metas(referees));
+    ix.accounts.extend(slot_metas(slots));
     ix
 }
 

@@ -94,10 +94,12 @@ fn try_start_chain() -> Option<ScenarioChain> {
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async move {
-            // `on_free_ports` picks free RPC, PubSub, faucet and gossip ports.
-            let net = Localnet::start(LocalnetConfig::on_free_ports())
-                .await
-                .expect("local chain");
+            // `on_free_ports` picks free RPC, PubSub, faucet and gossip ports. No hidden
+            // audits unless a scenario turns them on (`Scenario::set_audit_bps`, (n)): the
+            // others count on which agents the draws can give a job.
+            let mut config = LocalnetConfig::on_free_ports();
+            config.market.audit_bps = 0;
+            let net = Localnet::start(config).await.expect("local chain");
             tx.send(SharedChain {
                 rpc_url: net.info.rpc_url.clone(),
                 admin: net.admin.to_bytes().to_vec(),
@@ -595,10 +597,27 @@ impl Scenario {
         agents
     }
 
+    /// Sets the market's hidden-audit probability (basis points), as its admin.
+    pub async fn set_audit_bps(&self, audit_bps: u16) {
+        let config = self.chain.market_config().await.expect("market config");
+        let params = concord_market::MarketParams {
+            audit_bps,
+            ..config.params
+        };
+        let admin = self.funder.admin.clone();
+        Sender::new(self.funder.rpc.clone(), admin.clone())
+            .send(
+                &[ix::update_market(&admin.pubkey(), &config.treasury, params)],
+                &[],
+            )
+            .await
+            .expect("update the market");
+    }
+
     /// Once `job` runs (its replicas drawn and claimed), starts one agent per entry of
     /// `extras` (its extra config) named `referee-N`: they join the draws too late to be a
-    /// replica, so the draw can only give them a dispute's referee slots.
-    pub async fn referees_once_running(&self, job: &Pubkey, extras: &[&str]) -> Vec<AgentProcess> {
+    /// replica, so the draw can only give them an audit's or a dispute's slots.
+    pub async fn late_agents_once_running(&self, job: &Pubkey, extras: &[&str]) -> Vec<AgentProcess> {
         self.wait_for(job, Duration::from_secs(120), "the replicas' claims", |j| {
             j.state != JobState::Open || j.disputed()
         })

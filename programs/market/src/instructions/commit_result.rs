@@ -1,5 +1,6 @@
 //! `commit_result`: a slot holder posts `commitment_hash(job, provider, result_hash, salt)`
-//! before the execution deadline. Once per slot.
+//! before the execution deadline. Once per slot. The last replica's commit arms the job's
+//! hidden audit (`Job::commit`).
 use anchor_lang::prelude::*;
 
 use crate::events::ResultCommitted;
@@ -16,7 +17,8 @@ pub struct CommitResult<'info> {
 pub fn handler(ctx: Context<CommitResult>, commitment: [u8; 32]) -> Result<()> {
     let authority = ctx.accounts.provider_authority.key();
     let job = &mut ctx.accounts.job;
-    job.commit(&authority, commitment, Clock::get()?.unix_timestamp)?;
+    let clock = Clock::get()?;
+    job.commit(&authority, commitment, clock.unix_timestamp, clock.slot)?;
     job.invariant()?;
     emit_cpi!(ResultCommitted {
         job: job.key(),

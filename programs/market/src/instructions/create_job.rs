@@ -117,9 +117,7 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
     let params = ctx.accounts.config.params;
     require!(!ctx.accounts.config.paused, MarketError::MarketPaused);
     args.validate(&params)?;
-    let deposit = args
-        .price_per_replica
-        .checked_mul(u64::from(args.replicas))
+    let deposit = Job::deposit_for(args.price_per_replica, args.replicas, params.audit_bps)
         .ok_or(MarketError::MathOverflow)?;
     let fee = u64::try_from(
         u128::from(args.price_per_replica) * u128::from(params.fee_bps)
@@ -154,6 +152,7 @@ pub fn handler(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
     job.requirements = args.requirements;
     job.replicas = args.replicas;
     job.quorum = args.quorum;
+    job.audit_bps = params.audit_bps;
     job.price_per_replica = args.price_per_replica;
     job.fee_per_replica = fee;
     job.collateral_per_replica = args.collateral_per_replica;

@@ -2,6 +2,7 @@
 //! a short handler.
 #![allow(ambiguous_glob_reexports)]
 
+pub mod audit;
 pub mod cancel_job;
 pub mod claim_slot;
 pub mod close_job;
@@ -19,6 +20,7 @@ pub mod sync_draw_weight;
 pub mod update_market;
 pub mod withdraw_fees;
 
+pub use audit::*;
 pub use cancel_job::*;
 pub use claim_slot::*;
 pub use close_job::*;

@@ -63,6 +63,11 @@ pub struct MarketParams {
     /// Seconds a draw round's providers have to take their slots before anyone may begin a
     /// new round for the slots still free; 1 to [`MAX_TAKE_WINDOW`].
     pub take_window: i64,
+    /// Probability, in basis points (at most [`BPS_DENOMINATOR`]), that a job gets a hidden
+    /// audit: a further replica drawn after its replicas committed. Fixed on each job at
+    /// creation; a job with audits escrows one more price as the auditor's pay (refunded when
+    /// no audit is drawn).
+    pub audit_bps: u16,
 }
 
 impl MarketParams {
@@ -77,6 +82,7 @@ impl MarketParams {
         min_window: 10,
         max_window: MAX_WINDOW,
         take_window: 20,
+        audit_bps: 500,
     };
 
     pub fn validate(&self) -> Result<()> {
@@ -88,7 +94,8 @@ impl MarketParams {
             && self.min_window > 0
             && self.min_window <= self.max_window
             && self.max_window <= MAX_WINDOW
-            && (1..=MAX_TAKE_WINDOW).contains(&self.take_window);
+            && (1..=MAX_TAKE_WINDOW).contains(&self.take_window)
+            && u64::from(self.audit_bps) <= BPS_DENOMINATOR;
         require!(ok, MarketError::InvalidParams);
         Ok(())
     }

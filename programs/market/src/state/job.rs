@@ -22,8 +22,10 @@ pub const MAX_ABSENT: usize = 8;
 pub const MAX_REFEREES: usize = 3;
 /// Referees that must reveal one hash for it to be the verdict.
 pub const REFEREE_QUORUM: u8 = 2;
-/// Slots a job can hold: its replicas, then a dispute's referees.
-pub const MAX_SLOTS: usize = MAX_REPLICAS + MAX_REFEREES;
+/// Auditors a job can have: a hidden audit draws one further replica.
+pub const MAX_AUDITORS: usize = 1;
+/// Slots a job can hold: its replicas, an auditor, then a dispute's referees.
+pub const MAX_SLOTS: usize = MAX_REPLICAS + MAX_AUDITORS + MAX_REFEREES;
 /// Take windows a dispute's referees have to be drawn and claim (offline ones are replaced by
 /// `redraw` after each window).
 pub const DISPUTE_CLAIM_ROUNDS: i64 = 6;
@@ -227,8 +229,17 @@ pub struct Job {
     /// rounds pass over them (the first `absent_count`).
     pub absent: [u32; MAX_ABSENT],
     pub absent_count: u8,
-    /// Referee slots after the replicas': 0, or [`MAX_REFEREES`] once revealed hashes differed
-    /// and `settle` opened a dispute.
+    /// The market's audit probability when the job was created (basis points).
+    pub audit_bps: u16,
+    /// The slot whose bank hash decides whether the job is audited: set when the last replica
+    /// commits (so no replica knows at commit time), 0 before.
+    pub audit_seed_slot: u64,
+    /// Whether `audit` has decided (audited or not).
+    pub audit_decided: bool,
+    /// Auditor slots after the replicas': 0, or [`MAX_AUDITORS`] when an audit was drawn.
+    pub auditors: u8,
+    /// Referee slots after the replicas' and the auditor's: 0, or [`MAX_REFEREES`] once
+    /// revealed hashes differed and `settle` opened a dispute.
     pub referees: u8,
     /// What the referees who revealed the verdict were paid in all, out of slashed collateral.
     pub referee_pay_total: u64,
@@ -239,6 +250,31 @@ pub struct Job {
     /// Where the manifest can be fetched (content store URI); variable length, so last.
     #[max_len(MAX_MANIFEST_URI_LEN)]
     pub manifest_uri: String,
+}
+
+/// What `audit` decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditDecision {
+    /// An auditor slot opened.
+    Audited,
+    /// No audit: reveals open.
+    NotAudited,
+    /// The seed slot aged out of SlotHashes: a new one was set.
+    Reseeded,
+    /// The auditor slot did not fill in time: the audit is dropped, reveals open.
+    Dropped,
+}
+
+impl AuditDecision {
+    /// The decision's name for people, JSON and the `AuditDecided` event.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Audited => "audited",
+            Self::NotAudited => "not_audited",
+            Self::Reseeded => "reseeded",
+            Self::Dropped => "dropped",
+        }
+    }
 }
 
 /// What a successful claim did: the slot taken, and whether it was the last one.
@@ -254,9 +290,20 @@ impl Job {
         self.job_id.to_le_bytes()
     }
 
-    /// Slots in use: the replicas, and the referees once a dispute opened.
+    /// Slots in use: the replicas, an auditor once drawn, and the referees once a dispute
+    /// opened.
     pub fn slot_count(&self) -> u8 {
-        self.replicas.saturating_add(self.referees)
+        self.first_slots().saturating_add(self.referees)
+    }
+
+    /// The slots whose reveals are compared (the replicas and any auditor): the first phase.
+    pub fn first_slots(&self) -> u8 {
+        self.replicas.saturating_add(self.auditors)
+    }
+
+    /// Whether reveals wait for `audit` to decide whether the job is audited.
+    pub fn audit_pending(&self) -> bool {
+        self.audit_seed_slot != 0 && !self.audit_decided
     }
 
     /// Whether revealed hashes differed and referees were drawn to settle it.
@@ -274,23 +321,23 @@ impl Job {
         &self.slots[..usize::from(self.filled).min(MAX_SLOTS)]
     }
 
-    /// The replicas' slots claimed so far.
+    /// The replicas' slots claimed so far, and the auditor's: the reveals compared.
     pub fn replica_slots(&self) -> &[Slot] {
-        let n = self.filled.min(self.replicas);
+        let n = self.filled.min(self.first_slots());
         &self.slots[..usize::from(n).min(MAX_SLOTS)]
     }
 
     /// The referees' slots claimed so far (none without a dispute).
     pub fn referee_slots(&self) -> &[Slot] {
         let filled = self.filled_slots();
-        &filled[usize::from(self.replicas).min(filled.len())..]
+        &filled[usize::from(self.first_slots()).min(filled.len())..]
     }
 
     /// Where the slots that commit and reveal now begin: 0, or the first referee's in a
     /// dispute (the replicas' phase is over).
     pub fn phase_start(&self) -> usize {
         if self.disputed() {
-            usize::from(self.replicas)
+            usize::from(self.first_slots())
         } else {
             0
         }
@@ -322,9 +369,45 @@ impl Job {
         }
     }
 
-    /// What the buyer deposited: `price × replicas`.
+    /// Where the job's hidden audit stands, for people and JSON: `off` (the market had none),
+    /// `after the commits`, `to decide` (its seed slot is set), `auditor drawn` or
+    /// `none drawn`.
+    pub fn audit_name(&self) -> &'static str {
+        match (
+            self.audit_bps,
+            self.audit_seed_slot,
+            self.audit_decided,
+            self.auditors,
+        ) {
+            (0, _, _, _) => "off",
+            (_, 0, _, _) => "after the commits",
+            (_, _, false, _) => "to decide",
+            (_, _, true, 0) => "none drawn",
+            _ => "auditor drawn",
+        }
+    }
+
+    /// The role of filled slot `index`: `replica`, `auditor` or `referee`.
+    pub fn role_name(&self, index: usize) -> &'static str {
+        if index < usize::from(self.replicas) {
+            "replica"
+        } else if index < usize::from(self.first_slots()) {
+            "auditor"
+        } else {
+            "referee"
+        }
+    }
+
+    /// What the buyer deposited: [`Job::deposit_for`] its terms.
     pub fn deposit(&self) -> Option<u64> {
-        self.price_per_replica.checked_mul(u64::from(self.replicas))
+        Self::deposit_for(self.price_per_replica, self.replicas, self.audit_bps)
+    }
+
+    /// What a job escrows: `price × replicas`, and one more price as an auditor's pay when
+    /// audits are possible (`audit_bps > 0`; refunded when no audit is drawn).
+    pub fn deposit_for(price: u64, replicas: u8, audit_bps: u16) -> Option<u64> {
+        let paid_slots = u64::from(replicas) + u64::from(audit_bps > 0);
+        price.checked_mul(paid_slots)
     }
 
     /// Whether every referee slot claimed has its outcome (`settle_referees` ran); true
@@ -540,8 +623,16 @@ impl Job {
         Ok(())
     }
 
-    /// Records `provider`'s commitment, before the execution deadline, once per slot.
-    pub fn commit(&mut self, provider: &Pubkey, commitment: [u8; 32], now: i64) -> Result<()> {
+    /// Records `provider`'s commitment, before the execution deadline, once per slot. The last
+    /// replica's commit in `bank_slot` arms the audit: its seed is the bank hash of a slot
+    /// [`SEED_DELAY_SLOTS`] later, unknown to every replica when it committed.
+    pub fn commit(
+        &mut self,
+        provider: &Pubkey,
+        commitment: [u8; 32],
+        now: i64,
+        bank_slot: u64,
+    ) -> Result<()> {
         self.check_in_phase(provider)?;
         require!(self.state == JobState::Running, MarketError::JobNotRunning);
         require!(
@@ -559,12 +650,74 @@ impl Job {
         slot.commitment = commitment;
         slot.status = SlotStatus::Committed;
         self.committed += 1;
+        let replicas_committed = self.slots[..usize::from(self.replicas).min(MAX_SLOTS)]
+            .iter()
+            .all(|s| s.status == SlotStatus::Committed);
+        if self.audit_bps > 0 && self.audit_seed_slot == 0 && replicas_committed {
+            self.audit_seed_slot = bank_slot
+                .checked_add(SEED_DELAY_SLOTS)
+                .ok_or(MarketError::MathOverflow)?;
+        }
         Ok(())
+    }
+
+    /// Decides at `slot` and `now` whether the job is audited, once its audit seed slot was
+    /// produced: with probability `audit_bps` (`draw::audit_roll` of the seed) one auditor
+    /// slot opens, drawn in a new round passing over the replicas, with
+    /// [`DISPUTE_CLAIM_ROUNDS`] take windows to claim it; otherwise reveals open. A seed that
+    /// aged out of SlotHashes is replaced by a fresh one; an audit whose slot did not fill by
+    /// its deadline is dropped (reveals open, with a fresh reveal window).
+    pub fn decide_audit(
+        &mut self,
+        job: &Pubkey,
+        slot_hashes: &[u8],
+        slot: u64,
+        now: i64,
+        take_window: i64,
+    ) -> Result<AuditDecision> {
+        let unfilled = self.auditors > 0 && self.filled < self.first_slots();
+        if self.audit_decided && unfilled && self.state == JobState::Open {
+            require!(now > self.claim_deadline, MarketError::ClaimWindowOpen);
+            self.auditors = 0;
+            self.state = JobState::Running;
+            self.reveal_deadline = now
+                .checked_add(self.reveal_window)
+                .ok_or(MarketError::MathOverflow)?;
+            return Ok(AuditDecision::Dropped);
+        }
+        require!(self.audit_pending(), MarketError::NoAuditPending);
+        let (seed_slot, bank_hash) = match draw::seed_entry(slot_hashes, self.audit_seed_slot) {
+            Ok(entry) => entry,
+            Err(SeedError::Expired) => {
+                self.audit_seed_slot = slot
+                    .checked_add(SEED_DELAY_SLOTS)
+                    .ok_or(MarketError::MathOverflow)?;
+                return Ok(AuditDecision::Reseeded);
+            }
+            Err(_) => return err!(MarketError::DrawNotReady),
+        };
+        self.audit_decided = true;
+        if draw::audit_roll(&job.to_bytes(), seed_slot, &bank_hash) >= self.audit_bps {
+            return Ok(AuditDecision::NotAudited);
+        }
+        self.auditors = MAX_AUDITORS as u8;
+        self.state = JobState::Open;
+        self.claim_deadline = take_window
+            .checked_mul(DISPUTE_CLAIM_ROUNDS)
+            .and_then(|w| now.checked_add(w))
+            .ok_or(MarketError::MathOverflow)?;
+        self.draw_round = self
+            .draw_round
+            .checked_add(1)
+            .ok_or(MarketError::MathOverflow)?;
+        self.begin_round(slot, now)?;
+        Ok(AuditDecision::Audited)
     }
 
     /// Whether reveals are open at `now`: every slot of the phase committed, or the execution
     /// deadline passed; and the reveal deadline not yet.
     pub fn check_reveal_open(&self, now: i64) -> Result<()> {
+        require!(!self.audit_pending(), MarketError::AuditPending);
         require!(self.state == JobState::Running, MarketError::JobNotRunning);
         let (committed, _, all) = self.phase_counts();
         require!(
@@ -630,6 +783,7 @@ impl Job {
     pub fn check_cancellable(&self) -> Result<()> {
         require!(self.state == JobState::Open, MarketError::CannotCancel);
         require!(!self.disputed(), MarketError::Disputed);
+        require!(self.auditors == 0, MarketError::AuditPending);
         Ok(())
     }
 
@@ -638,6 +792,7 @@ impl Job {
     pub fn check_expired(&self, now: i64) -> Result<()> {
         require!(self.state == JobState::Open, MarketError::JobNotOpen);
         require!(!self.disputed(), MarketError::Disputed);
+        require!(self.auditors == 0, MarketError::AuditPending);
         require!(now > self.claim_deadline, MarketError::ClaimWindowOpen);
         Ok(())
     }
@@ -674,7 +829,7 @@ impl Job {
         pay_total: u64,
         slashed_in: u64,
     ) -> Result<()> {
-        let start = usize::from(self.replicas);
+        let start = usize::from(self.first_slots());
         let filled = usize::from(self.filled).min(MAX_SLOTS);
         for (slot, outcome) in self.slots[start.min(filled)..filled]
             .iter_mut()
@@ -729,10 +884,15 @@ impl Job {
         if replicas > MAX_REPLICAS || !matches!(usize::from(self.referees), 0 | MAX_REFEREES) {
             return Err("replicas <= MAX_REPLICAS, referees 0 or MAX_REFEREES");
         }
+        if usize::from(self.auditors) > MAX_AUDITORS
+            || (self.auditors > 0 && (!self.audit_decided || self.audit_bps == 0))
+        {
+            return Err("an auditor only once an audit was drawn");
+        }
         if filled > usize::from(self.slot_count()) {
             return Err("filled <= replicas + referees");
         }
-        if self.disputed() && filled < replicas {
+        if self.disputed() && filled < usize::from(self.first_slots()) {
             return Err("a dispute opens on a filled job");
         }
         if self.slots[filled..]
@@ -836,6 +996,10 @@ mod tests {
             round_slots: replicas,
             absent: [0; MAX_ABSENT],
             absent_count: 0,
+            audit_bps: 0,
+            audit_seed_slot: 0,
+            audit_decided: false,
+            auditors: 0,
             referees: 0,
             referee_pay_total: 0,
             slots: [Slot::default(); MAX_SLOTS],
@@ -864,7 +1028,7 @@ mod tests {
             job.invariant().unwrap();
         }
         for p in &providers {
-            job.commit(p, [7; 32], 6).unwrap();
+            job.commit(p, [7; 32], 6, 6).unwrap();
             job.invariant().unwrap();
         }
         for p in &providers {
@@ -976,11 +1140,11 @@ mod tests {
             (JobState::Running, 20, 30)
         );
         assert_eq!(
-            code(job.commit(&providers[0], [1; 32], 11)),
+            code(job.commit(&providers[0], [1; 32], 11, 11)),
             Some(MarketError::ReplicaPhaseOver.into())
         );
         for r in &referees {
-            job.commit(r, [7; 32], 11).unwrap();
+            job.commit(r, [7; 32], 11, 11).unwrap();
         }
         job.check_reveal_open(12).unwrap();
         assert_eq!(
