@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job: starts a real local chain (concord-localnet, a solana-test-validator with both
-# programs) in another process, funds a buyer and six providers, and runs six provider agents
-# (`concord-agent`) as separate processes: five honest, one configured to corrupt its output.
+# programs) in another process, funds a buyer and nine providers, and runs nine provider
+# agents (`concord-agent`) as separate processes: eight honest, one configured to corrupt its
+# output.
 # The buyer submits a job from the reproducible kernel library (3 replicas, quorum 2); the
 # drawn agents claim it, run it on this machine's GPU (lavapipe without one), commit and
-# reveal. The liar's hash differs, so settling opens a dispute: three referees are drawn among
+# reveal. The liar's hash differs, so settling opens a dispute: six referees are drawn among
 # the agents that hold no slot, re-run the job, and their verdict settles it. The script prints
 # who was drawn, the dispute, who was paid and who was slashed and a scrape of an agent's
 # metrics, downloads the result, checks it against the CPU reference, and exits non-zero if
@@ -51,11 +52,11 @@ c() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" "$@"; }
 cj() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" --output json "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-providers="honest-1 honest-2 honest-3 liar referee-1 referee-2"
+providers="honest-1 honest-2 honest-3 liar referee-1 referee-2 referee-3 referee-4 referee-5"
 # Hidden audits (5 % of jobs by default) would draw one more agent as the auditor; this demo
 # shows a dispute, so its market audits no job (the agents' test (n) shows an audit).
 "$bin/concord" -u "$url" -k "$work/ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
-echo "== funding a buyer and six providers ($providers)"
+echo "== funding a buyer and nine providers ($providers)"
 for who in buyer $providers; do
   "$bin/concord" --output json keygen -o "$work/$who.json" | field address > "$work/$who.address"
 done
@@ -114,8 +115,7 @@ agent_config honest-2 $((metrics_port + 1)) ""
 agent_config honest-3 $((metrics_port + 2)) ""
 agent_config liar $((metrics_port + 3)) "[chaos]
 corrupt_results = true"
-agent_config referee-1 $((metrics_port + 4)) ""
-agent_config referee-2 $((metrics_port + 5)) ""
+for i in 1 2 3 4 5; do agent_config "referee-$i" $((metrics_port + 3 + i)) ""; done
 
 # The liar and honest-1 start first: the draws can only pick them for two of the three slots,
 # so the liar certainly holds one.
@@ -140,8 +140,8 @@ for _ in $(seq 1 240); do
   [ "$(cj buyer job status "$job" | field state)" != open ] && break
   sleep 0.5
 done
-echo "== the job runs; starting referee-1 and referee-2 (too late to be drawn for it, but a dispute may draw them)"
-start_agent referee-1; start_agent referee-2
+echo "== the job runs; starting referee-1..5 (too late to be drawn for it, but a dispute may draw them)"
+for i in 1 2 3 4 5; do start_agent "referee-$i"; done
 for _ in $(seq 1 480); do
   [ "$(cj buyer job status "$job" | field dispute)" != none ] && break
   sleep 0.5
@@ -172,7 +172,7 @@ print(f"{'provider':<10} {'role':<8} {'result hash':<18} {'outcome':<8} {'paid':
 ok = status["state"] == "settled" and status["agreed_hash"] is not None
 ok &= status["dispute"] == "verdict"
 roles = {"replica": 0, "referee": 0}
-for name in ["honest-1", "honest-2", "honest-3", "liar", "referee-1", "referee-2"]:
+for name in ["honest-1", "honest-2", "honest-3", "liar"] + [f"referee-{i}" for i in range(1, 6)]:
     show = json.load(open(f"{work}/{name}.show.json"))
     slot = slots.get(show["authority"])
     outcome = slot["outcome"] if slot else "-"
@@ -186,8 +186,8 @@ for name in ["honest-1", "honest-2", "honest-3", "liar", "referee-1", "referee-2
         roles[role] += 1
     else:
         ok &= show["earned"] == "0"
-# Two honest replicas paid; three referees paid out of the liar's collateral.
-ok &= roles == {"replica": 2, "referee": 3}
+# Two honest replicas paid; six referees paid out of the liar's collateral.
+ok &= roles == {"replica": 2, "referee": 6}
 print(f"agreed hash {status['agreed_hash']}")
 print(f"slots filled over {status['draw_round'] + 1} draw round(s); the last seeded by the bank hash of slot {status['seed_slot']}")
 sys.exit(0 if ok else 1)

@@ -175,7 +175,7 @@ async fn reveals_wait_for_the_audit_and_its_auditor() {
 /// differs, so the job goes to a dispute, and its referees slash all three.
 #[tokio::test]
 async fn an_auditor_catches_a_unanimous_lie() {
-    let (mut a, extra) = audited_market(10_000, 4).await;
+    let (mut a, extra) = audited_market(10_000, 7).await;
     let job = a.job;
     let (auditor, referees) = (&extra[0], &extra[1..]);
     a.commit_all(&[X, X, X]).await;
@@ -188,22 +188,23 @@ async fn an_auditor_catches_a_unanimous_lie() {
     holders.push(auditor);
     let judges: Vec<&Actor> = referees.iter().collect();
     let buyer = a.buyer.clone_actor();
-    a.m.dispute(&buyer, &job, &holders, &judges, &[R, R, R])
-        .await;
+    a.m.dispute(&buyer, &job, &holders, &judges, &[R; 6]).await;
     let state = a.m.job(&job).await;
     use SlotOutcome::*;
-    let outcomes: Vec<_> = state.slots[..7].iter().map(|s| s.outcome).collect();
+    let outcomes: Vec<_> = state.slots[..10].iter().map(|s| s.outcome).collect();
     assert_eq!(
         outcomes,
-        [Slashed, Slashed, Slashed, Paid, Paid, Paid, Paid]
+        [Slashed, Slashed, Slashed, Paid, Paid, Paid, Paid, Paid, Paid, Paid]
     );
     assert_eq!(state.agreed_hash, Some(R));
-    // The auditor is paid as a replica; the referees out of the three collaterals.
+    // The auditor is paid as a replica; the referees out of the three collaterals (at most
+    // the deposit, with its audit reserve, over six each).
     assert_eq!(a.m.bank.balance(&auditor.token).await, PRICE - FEE);
+    let pay = (PRICE - FEE).min(3 * COLLATERAL / 6).min(4 * PRICE / 6);
     for r in referees {
-        assert_eq!(a.m.bank.balance(&r.token).await, PRICE - FEE);
+        assert_eq!(a.m.bank.balance(&r.token).await, pay);
     }
-    let burn = 3 * COLLATERAL - 3 * (PRICE - FEE);
+    let burn = 3 * COLLATERAL - 6 * pay;
     assert_eq!(state.burn_due, burn);
     // The buyer paid for one verified replica: the auditor's.
     assert_eq!(a.m.bank.balance(&buyer.token).await, FUNDS - PRICE);

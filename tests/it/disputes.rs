@@ -17,7 +17,7 @@ const FEE: u64 = PRICE * FEE_BPS as u64 / 10_000;
 const FUNDS: u64 = 100_000_000;
 
 /// A market with three replicas that revealed A, A, B on a running job (the dispute not
-/// opened yet) and three more providers to referee it.
+/// opened yet) and six more providers to referee it.
 struct Disputed {
     m: Market,
     buyer: Actor,
@@ -34,11 +34,7 @@ async fn revealed_a_a_b() -> Disputed {
         m.provider(STAKE).await,
         m.provider(STAKE).await,
     ];
-    let referees = vec![
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-    ];
+    let referees = m.providers(6).await;
     let buyer = m.actor(FUNDS).await;
     let start_total = m.total_tokens().await;
     let job = m.running_job(&buyer, &replicas, 1).await;
@@ -144,9 +140,10 @@ async fn referees_must_be_new_and_settle_in_order() {
     d.m.assert_conserved().await;
 }
 
-/// Two referees reveal the verdict, the third commits and never reveals: after the reveal
-/// window it is slashed with the liar, and both collaterals pay the two (price − fee each);
-/// the rest is burned. Exact balances, conservation to the unit.
+/// Five referees reveal the verdict, the sixth commits and never reveals: after the reveal
+/// window it is slashed with the liar (a verdict needs every referee who revealed, and four
+/// of them), and both collaterals pay the five (an equal share, at most price − fee); the rest
+/// is burned. Exact balances, conservation to the unit.
 #[tokio::test]
 async fn a_referee_that_never_reveals_is_slashed_once_a_verdict_forms() {
     let mut d = revealed_a_a_b().await;
@@ -160,29 +157,33 @@ async fn a_referee_that_never_reveals_is_slashed_once_a_verdict_forms() {
     for (i, r) in referees.iter().enumerate() {
         d.m.commit(r, &job, A, [i as u8 + 1; 32]).await.unwrap();
     }
-    for (i, r) in referees[..2].iter().enumerate() {
+    for (i, r) in referees[..5].iter().enumerate() {
         d.m.reveal(r, &job, A, [i as u8 + 1; 32]).await.unwrap();
     }
     d.m.bank.warp(2 * WINDOW + 1).await;
     let judged = d.m.settle_referees(&buyer, &job, &referees).await.unwrap();
     let v = judged.events::<RefereesSettled>();
-    let pay = PRICE - FEE; // pool 2 × COLLATERAL, two paid: min(price − fee, pool / 2)
+    // Pool 2 × COLLATERAL, five paid; at most the deposit over six each.
+    let pay = (PRICE - FEE).min(2 * COLLATERAL / 5).min(3 * PRICE / 6);
     assert_eq!(
         (v[0].verdict, v[0].referees_paid, v[0].referee_pay),
-        (Some(A), 2, pay)
+        (Some(A), 5, pay)
     );
     let refs: Vec<&Actor> = d.replicas.iter().collect();
     d.m.settle(&buyer, &job, &refs).await.unwrap();
     let state = d.m.job(&job).await;
-    let outcomes: Vec<_> = state.slots[..6].iter().map(|s| s.outcome).collect();
+    let outcomes: Vec<_> = state.slots[..9].iter().map(|s| s.outcome).collect();
     use SlotOutcome::*;
-    assert_eq!(outcomes, [Paid, Paid, Slashed, Paid, Paid, Slashed]);
-    for r in &referees[..2] {
+    assert_eq!(
+        outcomes,
+        [Paid, Paid, Slashed, Paid, Paid, Paid, Paid, Paid, Slashed]
+    );
+    for r in &referees[..5] {
         assert_eq!(d.m.bank.balance(&r.token).await, pay);
     }
-    let silent = d.m.provider_state(&d.referees[2]).await;
+    let silent = d.m.provider_state(&d.referees[5]).await;
     assert_eq!((silent.staked, silent.locked), (STAKE - COLLATERAL, 0));
-    let burn = 2 * COLLATERAL - 2 * pay;
+    let burn = 2 * COLLATERAL - 5 * pay;
     assert_eq!((state.burn_due, state.treasury_due), (burn, 2 * FEE));
     assert_eq!(
         d.m.bank.balance(&pda::job_vault(&job)).await,

@@ -20,11 +20,7 @@ async fn two_agree_one_lies(mut m: Market) {
         m.provider(STAKE).await,
         m.provider(STAKE).await,
     ];
-    let referees = [
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-    ];
+    let referees = m.providers(6).await;
     let buyer = m.actor(BUYER_FUNDS).await;
     let start_total = m.total_tokens().await;
     m.assert_conserved().await;
@@ -44,7 +40,7 @@ async fn two_agree_one_lies(mut m: Market) {
     // The hashes differ: settle opens a dispute and moves nothing.
     let opened = m.settle(&buyer, &job, &refs).await.expect("settle");
     let dispute = opened.events::<DisputeOpened>();
-    assert_eq!((dispute.len(), dispute[0].referees), (1, 3));
+    assert_eq!((dispute.len(), dispute[0].referees), (1, 6));
     assert!(opened.events::<SlotPaid>().is_empty() && opened.events::<SlotSlashed>().is_empty());
     let state = m.job(&job).await;
     assert_eq!(
@@ -52,14 +48,14 @@ async fn two_agree_one_lies(mut m: Market) {
         (JobState::Open, "drawing referees")
     );
     assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 3 * PRICE);
-    // Three referees, none of them a replica, re-run it and agree with the two.
+    // Six referees, none of them a replica, re-run it and agree with the two.
     m.past_seed_slot(&job).await;
     let judges: Vec<&Actor> = referees.iter().collect();
     for r in &judges {
         m.claim(r, &job).await.expect("referee claim");
     }
     assert_eq!(m.job(&job).await.state, JobState::Running);
-    m.commit_and_reveal(&job, &judges, &[A, A, A]).await;
+    m.commit_and_reveal(&job, &judges, &[A; 6]).await;
     assert_error(
         m.settle(&buyer, &job, &refs).await,
         MarketError::RefereesNotSettled,
@@ -68,13 +64,13 @@ async fn two_agree_one_lies(mut m: Market) {
         .settle_referees(&buyer, &job, &judges)
         .await
         .expect("settle referees");
-    // The liar's collateral pays the referees: min(price - fee, collateral / 3) each.
-    let referee_pay = (PRICE - FEE).min(COLLATERAL / 3);
+    // The liar's collateral pays the referees: min(price - fee, collateral / 6) each.
+    let referee_pay = (PRICE - FEE).min(COLLATERAL / 6);
     let verdict = judged.events::<RefereesSettled>();
     assert_eq!(verdict[0].verdict, Some(A));
     assert_eq!(
         (verdict[0].referees_paid, verdict[0].referee_pay),
-        (3, referee_pay)
+        (6, referee_pay)
     );
     let out = m.settle(&buyer, &job, &refs).await.expect("settle");
 
@@ -97,19 +93,13 @@ async fn two_agree_one_lies(mut m: Market) {
         (JobState::Settled, "verdict")
     );
     assert_eq!(state.agreed_hash, Some(A));
-    let outcomes: Vec<_> = state.slots[..6].iter().map(|s| s.outcome).collect();
+    let outcomes: Vec<_> = state.slots[..9].iter().map(|s| s.outcome).collect();
+    use SlotOutcome::{Paid, Slashed};
     assert_eq!(
         outcomes,
-        [
-            SlotOutcome::Paid,
-            SlotOutcome::Paid,
-            SlotOutcome::Slashed,
-            SlotOutcome::Paid,
-            SlotOutcome::Paid,
-            SlotOutcome::Paid
-        ]
+        [Paid, Paid, Slashed, Paid, Paid, Paid, Paid, Paid, Paid]
     );
-    assert!(state.slots[..6]
+    assert!(state.slots[..9]
         .iter()
         .all(|s| s.status == SlotStatus::Revealed));
 
@@ -138,13 +128,13 @@ async fn two_agree_one_lies(mut m: Market) {
     );
     // Buyer: paid two replicas and got the third's price back; never the liar's collateral.
     // What the referees did not take of it waits in the vault to be burned.
-    let burn = COLLATERAL - 3 * referee_pay;
+    let burn = COLLATERAL - 6 * referee_pay;
     let buyer_after = BUYER_FUNDS - 2 * PRICE;
     assert_eq!(m.bank.balance(&buyer.token).await, buyer_after);
     assert_eq!(settled[0].burn_due, burn);
     assert_eq!(
         (state.treasury_due, state.burn_due, state.referee_pay_total),
-        (2 * FEE, burn, 3 * referee_pay)
+        (2 * FEE, burn, 6 * referee_pay)
     );
     assert_eq!(state.escrow_owed, 2 * FEE + burn);
     assert_eq!(m.bank.balance(&pda::job_vault(&job)).await, 2 * FEE + burn);

@@ -21,14 +21,14 @@ struct Setup {
     m: Market,
     buyer: Actor,
     providers: Vec<Actor>,
-    /// Three more staked providers, for a dispute's referee slots.
+    /// Six more staked providers, for a dispute's referee slots.
     referees: Vec<Actor>,
     job: anchor_lang::prelude::Pubkey,
     start_total: u64,
 }
 
 /// Three staked providers, a funded buyer, a 3-replica quorum-2 job, all slots claimed (and
-/// three more providers who can be drawn as referees).
+/// six more providers who can be drawn as referees).
 async fn running_job() -> Setup {
     let mut m = Market::new().await;
     let providers = vec![
@@ -36,11 +36,7 @@ async fn running_job() -> Setup {
         m.provider(STAKE).await,
         m.provider(STAKE).await,
     ];
-    let referees = vec![
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-        m.provider(STAKE).await,
-    ];
+    let referees = m.providers(6).await;
     let buyer = m.actor(FUNDS).await;
     let start_total = m.total_tokens().await;
     let job = m.create_job(&buyer, job_args(1)).await.unwrap();
@@ -118,7 +114,7 @@ async fn split_referees_end_the_job_non_deterministic_with_a_full_refund() {
     s.m.commit_and_reveal(&job, &refs, &[A, B, C]).await;
     let judges: Vec<&Actor> = s.referees.iter().collect();
     let (judged, settled) =
-        s.m.dispute(&s.buyer, &job, &refs, &judges, &[A, B, C])
+        s.m.dispute(&s.buyer, &job, &refs, &judges, &[A, B, C, A, B, C])
             .await;
     let verdict = judged.events::<RefereesSettled>();
     assert_eq!((verdict[0].verdict, verdict[0].referees_paid), (None, 0));
@@ -130,12 +126,14 @@ async fn split_referees_end_the_job_non_deterministic_with_a_full_refund() {
         (state.agreed_hash, state.dispute_name()),
         (None, "non-deterministic")
     );
-    assert!(state.slots[..6]
+    assert!(state.slots[..9]
         .iter()
         .all(|x| x.outcome == SlotOutcome::Unpaid));
     for i in 0..3 {
         assert_eq!(s.staked_locked(i).await, (STAKE, 0));
         assert_eq!(s.m.bank.balance(&s.providers[i].token).await, 0);
+    }
+    for i in 0..6 {
         let r = s.m.provider_state(&s.referees[i]).await;
         assert_eq!((r.staked, r.locked), (STAKE, 0));
         assert_eq!(s.m.bank.balance(&s.referees[i].token).await, 0);

@@ -230,6 +230,15 @@ impl Market {
         p
     }
 
+    /// `n` registered providers with [`STAKE`] each.
+    pub async fn providers(&mut self, n: usize) -> Vec<Actor> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.provider(STAKE).await);
+        }
+        out
+    }
+
     /// Registers an existing actor (a buyer, say) as a provider, deposits `stake` from its
     /// token account and joins the draws.
     pub async fn register_as_provider(&mut self, p: &Actor, stake: u64) {

@@ -144,7 +144,7 @@ async fn two_honest_and_a_liar(s: &Scenario) -> [AgentProcess; 3] {
 }
 
 /// (b), and (i) of the disputes: a corrupting agent among three replicas reveals another hash,
-/// so `settle` opens a dispute; three more agents, started once the job runs (so the draw can
+/// so `settle` opens a dispute; six more agents, started once the job runs (so the draw can
 /// only give them the dispute), are drawn as referees, re-run the job and agree with the
 /// honest two. The liar is slashed, the honest and the referees are paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +153,7 @@ async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
     let [h1, h2, liar] = two_honest_and_a_liar(&s).await;
     let case = gemm();
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
-    let referees = s.late_agents_once_running(&job, &["", "", ""]).await;
+    let referees = s.late_agents_once_running(&job, &[""; 6]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let mut all: Vec<&AgentProcess> = vec![&h1, &h2, &liar];
     all.extend(referees.iter());
@@ -172,8 +172,11 @@ async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
     let p = s.chain.provider(&liar.pubkey()).await.unwrap();
     assert_eq!(p.stats.slashed, COLLATERAL);
     assert_eq!(p.staked, 10 * support::TOKEN - COLLATERAL);
-    // Each referee is paid out of the liar's collateral: min(price − fee, collateral / 3).
-    let pay = (PRICE - settled.fee_per_replica).min(COLLATERAL / 3);
+    // Each referee is paid out of the liar's collateral: an equal share, at most price − fee
+    // and the deposit over six.
+    let pay = (PRICE - settled.fee_per_replica)
+        .min(COLLATERAL / 6)
+        .min(3 * PRICE / 6);
     for r in &referees {
         assert_eq!(
             s.chain.provider(&r.pubkey()).await.unwrap().stats.earned,
@@ -182,18 +185,14 @@ async fn b_a_corrupting_agent_is_outvoted_by_referees_and_slashed() {
     }
 }
 
-/// (j) Referees split: a liar among the replicas opens a dispute, and of the three referees two
-/// corrupt their results with different masks, so no two referees agree. The job ends
+/// (j) Referees split: a liar among the replicas opens a dispute, and of the six referees two
+/// corrupt their results with different masks, so the referees do not all agree. The job ends
 /// non-deterministic: nobody is paid or slashed, and the buyer gets its deposit back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn j_referees_split_and_the_job_ends_non_deterministic() {
     let s = Scenario::start("split").await;
     let [h1, h2, liar] = two_honest_and_a_liar(&s).await;
-    let funds_before = s
-        .chain
-        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
-        .await
-        .unwrap();
+    let funds_before = s.buyer_funds().await;
     let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
     let referees = s
         .late_agents_once_running(
@@ -202,6 +201,9 @@ async fn j_referees_split_and_the_job_ends_non_deterministic() {
                 "",
                 "[chaos]\ncorrupt_results = true\ncorrupt_mask = 2",
                 "[chaos]\ncorrupt_results = true\ncorrupt_mask = 4",
+                "",
+                "",
+                "",
             ],
         )
         .await;
@@ -220,11 +222,7 @@ async fn j_referees_split_and_the_job_ends_non_deterministic() {
             "nobody slashed, all unlocked"
         );
     }
-    let funds_after = s
-        .chain
-        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
-        .await
-        .unwrap();
+    let funds_after = s.buyer_funds().await;
     assert_eq!(
         funds_after, funds_before,
         "the buyer got its whole deposit back"
@@ -402,11 +400,7 @@ async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
     honest.start();
     liar.start();
     let case = gemm();
-    let funds_before = s
-        .chain
-        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
-        .await
-        .unwrap();
+    let funds_before = s.buyer_funds().await;
     let job = s.submit(&case.job, 3, 2, 20, 60).await;
     s.wait_for(&job, Duration::from_secs(120), "two claims", |j| {
         j.filled == 2
@@ -430,11 +424,7 @@ async fn l_without_a_quorum_nobody_is_slashed_and_no_outputs_are_published() {
         );
     }
     // The buyer got its whole deposit back.
-    let funds_after = s
-        .chain
-        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
-        .await
-        .unwrap();
+    let funds_after = s.buyer_funds().await;
     assert_eq!(funds_after, funds_before);
     // The honest agent records the end, and its correct outputs never reach the buyer's store.
     for _ in 0..40 {
@@ -505,7 +495,7 @@ async fn m_a_kernel_beyond_any_budget_ends_out_of_budget_and_the_quorum_is_paid(
 /// they send undrawn is refused (`NotDrawn`), the honest agents take what the draw gave them,
 /// and a Sybil's lie opens a dispute whose referees (three more agents, started once the job
 /// runs) outvote it: even when the draw gave the Sybils two slots, their hash loses and they
-/// are slashed.
+/// are slashed (six late agents: a dispute draws six referees).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
     let s = Scenario::start("sybil").await;
@@ -521,7 +511,7 @@ async fn h_a_sybil_buyer_takes_only_what_the_draw_gives_it() {
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let lie = [0x66u8; 32];
     let (held, refusals) = s.sybils_attack(&sybils, &job, lie).await;
-    let referees = s.late_agents_once_running(&job, &["", "", ""]).await;
+    let referees = s.late_agents_once_running(&job, &[""; 6]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&agents.iter().chain(&referees).collect::<Vec<_>>());
     let honest_hash = concord_protocol::result_hash(&case.cpu_reference());
@@ -615,17 +605,17 @@ async fn n_an_audited_job_waits_for_its_auditor_and_pays_it() {
     for a in replicas.iter_mut() {
         a.start();
     }
-    let funds_before = s
-        .chain
-        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
-        .await
-        .unwrap();
+    let funds_before = s.buyer_funds().await;
     let case = gemm();
     let job = s.submit(&case.job, 3, 2, 120, 120).await;
     let auditor = s.late_agents_once_running(&job, &[""]).await;
     let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
     let logs = all_logs(&replicas.iter().chain(&auditor).collect::<Vec<_>>());
-    assert_eq!((settled.auditors, settled.audit_name()), (1, "auditor drawn"), "{logs}");
+    assert_eq!(
+        (settled.auditors, settled.audit_name()),
+        (1, "auditor drawn"),
+        "{logs}"
+    );
     assert_eq!(settled.slots[3].provider, auditor[0].pubkey(), "{logs}");
     for a in replicas.iter().chain(&auditor) {
         assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
@@ -634,10 +624,10 @@ async fn n_an_audited_job_waits_for_its_auditor_and_pays_it() {
         settled.agreed_hash.map(Hash32),
         Some(concord_protocol::result_hash(&case.cpu_reference()))
     );
-    let funds_after = s
-        .chain
-        .token_balance(&s.mint.account_of(&s.buyer.pubkey()))
-        .await
-        .unwrap();
-    assert_eq!(funds_before - funds_after, 4 * PRICE, "four replicas paid for");
+    let funds_after = s.buyer_funds().await;
+    assert_eq!(
+        funds_before - funds_after,
+        4 * PRICE,
+        "four replicas paid for"
+    );
 }

@@ -185,7 +185,7 @@ fn job_text(address: &Pubkey, j: &JobAccount, mint: &Mint) -> String {
     }
     if j.disputed() {
         s.push_str(&format!(
-            "\n  dispute       {} ({} referees, a verdict needs {} of them; claims until {})",
+            "\n  dispute       {} ({} referees; a verdict needs {} reveals, all agreeing; claims until {})",
             j.dispute_name(),
             j.referees,
             concord_market::REFEREE_QUORUM,

@@ -1,7 +1,7 @@
 //! Pure settlement rules (no accounts, no CPI): when revealed hashes disagree (a dispute),
 //! which hash won, each slot's outcome, and where every unit of the escrow goes. Quorum is
-//! more than half the replicas (the referees' `REFEREE_QUORUM` more than half of theirs), so
-//! at most one hash can reach it.
+//! more than half the replicas, so at most one hash can reach it; a dispute's verdict needs
+//! every referee who revealed to agree (and `REFEREE_QUORUM` of them to reveal).
 //!
 //! Who gets what (`docs/security.md` has the table and why no party can profit from an outcome
 //! it can cause):
@@ -18,7 +18,7 @@
 //! is non-deterministic: nobody is paid or slashed, the buyer gets the whole deposit back.
 //! A provider that did not reveal is slashed only when a quorum or a verdict formed: then the
 //! job was shown feasible.
-use crate::state::{Job, Slot, SlotOutcome, SlotStatus, REFEREE_QUORUM};
+use crate::state::{Job, Slot, SlotOutcome, SlotStatus, MAX_REFEREES, REFEREE_QUORUM};
 
 /// The hash revealed by at least `quorum` slots, if any.
 pub fn winning_hash(slots: &[Slot], quorum: u8) -> Option<[u8; 32]> {
@@ -39,10 +39,26 @@ pub fn disagree(slots: &[Slot]) -> bool {
 /// What settles `job`: the referees' verdict in a dispute, else the replicas' quorum hash.
 pub fn verdict(job: &Job) -> Option<[u8; 32]> {
     if job.disputed() {
-        winning_hash(job.referee_slots(), REFEREE_QUORUM)
+        referee_verdict(job.referee_slots())
     } else {
         winning_hash(job.replica_slots(), job.quorum)
     }
+}
+
+/// The referees' verdict: the hash every referee who revealed agrees on, when at least
+/// [`REFEREE_QUORUM`] revealed; none when two disagree or too few revealed (the job is
+/// non-deterministic).
+pub fn referee_verdict(slots: &[Slot]) -> Option<[u8; 32]> {
+    let mut revealed = slots.iter().filter(|s| s.status == SlotStatus::Revealed);
+    let first = revealed.next()?.result_hash;
+    let mut count = 1usize;
+    for s in revealed {
+        if s.result_hash != first {
+            return None;
+        }
+        count += 1;
+    }
+    (count >= usize::from(REFEREE_QUORUM)).then_some(first)
 }
 
 /// The outcome of one slot given the winning hash (or none).
@@ -63,8 +79,10 @@ pub struct Payout {
     pub paid: u8,
     /// Slashed slots, replicas' and referees'.
     pub slashed: u8,
-    /// What each referee who revealed the verdict receives: `price − fee`, or an equal share
-    /// of the slashed collateral when that is less.
+    /// What each referee who revealed the verdict receives: an equal share of the slashed
+    /// collateral, at most `price − fee` (what a replica earns) and at most the deposit over
+    /// [`MAX_REFEREES`] (`settle_referees` pays before the replicas' slashes come in, out of
+    /// the deposit).
     pub referee_pay: u64,
     /// Referees paid.
     pub referees_paid: u8,
@@ -97,9 +115,10 @@ impl Payout {
             .deposit()?
             .checked_sub(job.price_per_replica.checked_mul(u64::from(paid))?)?;
         let pool = job.collateral_per_replica.checked_mul(u64::from(slashed))?;
+        let advance = job.deposit()? / MAX_REFEREES as u64;
         let referee_pay = match referees_paid {
             0 => 0,
-            n => provider_pay.min(pool / u64::from(n)),
+            n => provider_pay.min(pool / u64::from(n)).min(advance),
         };
         let burn_due = pool.checked_sub(referee_pay.checked_mul(u64::from(referees_paid))?)?;
         Some(Payout {
@@ -231,6 +250,19 @@ mod tests {
     }
 
     #[test]
+    fn a_verdict_needs_every_revealing_referee_and_enough_of_them() {
+        let agreed = [revealed(1), revealed(1), revealed(1), revealed(1)];
+        assert_eq!(referee_verdict(&agreed), Some([1; 32]));
+        let mut silent = agreed;
+        silent[3].status = SlotStatus::Committed;
+        assert_eq!(referee_verdict(&silent), None, "three reveals are too few");
+        let mut one_against = [revealed(1); 6];
+        assert_eq!(referee_verdict(&one_against), Some([1; 32]));
+        one_against[5] = revealed(2);
+        assert_eq!(referee_verdict(&one_against), None, "one dissent is a veto");
+    }
+
+    #[test]
     fn differing_reveals_are_a_dispute_and_unrevealed_slots_are_not() {
         assert!(disagree(&[revealed(1), revealed(2)]));
         assert!(!disagree(&[
@@ -243,8 +275,8 @@ mod tests {
         assert!(!disagree(&[revealed(1), hidden]));
     }
 
-    /// A dispute: one liar among three replicas, three referees of which two reveal the
-    /// verdict and one lies. Slashed collateral pays the two referees (capped at what a replica
+    /// A dispute: one liar among three replicas, referees of which two reveal the verdict and
+    /// one is slashed. Slashed collateral pays the two referees (capped at what a replica
     /// earns), the rest is burned, and every unit is accounted for.
     #[test]
     fn losers_pay_the_referees_and_the_rest_is_burned() {
@@ -259,7 +291,7 @@ mod tests {
         use SlotOutcome::*;
         let outcomes = [Paid, Slashed, Paid, Paid, Paid, Slashed];
         let p = Payout::of(&job, &outcomes).unwrap();
-        // Pool 140: two referees at min(95, 70) = 70 each, nothing to burn.
+        // Pool 140: two referees at min(95, 140 / 2, 300 / 6) = 50 each; 40 burned.
         assert_eq!(
             (
                 p.paid,
@@ -268,15 +300,22 @@ mod tests {
                 p.referee_pay,
                 p.burn_due
             ),
-            (2, 2, 2, 70, 0)
+            (2, 2, 2, 50, 40)
         );
         assert_eq!((p.treasury_due, p.buyer_refund), (10, 100));
+        // Little collateral: the referees share the pool.
+        let poor = Job {
+            collateral_per_replica: 40,
+            ..job.clone()
+        };
+        let p = Payout::of(&poor, &outcomes).unwrap();
+        assert_eq!((p.referee_pay, p.burn_due), (40, 0));
         let rich = Job {
             collateral_per_replica: 500,
             ..job.clone()
         };
         let p = Payout::of(&rich, &outcomes).unwrap();
-        assert_eq!((p.referee_pay, p.burn_due), (95, 1000 - 190));
+        assert_eq!((p.referee_pay, p.burn_due), (50, 1000 - 100));
         let deposit = 300 + 2 * rich.collateral_per_replica;
         assert_eq!(
             p.buyer_refund

@@ -597,6 +597,14 @@ impl Scenario {
         agents
     }
 
+    /// The buyer's payment-token balance.
+    pub async fn buyer_funds(&self) -> u64 {
+        self.chain
+            .token_balance(&self.mint.account_of(&self.buyer.pubkey()))
+            .await
+            .expect("buyer balance")
+    }
+
     /// Sets the market's hidden-audit probability (basis points), as its admin.
     pub async fn set_audit_bps(&self, audit_bps: u16) {
         let config = self.chain.market_config().await.expect("market config");
@@ -617,7 +625,11 @@ impl Scenario {
     /// Once `job` runs (its replicas drawn and claimed), starts one agent per entry of
     /// `extras` (its extra config) named `referee-N`: they join the draws too late to be a
     /// replica, so the draw can only give them an audit's or a dispute's slots.
-    pub async fn late_agents_once_running(&self, job: &Pubkey, extras: &[&str]) -> Vec<AgentProcess> {
+    pub async fn late_agents_once_running(
+        &self,
+        job: &Pubkey,
+        extras: &[&str],
+    ) -> Vec<AgentProcess> {
         self.wait_for(job, Duration::from_secs(120), "the replicas' claims", |j| {
             j.state != JobState::Open || j.disputed()
         })

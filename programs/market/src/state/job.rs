@@ -17,11 +17,13 @@ pub const MAX_REPLICAS: usize = 5;
 pub const MAX_MANIFEST_URI_LEN: usize = 200;
 /// Most providers a job remembers as drawn and absent (never drawn for it again).
 pub const MAX_ABSENT: usize = 8;
-/// Referees a dispute draws: they re-run the job, and a hash revealed by
-/// [`REFEREE_QUORUM`] of them is the verdict.
-pub const MAX_REFEREES: usize = 3;
-/// Referees that must reveal one hash for it to be the verdict.
-pub const REFEREE_QUORUM: u8 = 2;
+/// Referees a dispute draws: they re-run the job, and the hash every referee who revealed
+/// agrees on is the verdict (at least [`REFEREE_QUORUM`] of them revealing). A wrong verdict
+/// needs every referee to be the liars' (α⁶ for stake share α); one honest referee turns it
+/// into a non-deterministic end, where nobody is slashed.
+pub const MAX_REFEREES: usize = 6;
+/// Referees that must reveal (all the same hash) for a verdict.
+pub const REFEREE_QUORUM: u8 = 4;
 /// Auditors a job can have: a hidden audit draws one further replica.
 pub const MAX_AUDITORS: usize = 1;
 /// Slots a job can hold: its replicas, an auditor, then a dispute's referees.
@@ -481,6 +483,13 @@ impl Job {
     pub fn open_dispute(&mut self, slot: u64, now: i64, take_window: i64) -> Result<()> {
         require!(!self.disputed(), MarketError::Disputed);
         self.referees = MAX_REFEREES as u8;
+        self.reopen(slot, now, take_window)
+    }
+
+    /// Reopens the job for the late slots just added (an auditor, or referees): a new draw
+    /// round for them at `slot` and `now`, with [`DISPUTE_CLAIM_ROUNDS`] take windows to
+    /// claim them.
+    fn reopen(&mut self, slot: u64, now: i64, take_window: i64) -> Result<()> {
         self.state = JobState::Open;
         self.claim_deadline = take_window
             .checked_mul(DISPUTE_CLAIM_ROUNDS)
@@ -701,16 +710,7 @@ impl Job {
             return Ok(AuditDecision::NotAudited);
         }
         self.auditors = MAX_AUDITORS as u8;
-        self.state = JobState::Open;
-        self.claim_deadline = take_window
-            .checked_mul(DISPUTE_CLAIM_ROUNDS)
-            .and_then(|w| now.checked_add(w))
-            .ok_or(MarketError::MathOverflow)?;
-        self.draw_round = self
-            .draw_round
-            .checked_add(1)
-            .ok_or(MarketError::MathOverflow)?;
-        self.begin_round(slot, now)?;
+        self.reopen(slot, now, take_window)?;
         Ok(AuditDecision::Audited)
     }
 
@@ -841,8 +841,8 @@ impl Job {
         self.referee_pay_total = pay_total;
         self.escrow_owed = self
             .escrow_owed
-            .checked_sub(pay_total)
-            .and_then(|o| o.checked_add(slashed_in))
+            .checked_add(slashed_in)
+            .and_then(|o| o.checked_sub(pay_total))
             .ok_or(MarketError::MathOverflow)?;
         Ok(())
     }
@@ -1100,11 +1100,11 @@ mod tests {
         job.invariant().unwrap();
         assert_eq!(
             (job.state, job.referees, job.slot_count()),
-            (JobState::Open, 3, 6)
+            (JobState::Open, 6, 9)
         );
         assert_eq!(
             (job.claim_deadline, job.round_slots, job.draw_round),
-            (38, 3, 1)
+            (38, 6, 1)
         );
         assert_eq!(job.seed_slot, 20 + SEED_DELAY_SLOTS);
         assert_eq!(
@@ -1129,10 +1129,10 @@ mod tests {
             job.claimable_by(&providers[0], &hw, 9),
             Err(MarketError::AlreadyClaimed)
         );
-        let referees: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
+        let referees: Vec<Pubkey> = (0..6).map(|_| Pubkey::new_unique()).collect();
         for (i, r) in referees.iter().enumerate() {
             let claimed = job.claim(*r, 10).unwrap();
-            assert_eq!((claimed.index, claimed.started), (3 + i as u8, i == 2));
+            assert_eq!((claimed.index, claimed.started), (3 + i as u8, i == 5));
             job.invariant().unwrap();
         }
         assert_eq!(
