@@ -113,6 +113,7 @@ pub async fn drive(
         address,
         prepared,
         settleable_since: None,
+        audit_pending_since: None,
         fetched_at,
         kernel: Duration::ZERO,
         gpu_wait: Duration::ZERO,
@@ -133,6 +134,8 @@ struct Task<'a> {
     prepared: Option<Prepared>,
     /// When the job was first seen settleable (to give others a moment first).
     settleable_since: Option<Instant>,
+    /// When this job was first seen waiting for its audit's decision (staggers who sends it).
+    audit_pending_since: Option<Instant>,
     /// When the content was fetched, and the GPU time of the run (for overhead figures).
     fetched_at: Option<Instant>,
     kernel: Duration,
@@ -247,6 +250,11 @@ impl Task<'_> {
                     return self.give_up(entry, "the reveal deadline passed");
                 }
                 if job.audit_pending() || self.audit_unserved(job, now) {
+                    // Slot holders take turns a second apart, so one `audit` usually lands.
+                    let since = *self.audit_pending_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < WATCH_INTERVAL * slot as u32 {
+                        return Ok(Next::Wait);
+                    }
                     return self.decide_audit().await;
                 }
                 if job.check_reveal_open(now).is_err() {
@@ -450,15 +458,21 @@ impl Task<'_> {
     }
 
     /// Sends `audit` for the job (reveals wait on it): refused until the audit seed slot is
-    /// produced, and by whoever's `audit` landed first; either way the next pass reads again.
+    /// produced, and after whoever's `audit` landed first. Decided: read the job again at once
+    /// (to reveal); refused: the next pass tries again.
     async fn decide_audit(&mut self) -> Result<Next, Stop> {
         let agent = self.agent;
         let audit = [ix::audit(&self.address)];
         match agent.sender.send(&audit, &[]).await {
-            Ok(sig) => info!(job = %self.address, signature = %sig, "decided the job's audit"),
-            Err(e) => debug!(job = %self.address, error = %e, "audit not decided yet"),
+            Ok(sig) => {
+                info!(job = %self.address, signature = %sig, "decided the job's audit");
+                Ok(Next::Continue)
+            }
+            Err(e) => {
+                debug!(job = %self.address, error = %e, "audit not decided yet");
+                Ok(Next::Wait)
+            }
         }
-        Ok(Next::Wait)
     }
 
     async fn settle(&mut self, job: &Job) -> Result<Next, Stop> {
