@@ -249,7 +249,8 @@ impl Task<'_> {
                 if now > job.reveal_deadline {
                     return self.give_up(entry, "the reveal deadline passed");
                 }
-                if job.audit_pending() || self.audit_unserved(job, now) {
+                let unserved = job.awaits_auditor() && now > job.claim_deadline;
+                if job.audit_pending() || unserved {
                     // Slot holders take turns a second apart, so one `audit` usually lands.
                     let since = *self.audit_pending_since.get_or_insert_with(Instant::now);
                     if since.elapsed() < WATCH_INTERVAL * slot as u32 {
@@ -446,15 +447,6 @@ impl Task<'_> {
                 false
             }
         }
-    }
-
-    /// Whether an audit was drawn for `job` and nobody took its slot by the deadline (then
-    /// `audit` drops it and reveals open).
-    fn audit_unserved(&self, job: &Job, now: i64) -> bool {
-        job.auditors > 0
-            && job.state == JobState::Open
-            && job.filled < job.first_slots()
-            && now > job.claim_deadline
     }
 
     /// Sends `audit` for the job (reveals wait on it): refused until the audit seed slot is

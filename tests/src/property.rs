@@ -601,7 +601,7 @@ impl World {
                     return;
                 };
                 // As the SDK does: a dispute's referees first, then the replicas.
-                let referees_first = state.disputed() && !state.referees_settled();
+                let referees_first = !state.referees_settled();
                 let mut slots = if referees_first {
                     self.accounts_of(state.referee_slots())
                 } else {

@@ -41,7 +41,7 @@ pub async fn run(
             )));
         }
     }
-    if j.auditors > 0 && j.state == concord_market::JobState::Open {
+    if j.awaits_auditor() {
         return Err(CliError::msg(format!(
             "job {address} is audited: reveals open once the auditor (drawn now) has committed"
         )));

@@ -25,7 +25,7 @@ pub async fn run(
     // replicas against their verdict.
     let mut sig;
     loop {
-        let referees_first = j.disputed() && !j.referees_settled();
+        let referees_first = !j.referees_settled();
         sig = ctx
             .sender()?
             .send(&[mint.settle_instruction(&address, &j)], &[])

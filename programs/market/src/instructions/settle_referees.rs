@@ -22,7 +22,8 @@ use crate::state::*;
 pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     let job = &ctx.accounts.escrow.job;
     require!(job.disputed(), MarketError::NotDisputed);
-    if job.state == JobState::Settled || job.referees_settled() && !job.referee_slots().is_empty() {
+    if job.state == JobState::Settled || (job.referees_settled() && !job.referee_slots().is_empty())
+    {
         return Ok(());
     }
     job.check_settleable(Clock::get()?.unix_timestamp)?;

@@ -303,6 +303,15 @@ impl Job {
         self.replicas.saturating_add(self.auditors)
     }
 
+    /// Whether an audit was drawn and its auditor has not claimed yet (the job is open for it);
+    /// past the claim deadline, `audit` drops it.
+    pub fn awaits_auditor(&self) -> bool {
+        self.audit_decided
+            && self.auditors > 0
+            && self.filled < self.first_slots()
+            && self.state == JobState::Open
+    }
+
     /// Whether reveals wait for `audit` to decide whether the job is audited.
     pub fn audit_pending(&self) -> bool {
         self.audit_seed_slot != 0 && !self.audit_decided
@@ -684,8 +693,7 @@ impl Job {
         now: i64,
         take_window: i64,
     ) -> Result<AuditDecision> {
-        let unfilled = self.auditors > 0 && self.filled < self.first_slots();
-        if self.audit_decided && unfilled && self.state == JobState::Open {
+        if self.awaits_auditor() {
             require!(now > self.claim_deadline, MarketError::ClaimWindowOpen);
             self.auditors = 0;
             self.state = JobState::Running;
