@@ -262,3 +262,44 @@ async fn an_audit_nobody_serves_is_dropped() {
     assert_eq!(a.m.bank.balance(&pda::job_vault(&job)).await, 3 * FEE);
     a.m.assert_conserved().await;
 }
+
+/// Three colluding replicas commit the same lie, and the audit draws an honest auditor. Seeing
+/// it, they withhold their reveals: with no quorum they used to lose nothing but their pay (and
+/// a liar could lie whenever it held every replica, risk-free). A commitment never revealed is
+/// slashed whatever the outcome: the provider ran the job (or chose not to) and could always
+/// reveal it. The lone auditor is unpaid (no quorum); the buyer is refunded.
+#[tokio::test]
+async fn an_audited_liar_cannot_withhold_its_reveal_to_escape() {
+    let (mut a, extra) = audited_market(10_000, 1).await;
+    let (job, auditor) = (a.job, &extra[0]);
+    a.commit_all(&[X, X, X]).await;
+    assert_eq!(a.decide().await, "audited");
+    a.m.claim(auditor, &job).await.expect("auditor claim");
+    a.m.commit(auditor, &job, R, [9; 32]).await.unwrap();
+    a.m.reveal(auditor, &job, R, [9; 32]).await.unwrap();
+    let mut holders: Vec<&Actor> = a.replicas.iter().collect();
+    holders.push(auditor);
+    let buyer = a.buyer.clone_actor();
+    assert_error(
+        a.m.settle(&buyer, &job, &holders).await,
+        MarketError::SettleTooEarly,
+    );
+    let state = a.m.job(&job).await;
+    let now = a.m.bank.now().await;
+    a.m.bank.warp(state.reveal_deadline - now + 1).await;
+    a.m.settle(&buyer, &job, &holders).await.expect("settle");
+    let state = a.m.job(&job).await;
+    use SlotOutcome::*;
+    let outcomes: Vec<_> = state.slots[..4].iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes, [Slashed, Slashed, Slashed, Unpaid]);
+    assert_eq!(state.agreed_hash, None);
+    assert_eq!(state.burn_due, 3 * COLLATERAL);
+    for p in &a.replicas {
+        assert_eq!(a.m.provider_state(p).await.staked, STAKE - COLLATERAL);
+    }
+    assert_eq!(a.m.provider_state(auditor).await.staked, STAKE);
+    assert_eq!(a.m.bank.balance(&buyer.token).await, FUNDS);
+    a.m.close(&buyer, &job).await.unwrap();
+    assert_eq!(a.m.total_tokens().await, a.start_total - 3 * COLLATERAL);
+    a.m.assert_conserved().await;
+}

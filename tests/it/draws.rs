@@ -388,15 +388,22 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
         if !held.is_empty() {
             // Differing hashes: a dispute. Its referees are whoever the draw gives (a Sybil
             // that holds no slot may be one, and lies with the others).
-            m.past_seed_slot(&job).await;
-            let drawn = m.drawn(&job).await;
+            // A round may draw fewer than six (64 steps over seven eligible): `redraw` after
+            // the take window draws for the slots still free, as anyone would.
             let everyone: Vec<&Actor> = sybils.iter().chain(&honest).collect();
-            let referees: Vec<&Actor> = drawn
-                .iter()
-                .map(|d| *everyone.iter().find(|a| a.key() == *d).unwrap())
-                .collect();
-            for r in &referees {
-                m.claim_as_drawn(r, &job).await.unwrap();
+            let mut referees: Vec<&Actor> = Vec::new();
+            loop {
+                m.past_seed_slot(&job).await;
+                for d in m.drawn(&job).await {
+                    let r = *everyone.iter().find(|a| a.key() == d).unwrap();
+                    m.claim_as_drawn(r, &job).await.unwrap();
+                    referees.push(r);
+                }
+                if m.job(&job).await.state == JobState::Running {
+                    break;
+                }
+                m.bank.warp(TAKE_WINDOW + 1).await;
+                m.redraw(&job).await.expect("redraw");
             }
             let verdicts: Vec<[u8; 32]> = referees
                 .iter()
@@ -447,10 +454,10 @@ async fn a_sybil_buyer_cannot_take_its_own_jobs_quorum_at_will() {
     // First come, first served gave them all 24. Now a wrong hash wins only when the draw
     // gives the Sybils two replicas and then two referees: never seen here.
     assert_eq!(quorums, 0, "the Sybils' hash won {quorums} of {JOBS} jobs");
-    assert!(
-        outvoted >= 1,
-        "a Sybil was drawn, lied, and lost the dispute"
-    );
+    // Drawn Sybils lied in some job (P(never) ≈ 10⁻⁸); each such job ended with the liar
+    // outvoted or vetoed (checked above). Which one is chance: a lone Sybil replica loses only
+    // when the other Sybil is not among the referees (1 in 7).
+    assert!(outvoted + vetoed >= 1, "a Sybil was drawn and lied");
     println!("Sybil lies lost {outvoted}, vetoed by a Sybil referee {vetoed}, of {JOBS} jobs");
     m.assert_conserved().await;
 }

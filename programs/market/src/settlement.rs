@@ -16,8 +16,10 @@
 //! Revealed hashes that differ are never settled by majority: `settle` opens a dispute and the
 //! referees' verdict decides. Without a verdict (referees split, or too few revealed) the job
 //! is non-deterministic: nobody is paid or slashed, the buyer gets the whole deposit back.
-//! A provider that did not reveal is slashed only when a quorum or a verdict formed: then the
-//! job was shown feasible.
+//! A provider that committed and never revealed is slashed whatever the outcome: it holds its
+//! result and could always reveal it (withholding is how a liar would dodge a verdict it sees
+//! coming). One that claimed and never committed is slashed only when a quorum or a verdict
+//! formed: then the job was shown feasible.
 use crate::state::{Job, Slot, SlotOutcome, SlotStatus, MAX_REFEREES, REFEREE_QUORUM};
 
 /// The hash revealed by at least `quorum` slots, if any.
@@ -65,7 +67,7 @@ pub fn referee_verdict(slots: &[Slot]) -> Option<[u8; 32]> {
 pub fn slot_outcome(slot: &Slot, winner: Option<[u8; 32]>) -> SlotOutcome {
     match (slot.status, winner) {
         (SlotStatus::Revealed, Some(w)) if slot.result_hash == w => SlotOutcome::Paid,
-        (_, Some(_)) => SlotOutcome::Slashed,
+        (_, Some(_)) | (SlotStatus::Committed, None) => SlotOutcome::Slashed,
         (_, None) => SlotOutcome::Unpaid,
     }
 }
@@ -201,16 +203,23 @@ mod tests {
     }
 
     #[test]
-    fn a_no_show_is_slashed_only_when_a_quorum_formed() {
-        let quorum = [revealed(1), revealed(1), with_status(SlotStatus::Committed)];
-        let w = winning_hash(&quorum, 2);
-        assert_eq!(slot_outcome(&quorum[2], w), SlotOutcome::Slashed);
+    fn a_commitment_never_revealed_is_slashed_and_a_missing_one_only_with_a_quorum() {
+        for no_show in [SlotStatus::Claimed, SlotStatus::Committed] {
+            let quorum = [revealed(1), revealed(1), with_status(no_show)];
+            let w = winning_hash(&quorum, 2);
+            assert_eq!(slot_outcome(&quorum[2], w), SlotOutcome::Slashed);
+        }
+        let expected = |no_show| match no_show {
+            SlotStatus::Committed => SlotOutcome::Slashed,
+            _ => SlotOutcome::Unpaid,
+        };
         for no_show in [SlotStatus::Claimed, SlotStatus::Committed] {
             let slots = [revealed(1), revealed(2), with_status(no_show)];
             let w = winning_hash(&slots, 2);
             assert_eq!(w, None);
             let outcomes: Vec<_> = slots.iter().map(|s| slot_outcome(s, w)).collect();
-            assert_eq!(outcomes, [SlotOutcome::Unpaid; 3], "{no_show:?}");
+            let unpaid = SlotOutcome::Unpaid;
+            assert_eq!(outcomes, [unpaid, unpaid, expected(no_show)], "{no_show:?}");
         }
     }
 

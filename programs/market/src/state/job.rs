@@ -110,11 +110,12 @@ pub enum SlotOutcome {
     Pending,
     /// Revealed the quorum's hash: paid and collateral unlocked.
     Paid,
-    /// Revealed, but no quorum formed (or a dispute's referees split): collateral unlocked,
-    /// nothing paid.
+    /// No quorum formed (or a dispute's referees split), and revealed or never committed:
+    /// collateral unlocked, nothing paid.
     Unpaid,
-    /// Revealed another hash than the quorum's (or the dispute's verdict), or never revealed
-    /// although one formed: collateral slashed (burned, less what pays the referees).
+    /// Revealed another hash than the quorum's (or the dispute's verdict), committed and never
+    /// revealed, or never committed although a quorum formed: collateral slashed (burned, less
+    /// what pays the referees).
     Slashed,
     /// Job expired unfilled: collateral unlocked, nothing paid.
     Released,
@@ -879,7 +880,7 @@ impl Job {
     /// collateral, slashed collateral is exactly what is burned plus what paid the referees
     /// (before the end: the vault holds the deposit less the referees' pay plus their slashed
     /// collateral), an open job has a free slot, and nobody is slashed without a quorum or a
-    /// verdict.
+    /// verdict but for a commitment never revealed.
     pub fn invariant(&self) -> Result<()> {
         self.check_invariant()
             .map_err(|_| error!(MarketError::InvariantViolated))
@@ -958,11 +959,11 @@ impl Job {
         {
             return Err("a draw round draws for slots that were free when it began");
         }
-        let slashed = self.slots[..filled]
+        let slashed_unexplained = self.slots[..filled]
             .iter()
-            .any(|s| s.outcome == SlotOutcome::Slashed);
-        if slashed && self.agreed_hash.is_none() {
-            return Err("a slash needs a quorum");
+            .any(|s| s.outcome == SlotOutcome::Slashed && s.status != SlotStatus::Committed);
+        if slashed_unexplained && self.agreed_hash.is_none() {
+            return Err("a slash needs a quorum or a commitment never revealed");
         }
         Ok(())
     }
