@@ -2,9 +2,11 @@
 //! own code (`concord_market::draw::candidates` over a Fenwick tree of stake, and
 //! `settlement::{disagree, verdict, outcomes, Payout}` on a real `Job`): an attacker holding
 //! a share α of the stake, split over 1 or 10 identities, lies in every slot it is drawn for
-//! (replica or referee); honest providers (50, equal stake) reveal the right hash. Measured per
-//! job: P(the wrong result is accepted), P(an honest provider is slashed), P(dispute), the
-//! attacker's share of slots, and its expected gain from lying instead of computing.
+//! (replica, auditor or referee), or only in jobs where it holds every replica (slot holders
+//! are public, so it knows); honest providers (50, equal stake) reveal the right hash.
+//! Measured per job: P(the wrong result is accepted), P(an honest provider is slashed),
+//! P(dispute), the attacker's share of slots, its expected gain from lying instead of
+//! computing, and the compute cost above which lying pays (the gain is linear in it).
 use concord_market::draw::{self, fenwick};
 use concord_market::settlement::{disagree, outcomes, verdict, Payout};
 use concord_market::{Job, Slot, SlotOutcome, SlotStatus, MAX_REFEREES};
@@ -36,6 +38,35 @@ impl Economics {
     };
 }
 
+/// When the attacker lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// In every slot it is drawn for.
+    Always,
+    /// Only in jobs where it holds every replica slot (then in its auditor and referee slots
+    /// too); elsewhere it computes like anyone. Caught by an honest auditor it still reveals
+    /// (a commitment withheld is slashed) and hopes one of its identities is a referee.
+    WhenHoldingAll,
+}
+
+/// Who attacks: a share `alpha` of the stake over `identities` identities, lying by `strategy`.
+#[derive(Clone, Copy, Debug)]
+pub struct Attack {
+    pub alpha: f64,
+    pub identities: usize,
+    pub strategy: Strategy,
+}
+
+impl Attack {
+    pub fn always(alpha: f64, identities: usize) -> Attack {
+        Attack {
+            alpha,
+            identities,
+            strategy: Strategy::Always,
+        }
+    }
+}
+
 /// One cell of the table.
 #[derive(Clone, Copy, Debug)]
 pub struct Cell {
@@ -54,6 +85,10 @@ pub struct Cell {
     pub attacker_share: f64,
     /// Expected gain per job of lying rather than computing (negative: lying does not pay).
     pub gain_per_job: f64,
+    /// The compute cost (in prices) above which lying pays: the gain is `K + n·compute` with
+    /// `n` the replica and auditor slots the attacker lied in per job; `None` when it never
+    /// lied.
+    pub break_even: Option<f64>,
 }
 
 /// Stake weights: `identities` attacker identities sharing `alpha`, then [`HONEST`] honest.
@@ -67,20 +102,18 @@ fn weights(alpha: f64, identities: usize) -> Vec<u64> {
 /// Money units per price unit in the simulated jobs (the program's integer arithmetic).
 const UNIT: f64 = 1_000_000.0;
 
-/// Runs `trials` jobs of `replicas` slots (quorum more than half) against an attacker with
-/// `alpha` of the stake in `identities` identities, through the program's own rules: with
+/// Runs `trials` jobs of `replicas` slots (quorum more than half) against `attack`, through
+/// the program's own rules: with
 /// probability `audit` (the program's `draw::audit_roll` against the job's `audit_bps`) one
 /// auditor is drawn passing over the replicas; revealed hashes that differ open a dispute, [`MAX_REFEREES`] referees are drawn passing over the
 /// replicas (`draw::candidates`), the verdict is `settlement::verdict`, outcomes
 /// `settlement::outcomes` and the money `Payout::of`. Attacker referees lie too.
-pub fn simulate(
-    alpha: f64,
-    replicas: u8,
-    identities: usize,
-    audit: f64,
-    trials: u32,
-    e: Economics,
-) -> Cell {
+pub fn simulate(attack: Attack, replicas: u8, audit: f64, trials: u32, e: Economics) -> Cell {
+    let Attack {
+        alpha,
+        identities,
+        strategy,
+    } = attack;
     let w = weights(alpha, identities);
     let mut tree = vec![0u64; w.len()];
     for (i, x) in w.iter().enumerate() {
@@ -99,8 +132,11 @@ pub fn simulate(
         audit_bps: (audit * 10_000.0).round() as u16,
         ..Job::default()
     };
-    let (mut wrong, mut slashed_honest, mut attacker_slots, mut gain, mut disputes) =
-        (0u32, 0u32, 0u64, 0.0, 0u32);
+    let (mut wrong, mut slashed_honest, mut attacker_slots, mut disputes) =
+        (0u32, 0u32, 0u64, 0u32);
+    // The gain is `fixed + lied × compute`.
+    let (mut fixed, mut lied) = (0.0, 0u64);
+    let is_attacker = |index: u32| (index as usize) < identities;
     let revealed = |index: u32| Slot {
         status: SlotStatus::Revealed,
         result_hash: if (index as usize) < identities {
@@ -119,6 +155,12 @@ pub fn simulate(
             *slot = revealed(c.index);
         }
         let mut indices: Vec<u32> = drawn.iter().map(|c| c.index).collect();
+        let holds = indices.iter().filter(|i| is_attacker(**i)).count() as u64;
+        attacker_slots += holds;
+        if strategy == Strategy::WhenHoldingAll && holds < u64::from(replicas) {
+            // It computes like everyone: nothing to gain or lose against doing so.
+            continue;
+        }
         let audit_seed = draw::round_seed(&seed, 2, u64::from(t), &[0xA0; 32]);
         if draw::audit_roll(&audit_seed, 0, &audit_seed) < job.audit_bps {
             let seed = draw::round_seed(&audit_seed, 3, u64::from(t), &[0xA1; 32]);
@@ -150,18 +192,17 @@ pub fn simulate(
         }
         let mut honest_hit = false;
         for (k, (index, outcome)) in indices.iter().zip(&outcomes).enumerate() {
-            let attacker = (*index as usize) < identities;
             let referee = k >= usize::from(job.first_slots());
-            if !attacker {
+            if !is_attacker(*index) {
                 honest_hit |= *outcome == SlotOutcome::Slashed;
                 continue;
             }
             if !referee {
-                attacker_slots += u64::from(k < usize::from(replicas));
                 // Had it computed, this slot would have earned price − fee at the compute cost.
-                gain -= e.price - e.fee - e.compute;
+                fixed -= e.price - e.fee;
+                lied += 1;
             }
-            gain += match outcome {
+            fixed += match outcome {
                 SlotOutcome::Paid if referee => payout.referee_pay as f64 / UNIT,
                 SlotOutcome::Paid => e.price - e.fee,
                 SlotOutcome::Slashed => -e.collateral,
@@ -171,6 +212,7 @@ pub fn simulate(
         slashed_honest += u32::from(honest_hit);
     }
     let n = f64::from(trials);
+    let lied_per_job = lied as f64 / n;
     Cell {
         alpha,
         replicas,
@@ -182,7 +224,8 @@ pub fn simulate(
         honest_slashed: f64::from(slashed_honest) / n,
         disputes: f64::from(disputes) / n,
         attacker_share: attacker_slots as f64 / (n * f64::from(replicas)),
-        gain_per_job: gain / n,
+        gain_per_job: fixed / n + lied_per_job * e.compute,
+        break_even: (lied > 0).then(|| -fixed / lied as f64),
     }
 }
 
@@ -215,18 +258,25 @@ fn binomial(n: u8, k: u8) -> f64 {
     (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
 }
 
-/// The table for `docs/security.md`, as markdown.
+/// A compute cost as a cell: `—` when the attacker never lied.
+fn cost(c: Option<f64>) -> String {
+    c.map_or("—".into(), |c| format!("{:.3}", c.max(0.0)))
+}
+
+/// The tables for `docs/security.md`, as markdown: the attacker that always lies, over α, r, q
+/// and identities; then the one that lies only when it holds every replica (10 identities),
+/// with the market's audit rate and with audits on half the jobs.
 pub fn table(trials: u32) -> String {
     let e = Economics::DEFAULT;
     let mut out = String::from(
-        "| α | r (quorum) | q | identities | P(wrong accepted) | analytic | goal 1.1·α^r·(1−q) | P(honest slashed) | P(dispute) | attacker's share of slots | gain of lying per job |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| α | r (quorum) | q | identities | P(wrong accepted) | analytic | goal 1.1·α^r·(1−q) | P(honest slashed) | P(dispute) | attacker's share of slots | gain of lying per job | lying pays above a compute cost of |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    for alpha in [0.05, 0.1, 0.2, 0.33, 0.45] {
+    for alpha in ALPHAS {
         for replicas in [1u8, 3, 5] {
             for (q, identities) in [(0.0, 1usize), (0.0, 10), (0.05, 1), (0.05, 10)] {
-                let c = simulate(alpha, replicas, identities, q, trials, e);
+                let c = simulate(Attack::always(alpha, identities), replicas, q, trials, e);
                 out.push_str(&format!(
-                    "| {alpha} | {replicas} ({}) | {q} | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:.4} | {:+.4} |\n",
+                    "| {alpha} | {replicas} ({}) | {q} | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:.4} | {:+.4} | {} |\n",
                     c.quorum,
                     c.wrong_accepted,
                     dispute_bound(alpha, replicas, q),
@@ -235,12 +285,39 @@ pub fn table(trials: u32) -> String {
                     c.disputes,
                     c.attacker_share,
                     c.gain_per_job,
+                    cost(c.break_even),
+                ));
+            }
+        }
+    }
+    out.push_str(
+        "\n| α | r (quorum) | q | P(wrong accepted) | goal 1.1·α^r·(1−q) | P(honest slashed) | gain of lying per job | lying pays above a compute cost of |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for alpha in ALPHAS {
+        for replicas in [3u8, 5] {
+            for q in [0.05, 0.5] {
+                let attack = Attack {
+                    strategy: Strategy::WhenHoldingAll,
+                    ..Attack::always(alpha, 10)
+                };
+                let c = simulate(attack, replicas, q, trials, e);
+                out.push_str(&format!(
+                    "| {alpha} | {replicas} ({}) | {q} | {:.5} | {:.5} | {:.5} | {:+.4} | {} |\n",
+                    c.quorum,
+                    c.wrong_accepted,
+                    1.1 * alpha.powi(i32::from(replicas)) * (1.0 - q),
+                    c.honest_slashed,
+                    c.gain_per_job,
+                    cost(c.break_even),
                 ));
             }
         }
     }
     out
 }
+
+/// The attacker's stake shares the tables cover.
+const ALPHAS: [f64; 5] = [0.05, 0.1, 0.2, 0.33, 0.45];
 
 #[cfg(test)]
 mod tests {
@@ -249,21 +326,27 @@ mod tests {
     #[test]
     fn the_draw_gives_the_attacker_its_stake_share_and_no_more() {
         for identities in [1, 10] {
-            let c = simulate(0.2, 1, identities, 0.0, 4000, Economics::DEFAULT);
+            let c = simulate(
+                Attack::always(0.2, identities),
+                1,
+                0.0,
+                4000,
+                Economics::DEFAULT,
+            );
             assert!((c.attacker_share - 0.2).abs() < 0.025, "{c:?}");
         }
         // Split over identities, three slots: the share stays at α (drawn without
         // replacement among 60 providers, a little below).
-        let split = simulate(0.2, 3, 10, 0.0, 3000, Economics::DEFAULT);
+        let split = simulate(Attack::always(0.2, 10), 3, 0.0, 3000, Economics::DEFAULT);
         assert!(split.attacker_share < 0.22, "{split:?}");
         // One identity can hold at most one of three slots: never a quorum.
-        let one = simulate(0.33, 3, 1, 0.0, 3000, Economics::DEFAULT);
+        let one = simulate(Attack::always(0.33, 1), 3, 0.0, 3000, Economics::DEFAULT);
         assert_eq!(one.wrong_accepted, 0.0, "{one:?}");
     }
 
     #[test]
     fn disputes_match_their_analytic_value_and_outvote_a_minority() {
-        let c = simulate(0.33, 3, 10, 0.0, 6000, Economics::DEFAULT);
+        let c = simulate(Attack::always(0.33, 10), 3, 0.0, 6000, Economics::DEFAULT);
         let bound = dispute_bound(0.33, 3, 0.0);
         assert!(
             (c.wrong_accepted - bound).abs() < 0.035,
@@ -281,12 +364,36 @@ mod tests {
         // Every job audited: four compared slots, so the attacker's lie passes only when all
         // four are its own, or it wins the dispute. Drawn without replacement from 60
         // providers, the measure sits below the analytic value (drawn with replacement).
-        let audited = simulate(0.33, 3, 10, 1.0, 6000, Economics::DEFAULT);
+        let audited = simulate(Attack::always(0.33, 10), 3, 1.0, 6000, Economics::DEFAULT);
         let bound = dispute_bound(0.33, 3, 1.0);
         assert!(
             audited.wrong_accepted <= bound + 0.005 && audited.wrong_accepted >= 0.3 * bound,
             "measured {} analytic {bound}",
             audited.wrong_accepted
         );
+    }
+
+    #[test]
+    fn a_liar_holding_every_replica_pays_only_for_audits() {
+        let e = Economics::DEFAULT;
+        let selective = |q| {
+            let attack = Attack {
+                strategy: Strategy::WhenHoldingAll,
+                ..Attack::always(0.45, 10)
+            };
+            simulate(attack, 3, q, 3000, e)
+        };
+        // Without audits its lie is the quorum: paid as if it had computed, whatever the cost.
+        let unaudited = selective(0.0);
+        assert!(unaudited.wrong_accepted > 0.05, "{unaudited:?}");
+        assert_eq!(unaudited.honest_slashed, 0.0);
+        assert_eq!(unaudited.break_even, Some(0.0));
+        // Audited, its lie meets an honest auditor (then a dispute) unless the auditor is its own.
+        let audited = selective(1.0);
+        assert!(
+            audited.wrong_accepted < unaudited.wrong_accepted,
+            "{audited:?}"
+        );
+        assert!(audited.break_even.is_some_and(|c| c > 0.0), "{audited:?}");
     }
 }
