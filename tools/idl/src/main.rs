@@ -12,8 +12,13 @@ const PROGRAMS: [(&str, &str); 2] = [
     ("programs/market", "concord_market"),
 ];
 
+/// The workspace this run builds: `cargo run` sets `CARGO_MANIFEST_DIR` for the process (the
+/// path compiled in may name another clone that shared the target dir, or none).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .join("../..")
         .canonicalize()
         .expect("workspace root")
