@@ -18,6 +18,11 @@ use crate::journal::{Entry, Stage};
 
 /// How often a waiting job re-reads the chain.
 const WATCH_INTERVAL: Duration = Duration::from_millis(1_000);
+/// How long each slot holder leaves the one before it to send `audit`: longer than that
+/// transaction takes to confirm (a few slots), so the next holder sees the audit decided.
+const AUDIT_TURN: Duration = Duration::from_secs(3);
+/// The longest one pass waits for the cluster to produce an audit's seed slot (a few slots).
+const SEED_WAIT: Duration = Duration::from_secs(5);
 /// Passes that try to publish a paid job's outputs before the agent gives up on the store.
 const UPLOAD_ATTEMPTS: u32 = 10;
 
@@ -113,7 +118,7 @@ pub async fn drive(
         address,
         prepared,
         settleable_since: None,
-        audit_pending_since: None,
+        audit_ready_since: None,
         fetched_at,
         kernel: Duration::ZERO,
         gpu_wait: Duration::ZERO,
@@ -134,8 +139,9 @@ struct Task<'a> {
     prepared: Option<Prepared>,
     /// When the job was first seen settleable (to give others a moment first).
     settleable_since: Option<Instant>,
-    /// When this job was first seen waiting for its audit's decision (staggers who sends it).
-    audit_pending_since: Option<Instant>,
+    /// When this job's audit was first seen ready to decide (its seed slot produced, or an
+    /// unserved audit past its deadline): slot holders take their turns from then.
+    audit_ready_since: Option<Instant>,
     /// When the content was fetched, and the GPU time of the run (for overhead figures).
     fetched_at: Option<Instant>,
     kernel: Duration,
@@ -251,9 +257,19 @@ impl Task<'_> {
                 }
                 let unserved = job.awaits_auditor() && now > job.claim_deadline;
                 if job.audit_pending() || unserved {
-                    // Slot holders take turns a second apart, so one `audit` usually lands.
-                    let since = *self.audit_pending_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() < WATCH_INTERVAL * slot as u32 {
+                    // `audit` is refused until the seed slot is in SlotHashes: wait for the
+                    // cluster to pass it rather than send refused attempts.
+                    let seeded = !job.audit_pending()
+                        || (self.agent.chain)
+                            .wait_past_slot(job.audit_seed_slot, SEED_WAIT)
+                            .await
+                            .is_ok();
+                    if !seeded {
+                        return Ok(Next::Wait);
+                    }
+                    // Then slot holders take turns, so one `audit` lands.
+                    let since = *self.audit_ready_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < AUDIT_TURN * slot as u32 {
                         return Ok(Next::Wait);
                     }
                     return self.decide_audit().await;

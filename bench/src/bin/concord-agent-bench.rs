@@ -417,7 +417,11 @@ async fn scale(args: ScaleArgs) -> i32 {
         let child = Command::new(&args.agent)
             .args(["run", "--log-json", "--config"])
             .arg(adir.join("agent.toml"))
-            .env("CONCORD_AGENT_LOG", "info")
+            // The agents log at info unless the caller set their filter (to profile a step).
+            .env(
+                "CONCORD_AGENT_LOG",
+                std::env::var("CONCORD_AGENT_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
