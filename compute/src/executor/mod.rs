@@ -1,5 +1,7 @@
 //! The executor: runs a [`Job`] on a chosen wgpu adapter in a `concord-worker` child process
-//! with a hard timeout, and turns the result into an [`Outcome`].
+//! with a hard timeout, and turns the result into an [`Outcome`]. The worker persists between
+//! jobs (the device stays open); a worker that overruns is killed and one that crashes is
+//! gone, and the next job starts a fresh one.
 //!
 //! Static checks (manifest limits, WGSL parse/validation, entry points, bindings, sizes) run
 //! in the caller's process first; an invalid job never reaches a GPU and yields the canonical
@@ -13,10 +15,11 @@
 pub mod gpu;
 pub mod worker;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use gpu::{
@@ -81,7 +84,7 @@ pub enum ExecError {
     WorkerCrashed(String),
 }
 
-/// Runs jobs in worker processes.
+/// Runs jobs in a worker process, kept between jobs. Clones share the worker.
 #[derive(Clone, Debug)]
 pub struct Executor {
     worker: PathBuf,
@@ -89,6 +92,58 @@ pub struct Executor {
     selector: AdapterSelector,
     setup_timeout: Duration,
     max_runtime: Option<Duration>,
+    idle: IdleWorker,
+}
+
+/// The worker waiting for the next job, if any (a job takes it out while it runs).
+#[derive(Clone, Default)]
+struct IdleWorker(Arc<Mutex<Option<WorkerProcess>>>);
+
+impl std::fmt::Debug for IdleWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdleWorker")
+    }
+}
+
+impl IdleWorker {
+    /// The idle worker, if it is still alive.
+    fn take(&self) -> Option<WorkerProcess> {
+        let mut w = self.0.lock().ok()?.take()?;
+        matches!(w.child.try_wait(), Ok(None)).then_some(w)
+    }
+
+    /// Keeps `w` for the next job (a worker already idle, from a concurrent job, stays).
+    fn put(&self, w: WorkerProcess) {
+        if let Ok(mut slot) = self.0.lock() {
+            if slot.is_none() {
+                *slot = Some(w);
+            }
+        }
+    }
+}
+
+/// A running worker: its stdin for requests, its stdout as events, its stderr's last line.
+struct WorkerProcess {
+    child: Child,
+    stdin: ChildStdin,
+    events: mpsc::Receiver<WorkerEvent>,
+    last_stderr_line: Arc<Mutex<String>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one attempt to run a job on a worker came to.
+enum Attempt {
+    /// The worker answered (and can take the next job).
+    Answered(WorkerProcess, WorkerResponse),
+    /// The worker was gone before it started the job (it died while idle).
+    Lost(WorkerProcess),
 }
 
 impl Executor {
@@ -100,6 +155,7 @@ impl Executor {
             selector,
             setup_timeout: Duration::from_secs(120),
             max_runtime: None,
+            idle: IdleWorker::default(),
         }
     }
 
@@ -143,6 +199,98 @@ impl Executor {
         &self.selector
     }
 
+    /// The process id of the worker kept for the next job, if one is running idle.
+    pub fn idle_worker_pid(&self) -> Option<u32> {
+        let slot = self.idle.0.lock().ok()?;
+        slot.as_ref().map(|w| w.child.id())
+    }
+
+    /// Starts a worker process.
+    fn spawn(&self) -> Result<WorkerProcess, ExecError> {
+        let mut child = Command::new(&self.worker)
+            .args(&self.worker_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| ExecError::WorkerMissing {
+                path: self.worker.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let last_stderr_line = Arc::new(Mutex::new(String::new()));
+        let last = last_stderr_line.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !line.trim().is_empty() {
+                    if let Ok(mut l) = last.lock() {
+                        *l = line.trim().chars().take(4096).collect();
+                    }
+                }
+            }
+        });
+        let (tx, events) = mpsc::channel::<WorkerEvent>();
+        std::thread::spawn(move || read_worker_stdout(&mut stdout, tx));
+        Ok(WorkerProcess {
+            child,
+            stdin,
+            events,
+            last_stderr_line,
+            stderr_reader: Some(stderr_reader),
+        })
+    }
+
+    /// Sends `request` (a frame) to `w` and waits for its answer: `setup_timeout` until the
+    /// GPU work starts, then `runtime`. A worker that overruns is killed; one that ends
+    /// without an answer is reported with its exit status and last stderr line, unless it
+    /// was `reused` and ended before starting the job (it died while idle: `Lost`).
+    fn attempt(
+        &self,
+        mut w: WorkerProcess,
+        request: &[u8],
+        runtime: Duration,
+        reused: bool,
+    ) -> Result<Attempt, ExecError> {
+        if w.stdin
+            .write_all(request)
+            .and_then(|_| w.stdin.flush())
+            .is_err()
+        {
+            return Ok(Attempt::Lost(w));
+        }
+        let mut deadline = Instant::now() + self.setup_timeout;
+        let mut started = false;
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match w.events.recv_timeout(wait) {
+                Ok(WorkerEvent::Started) => {
+                    started = true;
+                    deadline = Instant::now() + runtime;
+                }
+                Ok(WorkerEvent::Response(r)) => return Ok(Attempt::Answered(w, r)),
+                Ok(WorkerEvent::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    if reused && !started {
+                        return Ok(Attempt::Lost(w));
+                    }
+                    return Err(crashed(w));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    drop(w); // Killed.
+                    return Err(if started {
+                        ExecError::Timeout {
+                            limit_ms: u64::try_from(runtime.as_millis()).unwrap_or(u64::MAX),
+                        }
+                    } else {
+                        ExecError::SetupTimeout(self.setup_timeout)
+                    });
+                }
+            }
+        }
+    }
+
     /// Validate and run `job` (metered).
     pub fn execute(&self, job: &Job) -> Result<Execution, ExecError> {
         self.execute_metered(job).map(|m| m.execution)
@@ -160,73 +308,29 @@ impl Executor {
         if let Some(cap) = self.max_runtime {
             runtime = runtime.min(cap);
         }
-        let request = borsh::to_vec(&WorkerRequest {
-            selector: self.selector.clone(),
-            job: job.clone(),
-        })
-        .expect("borsh into a Vec cannot fail");
-        let mut child = Command::new(&self.worker)
-            .args(&self.worker_args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| ExecError::WorkerMissing {
-                path: self.worker.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        let mut stdin = child.stdin.take().expect("piped");
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&request);
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = (&mut stderr).take(1 << 20).read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        });
-        let (tx, rx) = mpsc::channel::<WorkerEvent>();
-        std::thread::spawn(move || read_worker_stdout(&mut stdout, tx));
-
-        let mut deadline = Instant::now() + self.setup_timeout;
-        let mut started = false;
-        let response = loop {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(wait) {
-                Ok(WorkerEvent::Started) => {
-                    started = true;
-                    deadline = Instant::now() + runtime;
-                }
-                Ok(WorkerEvent::Response(r)) => break Some(r),
-                Ok(WorkerEvent::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => break None,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(if started {
-                        ExecError::Timeout {
-                            limit_ms: u64::try_from(runtime.as_millis()).unwrap_or(u64::MAX),
-                        }
-                    } else {
-                        ExecError::SetupTimeout(self.setup_timeout)
-                    });
-                }
-            }
+        let request = worker::frame(
+            &borsh::to_vec(&WorkerRequest {
+                selector: self.selector.clone(),
+                job: job.clone(),
+            })
+            .expect("borsh into a Vec cannot fail"),
+        );
+        // The idle worker if there is one; if it turns out to have died, a fresh one.
+        let attempt = match self.idle.take() {
+            Some(w) => match self.attempt(w, &request, runtime, true)? {
+                Attempt::Lost(_) => self.attempt(self.spawn()?, &request, runtime, false)?,
+                answered => answered,
+            },
+            None => self.attempt(self.spawn()?, &request, runtime, false)?,
         };
-        let status = child.wait();
-        let Some(response) = response else {
-            let stderr_text = err_reader.join().unwrap_or_default();
-            let last = stderr_text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no message")
-                .trim()
-                .to_string();
-            let status = status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|e| e.to_string());
-            return Err(ExecError::WorkerCrashed(format!("{status}: {last}")));
+        let response = match attempt {
+            Attempt::Answered(w, response) => {
+                if !matches!(response, WorkerResponse::Device(_)) {
+                    self.idle.put(w);
+                }
+                response
+            }
+            Attempt::Lost(w) => return Err(crashed(w)),
         };
         match response {
             WorkerResponse::Done {
@@ -255,6 +359,30 @@ impl Executor {
             WorkerResponse::Device(e) => Err(ExecError::Device(e)),
         }
     }
+}
+
+/// The error for a worker that ended without an answer: its exit status and the last line
+/// it wrote to stderr.
+fn crashed(mut w: WorkerProcess) -> ExecError {
+    let status = w
+        .child
+        .wait()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|e| e.to_string());
+    if let Some(reader) = w.stderr_reader.take() {
+        let _ = reader.join();
+    }
+    let last = w
+        .last_stderr_line
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    let last = if last.is_empty() {
+        "no message".to_string()
+    } else {
+        last
+    };
+    ExecError::WorkerCrashed(format!("{status}: {last}"))
 }
 
 enum WorkerEvent {
@@ -287,8 +415,10 @@ fn read_worker_stdout(stdout: &mut impl Read, tx: mpsc::Sender<WorkerEvent>) {
                     })
                     .and_then(|body| borsh::from_slice::<WorkerResponse>(&body).ok())
                     .map_or(WorkerEvent::Eof, WorkerEvent::Response);
-                let _ = tx.send(event);
-                return;
+                let eof = matches!(event, WorkerEvent::Eof);
+                if tx.send(event).is_err() || eof {
+                    return;
+                }
             }
             _ => {
                 let _ = tx.send(WorkerEvent::Eof);

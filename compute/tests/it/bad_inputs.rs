@@ -283,8 +283,20 @@ fn runaway_loop_is_stopped_and_the_caller_survives() {
             concord_compute::wgsl::check_job(&job, &concord_protocol::Limits::V1).map(|_| ()),
             Ok(())
         );
+        // A worker kept from an earlier job is the one the runaway runs on, and is killed.
+        assert!(matches!(
+            exec.execute(&copy_job().build()),
+            Ok(Execution::Completed { .. })
+        ));
+        let before = exec.idle_worker_pid().expect("a worker kept between jobs");
         let t0 = std::time::Instant::now();
         let err = exec.execute(&job).unwrap_err();
+        assert_eq!(
+            exec.idle_worker_pid(),
+            None,
+            "the overrunning worker is gone"
+        );
+        assert!(!process_alive(before), "worker {before} was killed");
         assert!(
             matches!(err, ExecError::Timeout { limit_ms: 1500 }),
             "{backend:?}: {err}"
@@ -295,12 +307,50 @@ fn runaway_loop_is_stopped_and_the_caller_survives() {
         );
         assert!(t0.elapsed().as_secs() < 60);
         eprintln!("runaway on {backend:?}: {err} (after {:?})", t0.elapsed());
-        // The same executor still works.
+        // The same executor still works, on a fresh worker.
         assert!(matches!(
             exec.execute(&copy_job().build()),
             Ok(Execution::Completed { .. })
         ));
+        assert_ne!(exec.idle_worker_pid(), Some(before));
     }
+}
+
+fn process_alive(pid: u32) -> bool {
+    // A killed worker is reaped by the executor, so its /proc entry is gone.
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// One worker serves job after job with its device kept open, and its results are the same
+/// bits a fresh worker gives; a worker that dies while idle is replaced by the next job.
+#[test]
+fn the_worker_persists_between_jobs_and_a_dead_one_is_replaced() {
+    let exec = executor(Backend::Vulkan);
+    let case = kernels::find_by_name("mix_u32").expect("library kernel");
+    let jobs = [copy_job().build(), case.job.clone(), copy_job().build()];
+    let mut pids = Vec::new();
+    let mut hashes = Vec::new();
+    for job in &jobs {
+        let out = exec.execute(job).expect("runs");
+        hashes.push(out.outcome());
+        pids.push(exec.idle_worker_pid().expect("kept"));
+    }
+    assert!(pids.iter().all(|p| *p == pids[0]), "one worker: {pids:?}");
+    assert_eq!(hashes[0], hashes[2]);
+    for (job, hash) in jobs.iter().zip(&hashes) {
+        let fresh = executor(Backend::Vulkan);
+        assert_eq!(fresh.execute(job).expect("runs").outcome(), *hash);
+    }
+    // Killed while idle (an OOM killer, an operator): the next job starts a new worker.
+    let idle = pids[0];
+    assert!(std::process::Command::new("kill")
+        .args(["-9", &idle.to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    assert_eq!(exec.execute(&jobs[1]).expect("runs").outcome(), hashes[1]);
+    let replaced = exec.idle_worker_pid().expect("kept");
+    assert_ne!(replaced, idle);
 }
 
 #[test]
