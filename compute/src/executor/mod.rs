@@ -1,7 +1,8 @@
 //! The executor: runs a [`Job`] on a chosen wgpu adapter in a `concord-worker` child process
 //! with a hard timeout, and turns the result into an [`Outcome`]. The worker persists between
-//! jobs (the device stays open); a worker that overruns is killed and one that crashes is
-//! gone, and the next job starts a fresh one.
+//! jobs (the device stays open); a worker that overruns is killed and the next job starts a
+//! fresh one; a worker that dies during a job (killed, or crashed) gets the job once more on
+//! a fresh one.
 //!
 //! Static checks (manifest limits, WGSL parse/validation, entry points, bindings, sizes) run
 //! in the caller's process first; an invalid job never reaches a GPU and yields the canonical
@@ -138,14 +139,6 @@ impl Drop for WorkerProcess {
     }
 }
 
-/// What one attempt to run a job on a worker came to.
-enum Attempt {
-    /// The worker answered (and can take the next job).
-    Answered(WorkerProcess, WorkerResponse),
-    /// The worker was gone before it started the job (it died while idle).
-    Lost(WorkerProcess),
-}
-
 impl Executor {
     /// An executor using the worker program at `worker`.
     pub fn new(worker: impl Into<PathBuf>, selector: AdapterSelector) -> Self {
@@ -245,21 +238,19 @@ impl Executor {
 
     /// Sends `request` (a frame) to `w` and waits for its answer: `setup_timeout` until the
     /// GPU work starts, then `runtime`. A worker that overruns is killed; one that ends
-    /// without an answer is reported with its exit status and last stderr line, unless it
-    /// was `reused` and ended before starting the job (it died while idle: `Lost`).
+    /// without an answer is reported with its exit status and last stderr line.
     fn attempt(
         &self,
         mut w: WorkerProcess,
         request: &[u8],
         runtime: Duration,
-        reused: bool,
-    ) -> Result<Attempt, ExecError> {
+    ) -> Result<(WorkerProcess, WorkerResponse), ExecError> {
         if w.stdin
             .write_all(request)
             .and_then(|_| w.stdin.flush())
             .is_err()
         {
-            return Ok(Attempt::Lost(w));
+            return Err(crashed(w));
         }
         let mut deadline = Instant::now() + self.setup_timeout;
         let mut started = false;
@@ -270,11 +261,8 @@ impl Executor {
                     started = true;
                     deadline = Instant::now() + runtime;
                 }
-                Ok(WorkerEvent::Response(r)) => return Ok(Attempt::Answered(w, r)),
+                Ok(WorkerEvent::Response(r)) => return Ok((w, r)),
                 Ok(WorkerEvent::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    if reused && !started {
-                        return Ok(Attempt::Lost(w));
-                    }
                     return Err(crashed(w));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -315,23 +303,22 @@ impl Executor {
             })
             .expect("borsh into a Vec cannot fail"),
         );
-        // The idle worker if there is one; if it turns out to have died, a fresh one.
-        let attempt = match self.idle.take() {
-            Some(w) => match self.attempt(w, &request, runtime, true)? {
-                Attempt::Lost(_) => self.attempt(self.spawn()?, &request, runtime, false)?,
-                answered => answered,
-            },
-            None => self.attempt(self.spawn()?, &request, runtime, false)?,
+        // The idle worker if there is one, else a fresh one. A worker that dies during the
+        // job (killed while idle or running, or crashed by it) gets it once more on a fresh
+        // worker: a second death is the answer.
+        let first = match self.idle.take() {
+            Some(w) => self.attempt(w, &request, runtime),
+            None => self
+                .spawn()
+                .and_then(|w| self.attempt(w, &request, runtime)),
         };
-        let response = match attempt {
-            Attempt::Answered(w, response) => {
-                if !matches!(response, WorkerResponse::Device(_)) {
-                    self.idle.put(w);
-                }
-                response
-            }
-            Attempt::Lost(w) => return Err(crashed(w)),
+        let (w, response) = match first {
+            Err(ExecError::WorkerCrashed(_)) => self.attempt(self.spawn()?, &request, runtime)?,
+            other => other?,
         };
+        if !matches!(response, WorkerResponse::Device(_)) {
+            self.idle.put(w);
+        }
         match response {
             WorkerResponse::Done {
                 outputs,

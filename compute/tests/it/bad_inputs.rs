@@ -316,6 +316,46 @@ fn runaway_loop_is_stopped_and_the_caller_survives() {
     }
 }
 
+/// A worker killed while it runs a job (as an OOM killer or a driver crash would): the job
+/// runs again on a fresh worker, here until its time limit, so the answer is the timeout, not
+/// the crash.
+#[test]
+fn a_worker_killed_during_a_job_is_replaced_and_the_job_runs_again() {
+    let exec = executor(Backend::Vulkan);
+    assert!(matches!(
+        exec.execute(&copy_job().build()),
+        Ok(Execution::Completed { .. })
+    ));
+    let running = exec.idle_worker_pid().expect("a worker kept between jobs");
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        std::process::Command::new("kill")
+            .args(["-9", &running.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    });
+    let t0 = std::time::Instant::now();
+    let err = exec.execute(&runaway([16_384, 1, 1], 60_000)).unwrap_err();
+    assert!(
+        killer.join().unwrap(),
+        "the worker was running the job when killed"
+    );
+    assert!(
+        matches!(err, ExecError::Timeout { limit_ms: 1500 }),
+        "ran again on a fresh worker: {err}"
+    );
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_millis(1900),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(matches!(
+        exec.execute(&copy_job().build()),
+        Ok(Execution::Completed { .. })
+    ));
+}
+
 fn process_alive(pid: u32) -> bool {
     // A killed worker is reaped by the executor, so its /proc entry is gone.
     std::path::Path::new(&format!("/proc/{pid}")).exists()
