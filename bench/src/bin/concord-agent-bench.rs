@@ -6,7 +6,8 @@
 //!   reveal, settle) write-locks a global account. Prints a markdown table.
 //! - `accounts`: bytes and rent (asked of the chain) of each account kind per job and provider.
 //! - `scale`: funds a buyer and K agents, starts K real `concord-agent` processes, escrows N jobs
-//!   as fast as the chain takes them, and measures until all are settled: jobs per second,
+//!   as fast as the chain takes them (one per transaction, or `--escrow-batch 0`: as many as
+//!   fit), and measures until all are settled: jobs per second, escrow rate,
 //!   per-job latency, agent RSS (idle and peak), the agents' fetched-to-commit overhead from
 //!   their logs, and transactions and signatures per job life (closing a sample of jobs and
 //!   counting every transaction that touched each). Appends one JSON line to `--out`.
@@ -73,6 +74,9 @@ struct ScaleArgs {
     /// Jobs closed and their transactions counted.
     #[arg(long, default_value_t = 3)]
     sample: usize,
+    /// Jobs escrowed per transaction: 1, or 0 for as many as fit (`Sender::pack`).
+    #[arg(long, default_value_t = 1)]
+    escrow_batch: usize,
     #[arg(long)]
     out: PathBuf,
 }
@@ -459,36 +463,65 @@ async fn scale(args: ScaleArgs) -> i32 {
     let source = mint.account_of(&me);
     let started = Instant::now();
     let mut created: HashMap<Pubkey, Instant> = HashMap::new();
+    let creates: Vec<(u64, _)> = (0..args.jobs as u64)
+        .map(|id| {
+            let args_ = concord_market::instructions::CreateJobArgs {
+                job_id: id,
+                manifest_hash: manifest.0,
+                manifest_uri: store.location().to_string(),
+                requirements: Default::default(),
+                replicas: args.replicas,
+                quorum: args.replicas / 2 + 1,
+                price_per_replica: 10_000,
+                collateral_per_replica: 10_000,
+                claim_window: 3_600,
+                exec_window: 3_600,
+                reveal_window: 3_600,
+                max_fee_bps: concord_market::MAX_FEE_BPS,
+            };
+            let create = ix::create_job(&me, &source, &mint.address, &mint.token_program, args_);
+            (id, create)
+        })
+        .collect();
+    // One job per transaction, or as many as fit.
+    let batches: Vec<Vec<(u64, _)>> = if args.escrow_batch == 1 {
+        creates.into_iter().map(|c| vec![c]).collect()
+    } else {
+        let (ids, ixs): (Vec<u64>, Vec<_>) = creates.into_iter().unzip();
+        let mut ids = ids.into_iter();
+        sender
+            .pack(ixs)
+            .into_iter()
+            .map(|b| {
+                b.into_iter()
+                    .zip(ids.by_ref())
+                    .map(|(i, id)| (id, i))
+                    .collect()
+            })
+            .collect()
+    };
+    let transactions = batches.len();
     let mut pending = tokio::task::JoinSet::new();
-    for id in 0..args.jobs as u64 {
+    for batch in batches {
         while pending.len() >= 16 {
-            let (address, at) = pending.join_next().await.unwrap().unwrap();
-            created.insert(address, at);
+            for (address, at) in pending.join_next().await.unwrap().unwrap() {
+                created.insert(address, at);
+            }
         }
-        let args_ = concord_market::instructions::CreateJobArgs {
-            job_id: id,
-            manifest_hash: manifest.0,
-            manifest_uri: store.location().to_string(),
-            requirements: Default::default(),
-            replicas: args.replicas,
-            quorum: args.replicas / 2 + 1,
-            price_per_replica: 10_000,
-            collateral_per_replica: 10_000,
-            claim_window: 3_600,
-            exec_window: 3_600,
-            reveal_window: 3_600,
-            max_fee_bps: concord_market::MAX_FEE_BPS,
-        };
-        let create = ix::create_job(&me, &source, &mint.address, &mint.token_program, args_);
         let sender = sender.clone();
         pending.spawn(async move {
-            sender.send(&[create], &[]).await.expect("create a job");
-            (pda::job(&me, id), Instant::now())
+            let (ids, ixs): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
+            sender.send(&ixs, &[]).await.expect("create jobs");
+            let at = Instant::now();
+            ids.into_iter()
+                .map(|id| (pda::job(&me, id), at))
+                .collect::<Vec<_>>()
         });
     }
     while let Some(r) = pending.join_next().await {
-        let (address, at) = r.unwrap();
-        created.insert(address, at);
+        for (address, at) in r.unwrap() {
+            created.insert(address, at);
+        }
     }
     let escrowed = started.elapsed();
 
@@ -628,6 +661,8 @@ async fn scale(args: ScaleArgs) -> i32 {
         "kernel": args.kernel,
         "settled": settled.len(),
         "escrow_secs": escrowed.as_secs_f64(),
+        "escrow_transactions": transactions,
+        "jobs_escrowed_per_sec": args.jobs as f64 / escrowed.as_secs_f64(),
         "elapsed_secs": elapsed.as_secs_f64(),
         "jobs_per_sec": settled.len() as f64 / elapsed.as_secs_f64(),
         "latency_secs": summary(&latencies),

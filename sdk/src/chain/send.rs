@@ -10,12 +10,17 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind};
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
+use solana_sdk::message::Message;
 use solana_sdk::signature::{Keypair, Signature};
 use solana_sdk::signer::Signer;
 use solana_sdk::transaction::{Transaction, TransactionError};
 
 use super::errors::{ChainError, RpcFailure};
 use super::ix;
+
+/// The most bytes a transaction may take on the wire (Solana's packet data size: the IPv6
+/// minimum MTU less the IP and UDP headers).
+pub const MAX_TRANSACTION_SIZE: usize = 1232;
 
 /// Signs and sends transactions for one fee payer.
 #[derive(Clone)]
@@ -44,6 +49,36 @@ impl Sender {
             max_attempts: 5,
             confirm_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// Splits `ixs`, in order, into as few transactions as fit [`MAX_TRANSACTION_SIZE`] each
+    /// (with this sender's priority fee instruction and its payer): for example several
+    /// `create_job` of one buyer in one transaction. An instruction too large to share a
+    /// transaction is one on its own (and fails to send as it would alone).
+    pub fn pack(&self, ixs: Vec<Instruction>) -> Vec<Vec<Instruction>> {
+        let prefix: Vec<Instruction> = self
+            .priority_fee
+            .map(ix::set_compute_unit_price)
+            .into_iter()
+            .collect();
+        let payer = self.payer.pubkey();
+        let fits = |batch: &[Instruction]| {
+            let all: Vec<Instruction> = prefix.iter().chain(batch).cloned().collect();
+            transaction_size(&Message::new(&all, Some(&payer))) <= MAX_TRANSACTION_SIZE
+        };
+        let mut out: Vec<Vec<Instruction>> = Vec::new();
+        let mut batch: Vec<Instruction> = Vec::new();
+        for ix in ixs {
+            batch.push(ix);
+            if batch.len() > 1 && !fits(&batch) {
+                let last = batch.pop().expect("just pushed");
+                out.push(std::mem::replace(&mut batch, vec![last]));
+            }
+        }
+        if !batch.is_empty() {
+            out.push(batch);
+        }
+        out
     }
 
     /// Sends `ixs` paid by the payer and signed by it and `signers`; returns once confirmed.
@@ -183,6 +218,14 @@ impl Sender {
     }
 }
 
+/// The bytes a signed legacy transaction of `message` takes on the wire: the signature count
+/// (compact, one byte below 128), the signatures, the message.
+pub fn transaction_size(message: &Message) -> usize {
+    let signatures = usize::from(message.header.num_required_signatures);
+    let count = if signatures < 0x80 { 1 } else { 2 };
+    count + 64 * signatures + message.serialize().len()
+}
+
 /// A preflight simulation failure: the cluster refused the transaction (not a transport error).
 fn refusal(e: &ClientError) -> Option<ChainError> {
     if let ErrorKind::RpcError(RpcError::RpcResponseError {
@@ -213,3 +256,68 @@ fn refusal(e: &ClientError) -> Option<ChainError> {
 
 /// JSON-RPC "invalid params": what a node answers to a transaction it cannot accept at all.
 const INVALID_PARAMS: i64 = -32602;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_market::instructions::CreateJobArgs;
+    use solana_sdk::pubkey::Pubkey;
+
+    fn create(buyer: &Pubkey, job_id: u64) -> Instruction {
+        let args = CreateJobArgs {
+            job_id,
+            manifest_hash: [7; 32],
+            manifest_uri: "http://127.0.0.1:38901/store/concord".into(),
+            requirements: Default::default(),
+            replicas: 3,
+            quorum: 2,
+            price_per_replica: 10_000,
+            collateral_per_replica: 10_000,
+            claim_window: 60,
+            exec_window: 60,
+            reveal_window: 60,
+            max_fee_bps: 500,
+        };
+        let mint = Pubkey::new_unique();
+        ix::create_job(
+            buyer,
+            &Pubkey::new_unique(),
+            &mint,
+            &anchor_spl::token::ID,
+            args,
+        )
+    }
+
+    #[test]
+    fn jobs_pack_several_to_a_transaction_and_each_fits() {
+        let payer = Arc::new(Keypair::new());
+        let rpc = Arc::new(RpcClient::new("http://127.0.0.1:1".into()));
+        let mut sender = Sender::new(rpc, payer.clone());
+        sender.priority_fee = Some(1);
+        let ixs: Vec<Instruction> = (0..20).map(|i| create(&payer.pubkey(), i)).collect();
+        let batches = sender.pack(ixs.clone());
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 20, "none lost");
+        assert_eq!(batches.concat(), ixs, "in order");
+        assert!(
+            batches[0].len() >= 3,
+            "{} per transaction",
+            batches[0].len()
+        );
+        for batch in &batches {
+            let mut all = vec![ix::set_compute_unit_price(1)];
+            all.extend(batch.iter().cloned());
+            let message = Message::new(&all, Some(&payer.pubkey()));
+            let tx = Transaction::new(&[payer.as_ref()], message.clone(), Default::default());
+            let wire = bincode::serialize(&tx).unwrap().len();
+            assert_eq!(wire, transaction_size(&message));
+            assert!(wire <= MAX_TRANSACTION_SIZE, "{wire} bytes");
+            // Full: the next job would not have fitted.
+            if batch.len() < batches[0].len() {
+                continue;
+            }
+            all.push(create(&payer.pubkey(), 99));
+            let more = Message::new(&all, Some(&payer.pubkey()));
+            assert!(transaction_size(&more) > MAX_TRANSACTION_SIZE);
+        }
+    }
+}
