@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use concord_compute::executor::Execution;
 use concord_protocol::Hash32;
 use concord_provider::{self as engine, Chaos, Executed};
-use concord_sdk::chain::{ix, ChainError, Job, JobState, SlotOutcome, SlotStatus};
+use concord_sdk::chain::{ix, ChainError, Job, JobState, SettleStep, SlotOutcome, SlotStatus};
 use solana_sdk::pubkey::Pubkey;
 use tracing::{debug, error, info, warn};
 
@@ -512,13 +512,14 @@ impl Task<'_> {
             }
         }
         let settle = [agent.mint.settle_instruction(&self.address, job)];
+        let step = SettleStep::of(job);
         match agent
             .retry("settle", || agent.sender.send(&settle, &[]))
             .await
         {
             Ok(sig) => {
                 agent.metrics.jobs_settled_by_us.inc();
-                info!(job = %self.address, signature = %sig, "settled the job");
+                info!(job = %self.address, signature = %sig, "{}", step.done());
             }
             Err(e) => warn!(job = %self.address, error = %e, "settle refused"),
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::context::{Ctx, Mint};
 use crate::{CliError, OutputFormat};
-use concord_sdk::chain::{JobState, SlotOutcome};
+use concord_sdk::chain::{JobState, SettleStep, SlotOutcome};
 
 pub async fn run(
     ctx: &Ctx,
@@ -25,7 +25,7 @@ pub async fn run(
     // replicas against their verdict.
     let mut sig;
     loop {
-        let referees_first = !j.referees_settled();
+        let referees_first = SettleStep::of(&j) == SettleStep::SettleReferees;
         sig = ctx
             .sender()?
             .send(&[mint.settle_instruction(&address, &j)], &[])

@@ -10,6 +10,45 @@ use super::errors::ChainError;
 use super::ix::{self, EscrowKeys};
 use super::pda;
 
+/// What the next settling transaction of an ended-or-ending job does
+/// ([`Mint::settle_instruction`] sends it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettleStep {
+    /// An open job past its claim deadline: `refund_unfilled`.
+    Refund,
+    /// A dispute whose referee phase is over: `settle_referees` records the verdict.
+    SettleReferees,
+    /// The compared reveals differ: `settle` opens a dispute (nobody is paid yet).
+    OpenDispute,
+    /// `settle` ends the job.
+    Settle,
+}
+
+impl SettleStep {
+    /// The step `job` is at.
+    pub fn of(job: &Job) -> SettleStep {
+        if job.state == JobState::Open && !job.disputed() {
+            SettleStep::Refund
+        } else if !job.referees_settled() {
+            SettleStep::SettleReferees
+        } else if !job.disputed() && concord_market::settlement::disagree(job.replica_slots()) {
+            SettleStep::OpenDispute
+        } else {
+            SettleStep::Settle
+        }
+    }
+
+    /// What the step did once it landed, for people and logs.
+    pub fn done(self) -> &'static str {
+        match self {
+            SettleStep::Refund => "refunded the unfilled job",
+            SettleStep::SettleReferees => "settled the dispute's referees",
+            SettleStep::OpenDispute => "opened a dispute",
+            SettleStep::Settle => "settled the job",
+        }
+    }
+}
+
 /// A string that is not a token amount in whole units.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a token amount (e.g. 2 or 0.5)")]
@@ -99,14 +138,18 @@ impl Mint {
     /// holders' associated token accounts.
     pub fn settle_instruction(&self, address: &Pubkey, job: &Job) -> Instruction {
         let keys = self.escrow(address, &job.buyer);
-        if job.state == JobState::Open && !job.disputed() {
-            let holders: Vec<Pubkey> = job.filled_slots().iter().map(|s| s.provider).collect();
-            return ix::refund_unfilled(&keys, &holders);
+        match SettleStep::of(job) {
+            SettleStep::Refund => {
+                let holders: Vec<Pubkey> = job.filled_slots().iter().map(|s| s.provider).collect();
+                ix::refund_unfilled(&keys, &holders)
+            }
+            SettleStep::SettleReferees => {
+                ix::settle_referees(&keys, &self.payouts_of(job.referee_slots()))
+            }
+            SettleStep::OpenDispute | SettleStep::Settle => {
+                ix::settle(&keys, &self.payouts_of(job.replica_slots()))
+            }
         }
-        if !job.referees_settled() {
-            return ix::settle_referees(&keys, &self.payouts_of(job.referee_slots()));
-        }
-        ix::settle(&keys, &self.payouts_of(job.replica_slots()))
     }
 
     /// The buyer's `cancel_job` of the open `job` at `address`, compensating each slot holder
@@ -162,4 +205,47 @@ pub fn commitment_salt(secret: &[u8], job: &Pubkey, created_slot: u64) -> [u8; 3
     material.extend_from_slice(job.as_ref());
     material.extend_from_slice(&created_slot.to_le_bytes());
     blake3::derive_key("concord commitment salt v2", &material)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_market::{SlotOutcome, SlotStatus, MAX_REFEREES};
+
+    fn revealed(hash: u8) -> Slot {
+        Slot {
+            provider: Pubkey::new_unique(),
+            status: SlotStatus::Revealed,
+            result_hash: [hash; 32],
+            ..Slot::default()
+        }
+    }
+
+    #[test]
+    fn the_settle_step_follows_the_job() {
+        let mut job = Job {
+            replicas: 3,
+            quorum: 2,
+            ..Job::default()
+        };
+        assert_eq!(SettleStep::of(&job), SettleStep::Refund);
+        job.state = JobState::Running;
+        job.filled = 3;
+        job.slots[..3].copy_from_slice(&[revealed(1), revealed(1), revealed(1)]);
+        assert_eq!(SettleStep::of(&job), SettleStep::Settle);
+        job.slots[2] = revealed(2);
+        assert_eq!(SettleStep::of(&job), SettleStep::OpenDispute);
+        // The dispute drew its referees: they settle first, then the replicas.
+        job.referees = MAX_REFEREES as u8;
+        job.filled = 3 + job.referees;
+        for s in &mut job.slots[3..usize::from(job.filled)] {
+            *s = revealed(1);
+        }
+        assert_eq!(SettleStep::of(&job), SettleStep::SettleReferees);
+        for s in &mut job.slots[3..usize::from(job.filled)] {
+            s.outcome = SlotOutcome::Paid;
+        }
+        assert_eq!(SettleStep::of(&job), SettleStep::Settle);
+        assert_eq!(SettleStep::OpenDispute.done(), "opened a dispute");
+    }
 }

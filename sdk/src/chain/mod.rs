@@ -14,7 +14,7 @@ pub use accounts::{Chain, JobFilter};
 pub use draws::{decode_draw_set, DrawView, Turn};
 pub use errors::{ChainError, RpcFailure};
 pub use keypair::{read_keypair, KeypairError};
-pub use mint::{commitment_salt, BadAmount, Mint};
+pub use mint::{commitment_salt, BadAmount, Mint, SettleStep};
 pub use send::Sender;
 
 pub use concord_market::{
