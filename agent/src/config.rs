@@ -90,8 +90,9 @@ pub struct JobsSection {
     /// Serve only these buyers (wallet addresses); any buyer when empty.
     #[serde(default)]
     pub buyers: Vec<String>,
-    /// Seconds to wait after a job becomes settleable before settling it ourselves (someone
-    /// else usually does it first); each slot index adds this again, to spread the callers.
+    /// Settling takes turns by slot: the first slot's holder settles as soon as the job can
+    /// settle; the holder of slot `i` waits `i` times this many seconds and settles only if
+    /// nobody has (so one settle lands per step, and an offline holder costs one turn).
     #[serde(default = "defaults::settle_delay_secs")]
     pub settle_delay_secs: u64,
 }

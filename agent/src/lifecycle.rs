@@ -284,7 +284,8 @@ impl Task<'_> {
                     return Ok(Next::Wait);
                 }
                 let since = *self.settleable_since.get_or_insert_with(Instant::now);
-                let delay = self.agent.config.jobs.settle_delay_secs * (slot as u64 + 1);
+                // The first slot's holder settles at once; the others take turns after it.
+                let delay = self.agent.config.jobs.settle_delay_secs * slot as u64;
                 if since.elapsed() < Duration::from_secs(delay) {
                     return Ok(Next::Wait);
                 }

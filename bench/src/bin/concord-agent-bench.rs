@@ -411,7 +411,7 @@ async fn scale(args: ScaleArgs) -> i32 {
             format!(
                 "rpc_url = \"{}\"\nkeypair = \"id.json\"\njournal = \"journal.redb\"\nmetrics_addr = \"{addr}\"\npoll_interval_ms = 250\n\
                  [provider]\nstake = \"50\"\n[gpu]\nallow_cpu_adapter = true\n\
-                 [jobs]\nmax_concurrent = 64\nbuyers = [\"{}\"]\nsettle_delay_secs = 0\n[store]\nallow_local_paths = true\n",
+                 [jobs]\nmax_concurrent = 64\nbuyers = [\"{}\"]\n[store]\nallow_local_paths = true\n",
                 args.rpc,
                 buyer.pubkey()
             ),
