@@ -21,8 +21,6 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(1_000);
 /// How long each slot holder leaves the one before it to send `audit`: longer than that
 /// transaction takes to confirm (a few slots), so the next holder sees the audit decided.
 const AUDIT_TURN: Duration = Duration::from_secs(3);
-/// The longest one pass waits for the cluster to produce an audit's seed slot (a few slots).
-const SEED_WAIT: Duration = Duration::from_secs(5);
 /// Passes that try to publish a paid job's outputs before the agent gives up on the store.
 const UPLOAD_ATTEMPTS: u32 = 10;
 
@@ -187,6 +185,11 @@ impl Task<'_> {
         }
     }
 
+    /// Whether the cluster is past `slot` (a failed read counts as not yet).
+    async fn past_slot(&self, slot: u64) -> bool {
+        self.agent.chain.slot().await.is_ok_and(|now| now > slot)
+    }
+
     /// The chain clock (read only by the steps that compare with a deadline), with retries.
     async fn now(&self) -> Result<i64, Stop> {
         self.agent
@@ -257,19 +260,13 @@ impl Task<'_> {
                 }
                 let unserved = job.awaits_auditor() && now > job.claim_deadline;
                 if job.audit_pending() || unserved {
-                    // `audit` is refused until the seed slot is in SlotHashes: wait for the
-                    // cluster to pass it rather than send refused attempts.
-                    let seeded = !job.audit_pending()
-                        || (self.agent.chain)
-                            .wait_past_slot(job.audit_seed_slot, SEED_WAIT)
-                            .await
-                            .is_ok();
-                    if !seeded {
+                    // `audit` is refused until the seed slot is in SlotHashes: one slot read
+                    // a pass until the cluster is past it, rather than refused attempts.
+                    if job.audit_pending() && !self.past_slot(job.audit_seed_slot).await {
                         return Ok(Next::Wait);
                     }
                     // Then slot holders take turns, so one `audit` lands.
-                    let since = *self.audit_ready_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() < AUDIT_TURN * slot as u32 {
+                    if !turn_came(&mut self.audit_ready_since, AUDIT_TURN * slot as u32) {
                         return Ok(Next::Wait);
                     }
                     return self.decide_audit().await;
@@ -283,10 +280,9 @@ impl Task<'_> {
                 if job.check_settleable(self.now().await?).is_err() {
                     return Ok(Next::Wait);
                 }
-                let since = *self.settleable_since.get_or_insert_with(Instant::now);
                 // The first slot's holder settles at once; the others take turns after it.
                 let delay = self.agent.config.jobs.settle_delay_secs * slot as u64;
-                if since.elapsed() < Duration::from_secs(delay) {
+                if !turn_came(&mut self.settleable_since, Duration::from_secs(delay)) {
                     return Ok(Next::Wait);
                 }
                 self.settle(job).await
@@ -591,4 +587,10 @@ impl TapCompleted for Execution {
         }
         self
     }
+}
+
+/// Whether `wait` has passed since the step was first seen ready (`since`, set now if unset):
+/// how slot holders take turns on a step anyone may send.
+fn turn_came(since: &mut Option<Instant>, wait: Duration) -> bool {
+    since.get_or_insert_with(Instant::now).elapsed() >= wait
 }

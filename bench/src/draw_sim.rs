@@ -139,11 +139,7 @@ pub fn simulate(attack: Attack, replicas: u8, audit: f64, trials: u32, e: Econom
     let is_attacker = |index: u32| (index as usize) < identities;
     let revealed = |index: u32| Slot {
         status: SlotStatus::Revealed,
-        result_hash: if (index as usize) < identities {
-            WRONG
-        } else {
-            RIGHT
-        },
+        result_hash: if is_attacker(index) { WRONG } else { RIGHT },
         ..Slot::default()
     };
     for t in 0..trials {

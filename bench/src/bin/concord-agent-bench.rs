@@ -6,7 +6,7 @@
 //!   reveal, settle) write-locks a global account. Prints a markdown table.
 //! - `accounts`: bytes and rent (asked of the chain) of each account kind per job and provider.
 //! - `scale`: funds a buyer and K agents, starts K real `concord-agent` processes, escrows N jobs
-//!   as fast as the chain takes them (one per transaction, or `--escrow-batch 0`: as many as
+//!   as fast as the chain takes them (one per transaction, or with `--pack-escrow` as many as
 //!   fit), and measures until all are settled: jobs per second, escrow rate,
 //!   per-job latency, agent RSS (idle and peak), the agents' fetched-to-commit overhead from
 //!   their logs, and transactions and signatures per job life (closing a sample of jobs and
@@ -74,9 +74,9 @@ struct ScaleArgs {
     /// Jobs closed and their transactions counted.
     #[arg(long, default_value_t = 3)]
     sample: usize,
-    /// Jobs escrowed per transaction: 1, or 0 for as many as fit (`Sender::pack`).
-    #[arg(long, default_value_t = 1)]
-    escrow_batch: usize,
+    /// Escrow as many jobs per transaction as fit (`Sender::pack`), not one.
+    #[arg(long)]
+    pack_escrow: bool,
     #[arg(long)]
     out: PathBuf,
 }
@@ -463,7 +463,7 @@ async fn scale(args: ScaleArgs) -> i32 {
     let source = mint.account_of(&me);
     let started = Instant::now();
     let mut created: HashMap<Pubkey, Instant> = HashMap::new();
-    let creates: Vec<(u64, _)> = (0..args.jobs as u64)
+    let creates: Vec<_> = (0..args.jobs as u64)
         .map(|id| {
             let args_ = concord_market::instructions::CreateJobArgs {
                 job_id: id,
@@ -479,43 +479,31 @@ async fn scale(args: ScaleArgs) -> i32 {
                 reveal_window: 3_600,
                 max_fee_bps: concord_market::MAX_FEE_BPS,
             };
-            let create = ix::create_job(&me, &source, &mint.address, &mint.token_program, args_);
-            (id, create)
+            ix::create_job(&me, &source, &mint.address, &mint.token_program, args_)
         })
         .collect();
-    // One job per transaction, or as many as fit.
-    let batches: Vec<Vec<(u64, _)>> = if args.escrow_batch == 1 {
-        creates.into_iter().map(|c| vec![c]).collect()
+    // One job per transaction, or as many as fit (in order: job ids run on across batches).
+    let batches: Vec<Vec<_>> = if args.pack_escrow {
+        sender.pack(creates)
     } else {
-        let (ids, ixs): (Vec<u64>, Vec<_>) = creates.into_iter().unzip();
-        let mut ids = ids.into_iter();
-        sender
-            .pack(ixs)
-            .into_iter()
-            .map(|b| {
-                b.into_iter()
-                    .zip(ids.by_ref())
-                    .map(|(i, id)| (id, i))
-                    .collect()
-            })
-            .collect()
+        creates.into_iter().map(|c| vec![c]).collect()
     };
     let transactions = batches.len();
     let mut pending = tokio::task::JoinSet::new();
+    let mut next_id = 0u64;
     for batch in batches {
         while pending.len() >= 16 {
             for (address, at) in pending.join_next().await.unwrap().unwrap() {
                 created.insert(address, at);
             }
         }
+        let ids = next_id..next_id + batch.len() as u64;
+        next_id = ids.end;
         let sender = sender.clone();
         pending.spawn(async move {
-            let (ids, ixs): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
-            sender.send(&ixs, &[]).await.expect("create jobs");
+            sender.send(&batch, &[]).await.expect("create jobs");
             let at = Instant::now();
-            ids.into_iter()
-                .map(|id| (pda::job(&me, id), at))
-                .collect::<Vec<_>>()
+            ids.map(|id| (pda::job(&me, id), at)).collect::<Vec<_>>()
         });
     }
     while let Some(r) = pending.join_next().await {

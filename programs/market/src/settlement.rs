@@ -38,6 +38,11 @@ pub fn disagree(slots: &[Slot]) -> bool {
         .is_some_and(|first| revealed.any(|s| s.result_hash != first.result_hash))
 }
 
+/// Whether `settle` opens a dispute on `job`: its compared reveals differ and none is open.
+pub fn opens_dispute(job: &Job) -> bool {
+    !job.disputed() && disagree(job.replica_slots())
+}
+
 /// What settles `job`: the referees' verdict in a dispute, else the replicas' quorum hash.
 pub fn verdict(job: &Job) -> Option<[u8; 32]> {
     if job.disputed() {

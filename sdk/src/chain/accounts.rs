@@ -119,6 +119,11 @@ impl Chain {
         Ok(i64::from_le_bytes(bytes))
     }
 
+    /// The slot the cluster is at, at this client's commitment.
+    pub async fn slot(&self) -> Result<u64, ChainError> {
+        self.rpc.get_slot().await.map_err(self.rpc_err())
+    }
+
     /// Waits (polling every 100 ms, at most `limit`) until the cluster, at this client's
     /// commitment, is past `slot`: claims must land after a job's creation slot
     /// (`Job::created_slot`), and a provider that sees a job at once would otherwise send its
@@ -130,7 +135,7 @@ impl Chain {
     ) -> Result<(), ChainError> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let now = self.rpc.get_slot().await.map_err(self.rpc_err())?;
+            let now = self.slot().await?;
             if now > slot {
                 return Ok(());
             }

@@ -126,7 +126,7 @@ impl Chain {
         let start = std::time::Instant::now();
         loop {
             let set = self.draw_set(draw_set).await?;
-            let slot = self.rpc.get_slot().await.map_err(self.rpc_err())?;
+            let slot = self.slot().await?;
             if set.epoch_of(slot) > set.epoch {
                 return Ok(());
             }

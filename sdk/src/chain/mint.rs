@@ -31,7 +31,7 @@ impl SettleStep {
             SettleStep::Refund
         } else if !job.referees_settled() {
             SettleStep::SettleReferees
-        } else if !job.disputed() && concord_market::settlement::disagree(job.replica_slots()) {
+        } else if concord_market::settlement::opens_dispute(job) {
             SettleStep::OpenDispute
         } else {
             SettleStep::Settle

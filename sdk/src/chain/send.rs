@@ -51,19 +51,23 @@ impl Sender {
         }
     }
 
+    /// `ixs` after this sender's priority fee instruction, if it sets one: what a
+    /// transaction of `ixs` carries.
+    fn with_priority_fee(&self, ixs: &[Instruction]) -> Vec<Instruction> {
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        all.extend(self.priority_fee.map(ix::set_compute_unit_price));
+        all.extend_from_slice(ixs);
+        all
+    }
+
     /// Splits `ixs`, in order, into as few transactions as fit [`MAX_TRANSACTION_SIZE`] each
     /// (with this sender's priority fee instruction and its payer): for example several
     /// `create_job` of one buyer in one transaction. An instruction too large to share a
     /// transaction is one on its own (and fails to send as it would alone).
     pub fn pack(&self, ixs: Vec<Instruction>) -> Vec<Vec<Instruction>> {
-        let prefix: Vec<Instruction> = self
-            .priority_fee
-            .map(ix::set_compute_unit_price)
-            .into_iter()
-            .collect();
         let payer = self.payer.pubkey();
         let fits = |batch: &[Instruction]| {
-            let all: Vec<Instruction> = prefix.iter().chain(batch).cloned().collect();
+            let all = self.with_priority_fee(batch);
             transaction_size(&Message::new(&all, Some(&payer))) <= MAX_TRANSACTION_SIZE
         };
         let mut out: Vec<Vec<Instruction>> = Vec::new();
@@ -92,11 +96,7 @@ impl Sender {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<Signature, ChainError> {
-        let mut all = Vec::with_capacity(ixs.len() + 1);
-        if let Some(fee) = self.priority_fee {
-            all.push(ix::set_compute_unit_price(fee));
-        }
-        all.extend_from_slice(ixs);
+        let all = self.with_priority_fee(ixs);
         let mut keys: Vec<&Keypair> = vec![&self.payer];
         keys.extend(
             signers

@@ -20,7 +20,7 @@ use anchor_lang::prelude::*;
 use crate::errors::MarketError;
 use crate::escrow::*;
 use crate::events::{DisputeOpened, JobSettled, SlotPaid, SlotReleased, SlotSlashed};
-use crate::settlement::{disagree, outcomes, verdict, Payout};
+use crate::settlement::{opens_dispute, outcomes, verdict, Payout};
 use crate::slot_accounts::{parse_slot_accounts, SlotAccounts};
 use crate::staking_cpi::*;
 use crate::state::*;
@@ -40,7 +40,7 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>) -> Result<()> {
     }
     let clock = Clock::get()?;
     job.check_settleable(clock.unix_timestamp)?;
-    if !job.disputed() && disagree(job.replica_slots()) {
+    if opens_dispute(job) {
         let take_window = ctx.accounts.escrow.config.params.take_window;
         let job = &mut ctx.accounts.escrow.job;
         job.open_dispute(clock.slot, clock.unix_timestamp, take_window)?;
