@@ -53,7 +53,7 @@ cj() { local key=$1; shift; "$bin/concord" -u "$url" -k "$work/$key.json" --outp
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 providers="honest-1 honest-2 honest-3 liar referee-1 referee-2 referee-3 referee-4 referee-5"
-# Hidden audits (5 % of jobs by default) would draw one more agent as the auditor; this demo
+# Hidden audits (70 % of jobs by default) would draw one more agent as the auditor; this demo
 # shows a dispute, so its market audits no job (the agents' test (n) shows an audit).
 "$bin/concord" -u "$url" -k "$work/ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
 echo "== funding a buyer and nine providers ($providers)"

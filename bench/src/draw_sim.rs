@@ -6,36 +6,50 @@
 //! are public, so it knows); honest providers (50, equal stake) reveal the right hash.
 //! Measured per job: P(the wrong result is accepted), P(an honest provider is slashed),
 //! P(dispute), the attacker's share of slots, its expected gain from lying instead of
-//! computing, and the compute cost above which lying pays (the gain is linear in it).
+//! computing, and the compute cost above which lying pays (the gain is linear in it). Its
+//! honest alternative runs the job once for all the slots it holds (its identities reveal the
+//! same hash), so lying saves one run per job, not one per slot.
 use concord_market::draw::{self, fenwick};
 use concord_market::settlement::{disagree, outcomes, verdict, Payout};
-use concord_market::{Job, Slot, SlotOutcome, SlotStatus, MAX_REFEREES};
+use concord_market::{Job, MarketParams, Slot, SlotOutcome, SlotStatus, MAX_REFEREES};
 
 /// Honest providers in the simulated market.
 pub const HONEST: usize = 50;
 /// Total stake (arbitrary units; only shares matter).
 const TOTAL: u64 = 1_000_000_000;
 
-/// Money per job, in units of the price: the market's default fee (5 %) and the collateral and
+/// Money per job, in units of the price: the market's default fee and the collateral and
 /// compute cost the table states.
 #[derive(Clone, Copy, Debug)]
 pub struct Economics {
     pub price: f64,
     pub fee: f64,
     pub collateral: f64,
-    /// What running the job costs a provider: the attacker saves it in every slot it lies in.
+    /// What running the job once costs a provider: the attacker saves it in every job it lies
+    /// in (honest, it would run the job once for all its slots).
     pub compute: f64,
 }
 
 impl Economics {
-    /// Price 1, the default fee of 5 %, collateral 2 × price (the tests' and demo's ratio),
+    /// Price 1, the market's default fee, collateral 2 × price (the tests' and demo's ratio),
     /// and a compute cost equal to the price (the most a liar can save).
     pub const DEFAULT: Economics = Economics {
         price: 1.0,
-        fee: 0.05,
+        fee: MarketParams::DEFAULT.fee_bps as f64 / 10_000.0,
         collateral: 2.0,
         compute: 1.0,
     };
+
+    /// What an honest slot earns: the price less the market's fee. A provider whose compute
+    /// costs more loses on every job it serves, so no compute cost above this needs deterring.
+    pub fn earned(&self) -> f64 {
+        self.price - self.fee
+    }
+}
+
+/// The market's default probability of a hidden audit (`MarketParams::DEFAULT.audit_bps`).
+pub fn default_audit() -> f64 {
+    f64::from(MarketParams::DEFAULT.audit_bps) / 10_000.0
 }
 
 /// When the attacker lies.
@@ -86,8 +100,7 @@ pub struct Cell {
     /// Expected gain per job of lying rather than computing (negative: lying does not pay).
     pub gain_per_job: f64,
     /// The compute cost (in prices) above which lying pays: the gain is `K + n·compute` with
-    /// `n` the replica and auditor slots the attacker lied in per job; `None` when it never
-    /// lied.
+    /// `n` the jobs the attacker lied in; `None` when it never lied.
     pub break_even: Option<f64>,
 }
 
@@ -134,7 +147,7 @@ pub fn simulate(attack: Attack, replicas: u8, audit: f64, trials: u32, e: Econom
     };
     let (mut wrong, mut slashed_honest, mut attacker_slots, mut disputes) =
         (0u32, 0u32, 0u64, 0u32);
-    // The gain is `fixed + lied × compute`.
+    // The gain is `fixed + lied × compute`, `lied` counting jobs.
     let (mut fixed, mut lied) = (0.0, 0u64);
     let is_attacker = |index: u32| (index as usize) < identities;
     let revealed = |index: u32| Slot {
@@ -186,7 +199,7 @@ pub fn simulate(attack: Attack, replicas: u8, audit: f64, trials: u32, e: Econom
         if winner == Some(WRONG) {
             wrong += 1;
         }
-        let mut honest_hit = false;
+        let (mut honest_hit, mut lied_here) = (false, false);
         for (k, (index, outcome)) in indices.iter().zip(&outcomes).enumerate() {
             let referee = k >= usize::from(job.first_slots());
             if !is_attacker(*index) {
@@ -194,18 +207,20 @@ pub fn simulate(attack: Attack, replicas: u8, audit: f64, trials: u32, e: Econom
                 continue;
             }
             if !referee {
-                // Had it computed, this slot would have earned price − fee at the compute cost.
-                fixed -= e.price - e.fee;
-                lied += 1;
+                // Had it computed (one run for all its slots), this slot would have earned
+                // price − fee.
+                fixed -= e.earned();
+                lied_here = true;
             }
             fixed += match outcome {
                 SlotOutcome::Paid if referee => payout.referee_pay as f64 / UNIT,
-                SlotOutcome::Paid => e.price - e.fee,
+                SlotOutcome::Paid => e.earned(),
                 SlotOutcome::Slashed => -e.collateral,
                 _ => 0.0,
             };
         }
         slashed_honest += u32::from(honest_hit);
+        lied += u64::from(lied_here);
     }
     let n = f64::from(trials);
     let lied_per_job = lied as f64 / n;
@@ -260,8 +275,8 @@ fn cost(c: Option<f64>) -> String {
 }
 
 /// The tables for `docs/security.md`, as markdown: the attacker that always lies, over α, r, q
-/// and identities; then the one that lies only when it holds every replica (10 identities),
-/// with the market's audit rate and with audits on half the jobs.
+/// (none, 5 %, the market's default) and identities; then the one that lies only when it holds
+/// every replica (10 identities), at 5 % and at the market's default audit rate.
 pub fn table(trials: u32) -> String {
     let e = Economics::DEFAULT;
     let mut out = String::from(
@@ -269,7 +284,8 @@ pub fn table(trials: u32) -> String {
     );
     for alpha in ALPHAS {
         for replicas in [1u8, 3, 5] {
-            for (q, identities) in [(0.0, 1usize), (0.0, 10), (0.05, 1), (0.05, 10)] {
+            let qs = [0.0, 0.05, default_audit()];
+            for (q, identities) in qs.into_iter().flat_map(|q| [(q, 1usize), (q, 10)]) {
                 let c = simulate(Attack::always(alpha, identities), replicas, q, trials, e);
                 out.push_str(&format!(
                     "| {alpha} | {replicas} ({}) | {q} | {identities} | {:.5} | {:.5} | {:.5} | {:.5} | {:.4} | {:.4} | {:+.4} | {} |\n",
@@ -291,7 +307,7 @@ pub fn table(trials: u32) -> String {
     );
     for alpha in ALPHAS {
         for replicas in [3u8, 5] {
-            for q in [0.05, 0.5] {
+            for q in [0.05, default_audit()] {
                 let attack = Attack {
                     strategy: Strategy::WhenHoldingAll,
                     ..Attack::always(alpha, 10)
@@ -313,7 +329,7 @@ pub fn table(trials: u32) -> String {
 }
 
 /// The attacker's stake shares the tables cover.
-const ALPHAS: [f64; 5] = [0.05, 0.1, 0.2, 0.33, 0.45];
+const ALPHAS: [f64; 6] = [0.05, 0.1, 0.2, 0.33, 0.45, 0.49];
 
 #[cfg(test)]
 mod tests {
@@ -391,5 +407,24 @@ mod tests {
             "{audited:?}"
         );
         assert!(audited.break_even.is_some_and(|c| c > 0.0), "{audited:?}");
+    }
+
+    #[test]
+    fn at_the_market_defaults_lying_never_pays_a_provider_that_serves_at_a_profit() {
+        // Compute costs up to what a slot earns: above it no provider serves at all.
+        let e = Economics::DEFAULT;
+        for strategy in [Strategy::Always, Strategy::WhenHoldingAll] {
+            for alpha in [0.33, 0.45] {
+                let attack = Attack {
+                    strategy,
+                    ..Attack::always(alpha, 10)
+                };
+                let c = simulate(attack, 3, default_audit(), 3000, e);
+                assert!(
+                    c.break_even.is_some_and(|cost| cost > e.earned()),
+                    "{strategy:?} at α = {alpha}: {c:?}"
+                );
+            }
+        }
     }
 }

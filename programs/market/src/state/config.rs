@@ -66,7 +66,11 @@ pub struct MarketParams {
     /// Probability, in basis points (at most [`BPS_DENOMINATOR`]), that a job gets a hidden
     /// audit: a further replica drawn after its replicas committed. Fixed on each job at
     /// creation; a job with audits escrows one more price as the auditor's pay (refunded when
-    /// no audit is drawn).
+    /// no audit is drawn). The default, 70 %, is the least that makes lying a loss for a
+    /// provider holding under half the stake even when it holds every replica of a job
+    /// (`docs/security.md`, "The simulation"): caught only by an honest auditor (probability
+    /// q·(1 − α)), it then forfeits the r slots' pay, so lying, which saves one run, loses
+    /// while q·(1 − α)·r ≥ 1, i.e. q ≥ 2/3 at α → ½, r = 3.
     pub audit_bps: u16,
 }
 
@@ -82,7 +86,7 @@ impl MarketParams {
         min_window: 10,
         max_window: MAX_WINDOW,
         take_window: 20,
-        audit_bps: 500,
+        audit_bps: 7_000,
     };
 
     pub fn validate(&self) -> Result<()> {
