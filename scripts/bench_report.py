@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Renders docs/benchmarks.md from the pieces scripts/bench.sh measured in one run:
 executor.md (concord-bench), locks.md and accounts.md (concord-agent-bench), and scale.jsonl
-(one line per concord-agent-bench scale run). Usage: bench_report.py WORKDIR COMMAND."""
+(one line per concord-agent-bench scale run). Sections of the previous docs/benchmarks.md
+that this script does not generate (measurements recorded by hand, each saying how it was
+run) are kept, after the generated ones. Usage: bench_report.py WORKDIR COMMAND [PREVIOUS]."""
 import datetime
 import json
 import os
@@ -9,6 +11,7 @@ import re
 import sys
 
 work, command = sys.argv[1], sys.argv[2]
+previous = sys.argv[3] if len(sys.argv) > 3 else ""
 
 
 def machine():
@@ -167,4 +170,11 @@ w("- Both cores are shared by the chain, the agents, their workers and the buyer
   "runs; with 4 and 8 agents the figures measure contention on 2 cores more than the protocol.")
 w("- Without a GPU the executor's \"GPU\" is Mesa's software rasteriser on the same cores as "
   "the reference; the ratios compare LLVM-compiled WGSL on all cores with scalar Rust on one.")
-print("\n".join(out))
+generated = {line for line in out if line.startswith("## ")}
+kept = []
+if previous and os.path.exists(previous):
+    sections = re.split(r"^(?=## )", open(previous).read(), flags=re.M)
+    kept = [x.rstrip("\n") + "\n" for x in sections
+            if x.startswith("## ") and x.splitlines()[0] + "\n" not in generated
+            and x.splitlines()[0] not in generated]
+print("\n".join(out + kept))
