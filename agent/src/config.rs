@@ -20,7 +20,13 @@ pub struct Config {
     /// Address of the Prometheus `/metrics` and `/health` endpoint; none when absent.
     #[serde(default)]
     pub metrics_addr: Option<SocketAddr>,
-    /// How often open jobs are listed, in milliseconds.
+    /// PubSub (websocket) endpoint for job notifications: new and changed jobs wake the agent
+    /// at once. Derived from `rpc_url` when absent (`ws` for `http`, `wss` for `https`, the
+    /// port after the RPC port); `"off"` polls only.
+    #[serde(default)]
+    pub pubsub_url: Option<String>,
+    /// How often open jobs are looked for, in milliseconds (also when notifications arrive:
+    /// draws and take windows turn with time).
     #[serde(default = "defaults::poll_interval_ms")]
     pub poll_interval_ms: u64,
     /// Priority fee in micro-lamports per compute unit (0: none).
@@ -219,6 +225,7 @@ impl Config {
                 config.rpc_url
             ));
         }
+        config.pubsub()?;
         if config.jobs.max_concurrent == 0 {
             return Err("jobs.max_concurrent must be at least 1".into());
         }
@@ -234,6 +241,22 @@ impl Config {
                 .map_err(|_| format!("jobs.buyers: `{b}` is not an address"))?;
         }
         Ok(config)
+    }
+
+    /// The PubSub URL to subscribe at (`None`: notifications off).
+    pub fn pubsub(&self) -> Result<Option<String>, String> {
+        match self.pubsub_url.as_deref() {
+            Some("off") => Ok(None),
+            Some(url) if url.starts_with("ws://") || url.starts_with("wss://") => {
+                Ok(Some(url.to_string()))
+            }
+            Some(url) => Err(format!(
+                "pubsub_url `{url}` is not a ws(s) URL (or \"off\")"
+            )),
+            None => concord_sdk::chain::pubsub_url_for(&self.rpc_url)
+                .map(Some)
+                .map_err(|e| format!("rpc_url: {e}")),
+        }
     }
 
     /// Where outputs wait for upload (next to the journal).
@@ -279,6 +302,23 @@ mod tests {
         assert!(!c.gpu.allow_cpu_adapter);
         assert!(!c.store.allow_private_addresses);
         assert!(c.metrics_addr.is_none());
+    }
+
+    #[test]
+    fn the_pubsub_url_is_derived_set_or_off_and_checked() {
+        let base = Path::new("/etc/concord");
+        let head = "rpc_url = \"http://127.0.0.1:8899\"\nkeypair = \"k\"\n";
+        let derived = Config::parse(head, base).unwrap();
+        assert_eq!(
+            derived.pubsub().unwrap().as_deref(),
+            Some("ws://127.0.0.1:8900/")
+        );
+        let set = Config::parse(&format!("{head}pubsub_url = \"wss://x:1\"\n"), base).unwrap();
+        assert_eq!(set.pubsub().unwrap().as_deref(), Some("wss://x:1"));
+        let off = Config::parse(&format!("{head}pubsub_url = \"off\"\n"), base).unwrap();
+        assert_eq!(off.pubsub().unwrap(), None);
+        let err = Config::parse(&format!("{head}pubsub_url = \"http://x\"\n"), base).unwrap_err();
+        assert!(err.contains("pubsub_url"), "{err}");
     }
 
     #[test]

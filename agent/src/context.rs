@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::fetch::{open_job_store, prepare, FetchError, Prepared};
 use crate::journal::Journal;
 use crate::metrics::Metrics;
+use crate::watch::Watch;
 
 /// Everything a job task needs, shared.
 pub struct Agent {
@@ -50,6 +51,8 @@ pub struct Agent {
     pub active: Mutex<HashSet<Pubkey>>,
     /// Open jobs decided against for good (refused, unfetchable, claim refused).
     pub passed_over: Mutex<HashSet<Pubkey>>,
+    /// Job notifications: wake-ups and the open jobs they keep current.
+    pub watch: Arc<Watch>,
 }
 
 impl Agent {
@@ -59,9 +62,14 @@ impl Agent {
 
     /// Sleeps `d`, or less if shutdown begins.
     pub async fn pause(&self, d: Duration) {
+        self.pause_until(tokio::time::sleep(d)).await
+    }
+
+    /// Waits for `wake` (a [`Watch`] wake-up), or less if shutdown begins.
+    pub async fn pause_until(&self, wake: impl std::future::Future<Output = ()>) {
         let mut rx = self.shutdown.clone();
         tokio::select! {
-            _ = tokio::time::sleep(d) => {}
+            _ = wake => {}
             _ = rx.wait_for(|s| *s) => {}
         }
     }

@@ -52,6 +52,7 @@ where
     tasks.spawn(async move {
         work(agent.clone()).await;
         agent.active.lock().expect("lock").remove(&job);
+        agent.watch.forget(&job);
     });
 }
 
@@ -87,13 +88,21 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
     if held >= agent.config.jobs.max_concurrent {
         return Ok(());
     }
-    let open = agent
-        .chain
-        .jobs(JobFilter {
-            state: Some(JobState::Open),
-            buyer: None,
-        })
-        .await?;
+    let open = match agent.watch.open_jobs() {
+        Some(open) => open,
+        None => {
+            let subscription = agent.watch.subscription();
+            let open = agent
+                .chain
+                .jobs(JobFilter {
+                    state: Some(JobState::Open),
+                    buyer: None,
+                })
+                .await?;
+            agent.watch.listed(subscription, &open);
+            open
+        }
+    };
     let mut candidates: Vec<_> = {
         let passed_over = agent.passed_over.lock().expect("lock");
         let active = agent.active.lock().expect("lock");

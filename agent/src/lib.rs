@@ -4,7 +4,7 @@
 //! the outputs and settles, keeping every step in a durable journal so a restart resumes.
 //!
 //! Modules, each using only those above it: `config`, `journal`, `metrics`, `fetch`,
-//! `eligibility` → `context` (what all parts share) → `lifecycle` (one job) → `discovery`
+//! `eligibility`, `watch` (job notifications) → `context` (what all parts share) → `lifecycle` (one job) → `discovery`
 //! (finding and claiming jobs) → `startup` (connect, register, stake) and `supervisor`
 //! (resume, discover until shutdown, drain, stop the metrics server last).
 pub mod config;
@@ -17,3 +17,4 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod startup;
 pub mod supervisor;
+pub mod watch;

@@ -179,7 +179,8 @@ impl Task<'_> {
                     if self.agent.shutting_down() {
                         return Err(Stop::Shutdown);
                     }
-                    self.agent.pause(WATCH_INTERVAL).await;
+                    let wake = self.agent.watch.job_wakeup(&self.address, WATCH_INTERVAL);
+                    self.agent.pause_until(wake).await;
                 }
             }
         }

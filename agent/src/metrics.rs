@@ -29,6 +29,9 @@ pub struct Metrics {
     pub jobs_invalid: Counter,
     pub exec_failures: Counter,
     pub rpc_errors: Counter,
+    pub job_subscriptions: Counter,
+    pub job_subscription_drops: Counter,
+    pub job_notifications: Counter,
     pub jobs_in_flight: Gauge,
     pub kernel_seconds: Histogram,
     pub earned_units: Counter,
@@ -96,6 +99,21 @@ impl Metrics {
                 &mut registry,
                 "rpc_errors",
                 "RPC calls that failed and were retried",
+            ),
+            job_subscriptions: counter(
+                &mut registry,
+                "job_subscriptions",
+                "Subscriptions to job notifications made (the first, and one after each drop)",
+            ),
+            job_subscription_drops: counter(
+                &mut registry,
+                "job_subscription_drops",
+                "Job notification connections that failed or dropped (polling meanwhile)",
+            ),
+            job_notifications: counter(
+                &mut registry,
+                "job_notifications",
+                "Job account changes received by subscription",
             ),
             earned_units: counter(
                 &mut registry,

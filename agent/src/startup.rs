@@ -142,6 +142,7 @@ pub async fn start(
     if let Some(secs) = config.gpu.max_runtime_secs {
         executor = executor.max_runtime(Duration::from_secs(secs));
     }
+    let pubsub_url = config.pubsub().map_err(StartError::Config)?;
     let agent = Agent {
         identity: concord_provider::Identity::new(&keypair),
         config,
@@ -154,7 +155,7 @@ pub async fn start(
         draw_index: std::sync::OnceLock::new(),
         mint,
         journal,
-        metrics,
+        metrics: metrics.clone(),
         executor,
         adapter,
         hardware,
@@ -164,6 +165,11 @@ pub async fn start(
         shutdown,
         active: Mutex::new(HashSet::new()),
         passed_over: Mutex::new(HashSet::new()),
+        watch: crate::watch::Watch::start(
+            pubsub_url,
+            CommitmentConfig::confirmed(),
+            metrics.clone(),
+        ),
     };
     ensure_registered(&agent, &chain_err).await?;
     ensure_in_draws(&agent, &chain_err).await?;

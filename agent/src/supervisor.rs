@@ -12,6 +12,9 @@ use crate::context::Agent;
 use crate::discovery::{adopt_orphans, discover, spawn_job};
 use crate::startup::StartError;
 
+/// The least time between two discovery passes.
+const MIN_PASS_SPACING: Duration = Duration::from_millis(100);
+
 /// How long in-flight steps may run after a shutdown signal before the agent exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 
@@ -71,7 +74,16 @@ async fn supervise(agent: &Arc<Agent>) -> Result<(), StartError> {
         } else {
             agent.metrics.poll_succeeded();
         }
-        agent.pause(poll).await;
+        // A notification wakes the next pass early, but passes stay at least
+        // `MIN_PASS_SPACING` apart however busy the market is.
+        agent.pause(MIN_PASS_SPACING).await;
+        agent
+            .pause_until(
+                agent
+                    .watch
+                    .discovery_wakeup(poll.saturating_sub(MIN_PASS_SPACING)),
+            )
+            .await;
     }
 
     agent.metrics.set_draining();

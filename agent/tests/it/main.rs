@@ -14,6 +14,7 @@
 //!     buyer is refunded, and the honest agent publishes no outputs (it was not paid);
 //! (m) a kernel that cannot finish within any gas budget the market allows: every agent
 //!     commits the canonical out-of-budget outcome, the quorum is paid, nobody loses stake.
+//! (o) every agent's PubSub connection is cut mid-job: each resubscribes, the job settles.
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -629,5 +630,92 @@ async fn n_an_audited_job_waits_for_its_auditor_and_pays_it() {
         funds_before - funds_after,
         4 * PRICE,
         "four replicas paid for"
+    );
+}
+
+/// A counter's value in a Prometheus text exposition (0 when absent).
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// (o) Job notifications survive a dropped connection: three agents subscribe through a hop
+/// that cuts every PubSub connection once the job runs; each agent falls back to polling,
+/// resubscribes, and the job settles with all three paid, the changes after the cut arriving
+/// on the new subscriptions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn o_agents_resubscribe_after_their_pubsub_connection_drops() {
+    let s = Scenario::start("pubsub").await;
+    let proxy = support::cutting_proxy::start(&s.pubsub_url).await;
+    let port = concord_localnet::free_port();
+    let mut agents = Vec::new();
+    for (i, name) in ["sub-1", "sub-2", "sub-3"].into_iter().enumerate() {
+        let mut extra = format!("pubsub_url = \"{}\"\n", proxy.url);
+        if i == 0 {
+            extra.push_str(&format!("metrics_addr = \"127.0.0.1:{port}\"\n"));
+        }
+        agents.push(s.agent(name, None, &extra).await);
+    }
+    for a in agents.iter_mut() {
+        a.start();
+    }
+    let keys: Vec<_> = agents.iter().map(|a| a.pubkey()).collect();
+    s.wait_in_draws(&keys).await;
+    let metrics = || async {
+        http_get(&format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .1
+    };
+    for _ in 0..120 {
+        if proxy.accepted() >= 3
+            && counter(&metrics().await, "concord_agent_job_subscriptions_total") >= 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(proxy.accepted(), 3, "one subscription per agent");
+    let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
+    s.wait_for(&job, SETTLE_LIMIT, "three claims", |j| j.filled == 3)
+        .await;
+    let seen_before_cut = counter(&metrics().await, "concord_agent_job_notifications_total");
+    assert!(
+        seen_before_cut > 0,
+        "the job's creation and claims were notified"
+    );
+    proxy.cut();
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    let logs = all_logs(&agents.iter().collect::<Vec<_>>());
+    for a in &agents {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+        assert!(
+            a.logs().contains("job notifications down")
+                && a.logs().contains("resubscribed to job notifications"),
+            "{} did not resubscribe:\n{}",
+            a.name,
+            a.logs()
+        );
+    }
+    assert!(
+        proxy.accepted() >= 6,
+        "each agent reconnected: {}",
+        proxy.accepted()
+    );
+    let after = metrics().await;
+    assert!(
+        counter(&after, "concord_agent_job_subscription_drops_total") >= 1,
+        "{after}"
+    );
+    assert!(
+        counter(&after, "concord_agent_job_subscriptions_total") >= 2,
+        "{after}"
+    );
+    // The commits, reveals and settlement came after the cut: on the new subscription.
+    assert!(
+        counter(&after, "concord_agent_job_notifications_total") > seen_before_cut,
+        "{after}"
     );
 }

@@ -77,6 +77,9 @@ struct ScaleArgs {
     /// Escrow as many jobs per transaction as fit (`Sender::pack`), not one.
     #[arg(long)]
     pack_escrow: bool,
+    /// The agents' `pubsub_url` (`off`: they poll only); derived from `--rpc` when absent.
+    #[arg(long)]
+    pubsub_url: Option<String>,
     #[arg(long)]
     out: PathBuf,
 }
@@ -409,11 +412,16 @@ async fn scale(args: ScaleArgs) -> i32 {
         std::fs::write(
             adir.join("agent.toml"),
             format!(
-                "rpc_url = \"{}\"\nkeypair = \"id.json\"\njournal = \"journal.redb\"\nmetrics_addr = \"{addr}\"\npoll_interval_ms = 250\n\
+                "rpc_url = \"{}\"\n{pubsub}keypair = \"id.json\"\njournal = \"journal.redb\"\nmetrics_addr = \"{addr}\"\npoll_interval_ms = 250\n\
                  [provider]\nstake = \"50\"\n[gpu]\nallow_cpu_adapter = true\n\
                  [jobs]\nmax_concurrent = 64\nbuyers = [\"{}\"]\n[store]\nallow_local_paths = true\n",
                 args.rpc,
-                buyer.pubkey()
+                buyer.pubkey(),
+                pubsub = args
+                    .pubsub_url
+                    .as_ref()
+                    .map(|u| format!("pubsub_url = \"{u}\"\n"))
+                    .unwrap_or_default(),
             ),
         )
         .unwrap();

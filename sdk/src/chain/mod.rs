@@ -1,6 +1,7 @@
 //! Talking to the Concord programs on any cluster (devnet, mainnet, a local test validator)
 //! through Solana's nonblocking `RpcClient`: PDAs, instruction builders, account reads and
-//! job discovery, sending with retries, and program errors as plain sentences.
+//! job discovery, sending with retries, job notifications over PubSub, and program errors as
+//! plain sentences.
 pub mod accounts;
 pub mod draws;
 pub mod errors;
@@ -9,6 +10,7 @@ pub mod keypair;
 pub mod mint;
 pub mod pda;
 pub mod send;
+pub mod watch;
 
 pub use accounts::{Chain, JobFilter};
 pub use draws::{decode_draw_set, DrawView, Turn};
@@ -16,6 +18,7 @@ pub use errors::{ChainError, RpcFailure};
 pub use keypair::{read_keypair, KeypairError};
 pub use mint::{commitment_salt, BadAmount, Mint, SettleStep};
 pub use send::Sender;
+pub use watch::{pubsub_url_for, watch_jobs, JobEvent};
 
 pub use concord_market::{
     commitment_hash, DrawEntry, DrawSet, Job, JobState, MarketConfig, MarketParams, SlotOutcome,

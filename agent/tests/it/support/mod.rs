@@ -1,9 +1,11 @@
 //! Test fixtures for the agent's end-to-end tests: a real local chain (an in-process
 //! solana-test-validator with both programs) for each scenario, one scenario at a time; a
 //! buyer that publishes jobs to a directory store and escrows them through the SDK; real
-//! `concord-agent` processes with their own config, journal and logs; and a flaky JSON-RPC
-//! proxy (a real HTTP hop that fails a share of `sendTransaction` calls).
+//! `concord-agent` processes with their own config, journal and logs; a flaky JSON-RPC
+//! proxy (a real HTTP hop that fails a share of `sendTransaction` calls); and a TCP hop in
+//! front of the PubSub port that can cut every connection it carries.
 
+pub mod cutting_proxy;
 pub mod flaky_proxy;
 
 use std::path::PathBuf;
@@ -28,6 +30,7 @@ pub const COLLATERAL: u64 = 3 * TOKEN;
 /// What a scenario's chain offers.
 pub struct SharedChain {
     pub rpc_url: String,
+    pub pubsub_url: String,
     admin: Vec<u8>,
     mint_authority: Vec<u8>,
     pub mint: Pubkey,
@@ -102,6 +105,7 @@ fn try_start_chain() -> Option<ScenarioChain> {
             let net = Localnet::start(config).await.expect("local chain");
             tx.send(SharedChain {
                 rpc_url: net.info.rpc_url.clone(),
+                pubsub_url: net.info.pubsub_url.clone(),
                 admin: net.admin.to_bytes().to_vec(),
                 mint_authority: net.mint_authority.to_bytes().to_vec(),
                 mint: net.mint,
@@ -149,6 +153,7 @@ pub struct Scenario {
     pub name: String,
     pub dir: PathBuf,
     pub rpc_url: String,
+    pub pubsub_url: String,
     pub chain: Chain,
     pub funder: Funder,
     pub mint: Mint,
@@ -197,6 +202,7 @@ impl Scenario {
             name: name.into(),
             dir: dir.path().to_path_buf(),
             rpc_url: shared.rpc_url.clone(),
+            pubsub_url: shared.pubsub_url.clone(),
             chain,
             buyer_sender: Sender::new(rpc, buyer.clone()),
             funder,
@@ -351,7 +357,8 @@ impl Scenario {
 
     /// Writes a config for an agent named `name` serving this scenario's buyer, and returns
     /// an unstarted agent. `rpc_url` overrides the chain's; `extra` is more TOML (top-level
-    /// keys, or sections when it starts with one).
+    /// keys, or sections when it starts with one). Notifications come from the chain's PubSub
+    /// port unless `extra` sets `pubsub_url`.
     pub async fn agent(&self, name: &str, rpc_url: Option<&str>, extra: &str) -> AgentProcess {
         let key = self.funded_provider().await;
         let dir = self.dir.join(name);
@@ -368,7 +375,7 @@ impl Scenario {
             format!(
                 r#"{top}
 rpc_url = "{rpc}"
-keypair = "id.json"
+{pubsub}keypair = "id.json"
 journal = "journal.redb"
 poll_interval_ms = 500
 [provider]
@@ -383,6 +390,11 @@ allow_local_paths = true
 {extra}
 "#,
                 rpc = rpc_url.unwrap_or(&self.rpc_url),
+                pubsub = if extra.contains("pubsub_url") {
+                    String::new()
+                } else {
+                    format!("pubsub_url = \"{}\"\n", self.pubsub_url)
+                },
                 top = if extra.trim_start().starts_with('[') {
                     ""
                 } else {
