@@ -11,6 +11,9 @@
 //!   per-job latency, agent RSS (idle and peak), the agents' fetched-to-commit overhead from
 //!   their logs, and transactions and signatures per job life (closing a sample of jobs and
 //!   counting every transaction that touched each). Appends one JSON line to `--out`.
+//! - `ceiling`: what the chain itself confirms per second: S senders, each with a key of its
+//!   own, send 1-lamport transfers one after another through the SDK's `Sender` (send, then
+//!   poll until confirmed, as agents and buyers do) for T seconds; one JSON line per S.
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,7 +44,26 @@ enum Cmd {
         #[arg(long)]
         rpc: String,
     },
-    Scale(ScaleArgs),
+    Scale(Box<ScaleArgs>),
+    Ceiling(CeilingArgs),
+}
+
+#[derive(clap::Args)]
+struct CeilingArgs {
+    #[arg(long)]
+    rpc: String,
+    #[arg(long)]
+    faucet: String,
+    /// The `concord` CLI (used for the faucet).
+    #[arg(long)]
+    concord: PathBuf,
+    #[arg(long)]
+    work: PathBuf,
+    /// Concurrent senders, one row each.
+    #[arg(long, value_delimiter = ',', default_value = "8,32")]
+    senders: Vec<usize>,
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -90,7 +112,8 @@ fn main() {
     let code = match cli.command {
         Cmd::Locks => locks(),
         Cmd::Accounts { rpc } => runtime.block_on(accounts(&rpc)),
-        Cmd::Scale(args) => runtime.block_on(scale(args)),
+        Cmd::Scale(args) => runtime.block_on(scale(*args)),
+        Cmd::Ceiling(args) => runtime.block_on(ceiling(args)),
     };
     std::process::exit(code);
 }
@@ -323,17 +346,16 @@ fn write_keypair(path: &Path, key: &Keypair) {
 }
 
 fn airdrop(args: &ScaleArgs, key: &Path, sol: &str, tokens: &str) {
-    let status = Command::new(&args.concord)
-        .args(["-u", &args.rpc, "-k"])
+    fund(&args.concord, &args.rpc, &args.faucet, key, sol, tokens)
+}
+
+/// Funds the keypair file `key` with SOL and payment tokens from the local chain's faucet.
+fn fund(concord: &Path, rpc: &str, faucet: &str, key: &Path, sol: &str, tokens: &str) {
+    let status = Command::new(concord)
+        .args(["-u", rpc, "-k"])
         .arg(key)
         .args([
-            "airdrop",
-            "--sol",
-            sol,
-            "--tokens",
-            tokens,
-            "--faucet",
-            &args.faucet,
+            "airdrop", "--sol", sol, "--tokens", tokens, "--faucet", faucet,
         ])
         .stdout(Stdio::null())
         .status()
@@ -681,4 +703,62 @@ async fn scale(args: ScaleArgs) -> i32 {
     } else {
         0
     }
+}
+
+/// The chain's own confirmation rate (see the module doc): one JSON line per sender count.
+async fn ceiling(args: CeilingArgs) -> i32 {
+    use anchor_lang::solana_program::system_instruction;
+    std::fs::create_dir_all(&args.work).expect("work dir");
+    let most = args.senders.iter().copied().max().unwrap_or(0);
+    let rpc = Arc::new(RpcClient::new_with_commitment(
+        args.rpc.clone(),
+        CommitmentConfig::confirmed(),
+    ));
+    let mut keys = Vec::new();
+    for i in 0..most {
+        let key = Keypair::new();
+        let path = args.work.join(format!("sender-{i}.json"));
+        write_keypair(&path, &key);
+        fund(&args.concord, &args.rpc, &args.faucet, &path, "10", "1");
+        keys.push(Arc::new(key));
+    }
+    for &n in &args.senders {
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for key in keys.iter().take(n) {
+            let sender = Sender::new(rpc.clone(), key.clone());
+            let from = key.pubkey();
+            tasks.spawn(async move {
+                let (mut confirmed, mut failed) = (0u64, 0u64);
+                while Instant::now() < deadline {
+                    let to = Pubkey::new_unique();
+                    let ix = system_instruction::transfer(&from, &to, 1_000_000);
+                    match sender.send(&[ix], &[]).await {
+                        Ok(_) => confirmed += 1,
+                        Err(_) => failed += 1,
+                    }
+                }
+                (confirmed, failed)
+            });
+        }
+        let (mut confirmed, mut failed) = (0u64, 0u64);
+        while let Some(done) = tasks.join_next().await {
+            let (c, f) = done.expect("sender task");
+            confirmed += c;
+            failed += f;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            serde_json::json!({
+                "senders": n,
+                "seconds": elapsed,
+                "confirmed": confirmed,
+                "failed": failed,
+                "confirmed_per_sec": confirmed as f64 / elapsed,
+            })
+        );
+    }
+    0
 }
