@@ -48,8 +48,9 @@ enum Cmd {
     Ceiling(CeilingArgs),
 }
 
+/// A local chain (`concord-localnet`): its RPC, its faucet, and the CLI that asks the faucet.
 #[derive(clap::Args)]
-struct CeilingArgs {
+struct LocalChain {
     #[arg(long)]
     rpc: String,
     #[arg(long)]
@@ -57,6 +58,12 @@ struct CeilingArgs {
     /// The `concord` CLI (used for the faucet).
     #[arg(long)]
     concord: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct CeilingArgs {
+    #[command(flatten)]
+    chain: LocalChain,
     #[arg(long)]
     work: PathBuf,
     /// Concurrent senders, one row each.
@@ -68,13 +75,8 @@ struct CeilingArgs {
 
 #[derive(clap::Args)]
 struct ScaleArgs {
-    #[arg(long)]
-    rpc: String,
-    #[arg(long)]
-    faucet: String,
-    /// The `concord` CLI (used for the faucet).
-    #[arg(long)]
-    concord: PathBuf,
+    #[command(flatten)]
+    chain: LocalChain,
     /// The `concord-agent` binary.
     #[arg(long)]
     agent: PathBuf,
@@ -346,21 +348,24 @@ fn write_keypair(path: &Path, key: &Keypair) {
 }
 
 fn airdrop(args: &ScaleArgs, key: &Path, sol: &str, tokens: &str) {
-    fund(&args.concord, &args.rpc, &args.faucet, key, sol, tokens)
+    args.chain.fund(key, sol, tokens)
 }
 
-/// Funds the keypair file `key` with SOL and payment tokens from the local chain's faucet.
-fn fund(concord: &Path, rpc: &str, faucet: &str, key: &Path, sol: &str, tokens: &str) {
-    let status = Command::new(concord)
-        .args(["-u", rpc, "-k"])
-        .arg(key)
-        .args([
-            "airdrop", "--sol", sol, "--tokens", tokens, "--faucet", faucet,
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .expect("run concord");
-    assert!(status.success(), "airdrop failed");
+impl LocalChain {
+    /// Funds the keypair file `key` with SOL and payment tokens from the chain's faucet.
+    fn fund(&self, key: &Path, sol: &str, tokens: &str) {
+        let (rpc, faucet) = (&self.rpc, &self.faucet);
+        let status = Command::new(&self.concord)
+            .args(["-u", rpc, "-k"])
+            .arg(key)
+            .args([
+                "airdrop", "--sol", sol, "--tokens", tokens, "--faucet", faucet,
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run concord");
+        assert!(status.success(), "airdrop failed");
+    }
 }
 
 /// `GET path` on a local HTTP endpoint; the status code.
@@ -406,7 +411,7 @@ async fn scale(args: ScaleArgs) -> i32 {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let rpc = Arc::new(RpcClient::new_with_commitment(
-        args.rpc.clone(),
+        args.chain.rpc.clone(),
         CommitmentConfig::confirmed(),
     ));
     let chain = Chain::new(rpc.clone());
@@ -437,7 +442,7 @@ async fn scale(args: ScaleArgs) -> i32 {
                 "rpc_url = \"{}\"\n{pubsub}keypair = \"id.json\"\njournal = \"journal.redb\"\nmetrics_addr = \"{addr}\"\npoll_interval_ms = 250\n\
                  [provider]\nstake = \"50\"\n[gpu]\nallow_cpu_adapter = true\n\
                  [jobs]\nmax_concurrent = 64\nbuyers = [\"{}\"]\n[store]\nallow_local_paths = true\n",
-                args.rpc,
+                args.chain.rpc,
                 buyer.pubkey(),
                 pubsub = args
                     .pubsub_url
@@ -711,7 +716,7 @@ async fn ceiling(args: CeilingArgs) -> i32 {
     std::fs::create_dir_all(&args.work).expect("work dir");
     let most = args.senders.iter().copied().max().unwrap_or(0);
     let rpc = Arc::new(RpcClient::new_with_commitment(
-        args.rpc.clone(),
+        args.chain.rpc.clone(),
         CommitmentConfig::confirmed(),
     ));
     let mut keys = Vec::new();
@@ -719,7 +724,7 @@ async fn ceiling(args: CeilingArgs) -> i32 {
         let key = Keypair::new();
         let path = args.work.join(format!("sender-{i}.json"));
         write_keypair(&path, &key);
-        fund(&args.concord, &args.rpc, &args.faucet, &path, "10", "1");
+        args.chain.fund(&path, "10", "1");
         keys.push(Arc::new(key));
     }
     for &n in &args.senders {
