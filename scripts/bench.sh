@@ -39,21 +39,31 @@ echo "== write locks"
 "$dbg/concord-agent-bench" locks > "$work/locks.md" || { cat "$work/locks.md"; echo "bench: the write-lock check failed"; exit 1; }
 cat "$work/locks.md"
 
-echo "== local chain"
 rpc_port=38899
-"$dbg/concord-localnet" --quiet --ledger "$work/ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
-  > /dev/null 2> "$work/localnet.log" &
-pid=$!
-for _ in $(seq 1 240); do [ -s "$work/ledger/localnet.json" ] && break; sleep 0.5; done
 rpc=http://127.0.0.1:$rpc_port
 faucet=http://127.0.0.1:$((rpc_port + 2))
+chains=0
+# A fresh local chain for each row (the previous one stopped): the agents of an earlier row
+# stay staked in a chain's draws and, stopped, would be drawn and waited for. The scale rows
+# measure the job life without hidden audits (an audited job needs one agent more than its
+# replicas, and its own minimum of transactions); what audits add at the market's default
+# (70 % of jobs) is measured apart: docs/benchmarks.md, "What hidden audits add".
+fresh_chain() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; sleep 2; fi
+  chains=$((chains + 1))
+  ledger="$work/ledger-$chains"
+  "$dbg/concord-localnet" --quiet --ledger "$ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
+    > /dev/null 2> "$work/localnet-$chains.log" &
+  pid=$!
+  for _ in $(seq 1 240); do [ -s "$ledger/localnet.json" ] && break; sleep 0.5; done
+  "$dbg/concord" -u "$rpc" -k "$ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
+}
+echo "== local chain"
+fresh_chain
 "$dbg/concord-agent-bench" accounts --rpc "$rpc" > "$work/accounts.md"
-# The scale rows measure the job life without hidden audits (an audited job needs one agent
-# more than its replicas, and its own minimum of transactions); what audits add at the market's
-# default (70 % of jobs) is measured apart: docs/benchmarks.md, "What hidden audits add".
-"$dbg/concord" -u "$rpc" -k "$work/ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
 
 scale() { # agents jobs replicas
+  fresh_chain
   "$dbg/concord-agent-bench" scale --rpc "$rpc" --faucet "$faucet" --concord "$dbg/concord" \
     --agent "$dbg/concord-agent" --work "$work" --agents "$1" --jobs "$2" --replicas "$3" \
     --timeout "$timeout" --out "$work/scale.jsonl" | tail -n 1 || true
