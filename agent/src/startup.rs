@@ -143,6 +143,8 @@ pub async fn start(
         executor = executor.max_runtime(Duration::from_secs(secs));
     }
     let pubsub_url = config.pubsub().map_err(StartError::Config)?;
+    // Notifications at the commitment every read of this agent uses.
+    let commitment = chain.rpc.commitment();
     let agent = Agent {
         identity: concord_provider::Identity::new(&keypair),
         config,
@@ -165,11 +167,7 @@ pub async fn start(
         shutdown,
         active: Mutex::new(HashSet::new()),
         passed_over: Mutex::new(HashSet::new()),
-        watch: crate::watch::Watch::start(
-            pubsub_url,
-            CommitmentConfig::confirmed(),
-            metrics.clone(),
-        ),
+        watch: crate::watch::Watch::start(pubsub_url, commitment, metrics.clone()),
     };
     ensure_registered(&agent, &chain_err).await?;
     ensure_in_draws(&agent, &chain_err).await?;

@@ -1,6 +1,6 @@
 //! What the job subscription (`concord_sdk::chain::watch_jobs`) tells the agent: it wakes the
-//! discovery loop when an open job appears or changes, and the task driving a job when that
-//! job changes, and it keeps the open jobs it has seen, so that while the subscription holds
+//! discovery loop when a job opens or begins a new draw round (other providers' claims do not
+//! wake it: they cannot draw this one), and the task driving a job when that job changes, and it keeps the open jobs it has seen, so that while the subscription holds
 //! discovery reads them here instead of listing every open job each pass. Polling stays the
 //! fallback: while the subscription is down, once after every (re)subscription, and every
 //! [`RESCAN`] as a safety net, discovery lists the open jobs from the chain; job tasks still
@@ -65,10 +65,9 @@ impl Watch {
     fn on(&self, event: JobEvent, url: &str, metrics: &Metrics) {
         match event {
             JobEvent::Subscribed => {
-                let again = metrics.job_subscriptions.get() > 0;
                 metrics.job_subscriptions.inc();
                 *self.open.lock().expect("lock") = None;
-                self.generation.fetch_add(1, Ordering::SeqCst);
+                let again = self.generation.fetch_add(1, Ordering::SeqCst) > 0;
                 self.subscribed.store(true, Ordering::SeqCst);
                 if again {
                     info!(url, "resubscribed to job notifications");
@@ -84,17 +83,23 @@ impl Watch {
             JobEvent::Changed(address, job) => {
                 metrics.job_notifications.inc();
                 let open = job.state == JobState::Open;
-                if let Some(view) = self.open.lock().expect("lock").as_mut() {
-                    if open {
-                        view.jobs.insert(address, *job);
-                    } else {
+                let round = job.draw_round;
+                let news = match self.open.lock().expect("lock").as_mut() {
+                    // Before a listing, any open job may be news.
+                    None => open,
+                    Some(view) if open => view
+                        .jobs
+                        .insert(address, *job)
+                        .is_none_or(|before| before.draw_round != round),
+                    Some(view) => {
                         view.jobs.remove(&address);
+                        false
                     }
-                }
+                };
                 if let Some(n) = self.jobs.lock().expect("lock").get(&address) {
                     n.notify_one();
                 }
-                if open {
+                if news {
                     self.discovery.notify_one();
                 }
             }
@@ -145,12 +150,9 @@ impl Watch {
         });
     }
 
-    /// Waits until an open job changes, or `d` passes.
+    /// Waits until a job opens or begins a draw round, or `d` passes.
     pub async fn discovery_wakeup(&self, d: Duration) {
-        tokio::select! {
-            _ = self.discovery.notified() => {}
-            _ = tokio::time::sleep(d) => {}
-        }
+        notified_or(&self.discovery, d).await
     }
 
     /// Waits until `job` changes, or `d` passes (a change seen while its task was busy wakes
@@ -163,14 +165,19 @@ impl Watch {
             .entry(*job)
             .or_default()
             .clone();
-        tokio::select! {
-            _ = notify.notified() => {}
-            _ = tokio::time::sleep(d) => {}
-        }
+        notified_or(&notify, d).await
     }
 
     /// Stops tracking `job` (its task ended).
     pub fn forget(&self, job: &Pubkey) {
         self.jobs.lock().expect("lock").remove(job);
+    }
+}
+
+/// Waits for `notify` (a permit stored while nobody waited counts), or `d`.
+async fn notified_or(notify: &Notify, d: Duration) {
+    tokio::select! {
+        _ = notify.notified() => {}
+        _ = tokio::time::sleep(d) => {}
     }
 }

@@ -11,7 +11,9 @@
 //! same hash), so lying saves one run per job, not one per slot.
 use concord_market::draw::{self, fenwick};
 use concord_market::settlement::{disagree, outcomes, verdict, Payout};
-use concord_market::{Job, MarketParams, Slot, SlotOutcome, SlotStatus, MAX_REFEREES};
+use concord_market::{
+    Job, MarketParams, Slot, SlotOutcome, SlotStatus, BPS_DENOMINATOR, MAX_REFEREES,
+};
 
 /// Honest providers in the simulated market.
 pub const HONEST: usize = 50;
@@ -35,7 +37,7 @@ impl Economics {
     /// and a compute cost equal to the price (the most a liar can save).
     pub const DEFAULT: Economics = Economics {
         price: 1.0,
-        fee: MarketParams::DEFAULT.fee_bps as f64 / 10_000.0,
+        fee: MarketParams::DEFAULT.fee_bps as f64 / BPS_DENOMINATOR as f64,
         collateral: 2.0,
         compute: 1.0,
     };
@@ -49,7 +51,7 @@ impl Economics {
 
 /// The market's default probability of a hidden audit (`MarketParams::DEFAULT.audit_bps`).
 pub fn default_audit() -> f64 {
-    f64::from(MarketParams::DEFAULT.audit_bps) / 10_000.0
+    f64::from(MarketParams::DEFAULT.audit_bps) / BPS_DENOMINATOR as f64
 }
 
 /// When the attacker lies.
@@ -142,7 +144,7 @@ pub fn simulate(attack: Attack, replicas: u8, audit: f64, trials: u32, e: Econom
         price_per_replica: (e.price * UNIT) as u64,
         fee_per_replica: (e.fee * UNIT) as u64,
         collateral_per_replica: (e.collateral * UNIT) as u64,
-        audit_bps: (audit * 10_000.0).round() as u16,
+        audit_bps: (audit * BPS_DENOMINATOR as f64).round() as u16,
         ..Job::default()
     };
     let (mut wrong, mut slashed_honest, mut attacker_slots, mut disputes) =

@@ -12,7 +12,7 @@
 //!   their logs, and transactions and signatures per job life (closing a sample of jobs and
 //!   counting every transaction that touched each). Appends one JSON line to `--out`.
 //! - `ceiling`: what the chain itself confirms per second: S senders, each with a key of its
-//!   own, send 1-lamport transfers one after another through the SDK's `Sender` (send, then
+//!   own, send transfers (0.001 SOL to a fresh address, above its rent minimum) one after another through the SDK's `Sender` (send, then
 //!   poll until confirmed, as agents and buyers do) for T seconds; one JSON line per S.
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -347,10 +347,6 @@ fn write_keypair(path: &Path, key: &Keypair) {
     .unwrap();
 }
 
-fn airdrop(args: &ScaleArgs, key: &Path, sol: &str, tokens: &str) {
-    args.chain.fund(key, sol, tokens)
-}
-
 impl LocalChain {
     /// Funds the keypair file `key` with SOL and payment tokens from the chain's faucet.
     fn fund(&self, key: &Path, sol: &str, tokens: &str) {
@@ -421,7 +417,7 @@ async fn scale(args: ScaleArgs) -> i32 {
     let buyer = Arc::new(Keypair::new());
     let buyer_file = dir.join("buyer.json");
     write_keypair(&buyer_file, &buyer);
-    airdrop(&args, &buyer_file, "100", "10000");
+    args.chain.fund(&buyer_file, "100", "10000");
     let mut children: Vec<Child> = Vec::new();
     let mut metrics_addrs = Vec::new();
     for i in 0..args.agents {
@@ -429,7 +425,7 @@ async fn scale(args: ScaleArgs) -> i32 {
         let adir = dir.join(format!("agent-{i}"));
         std::fs::create_dir_all(&adir).unwrap();
         write_keypair(&adir.join("id.json"), &key);
-        airdrop(&args, &adir.join("id.json"), "20", "100");
+        args.chain.fund(&adir.join("id.json"), "20", "100");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
