@@ -96,7 +96,9 @@ pub fn parse_and_validate(source: &str, pass: usize) -> Result<CheckedModule, In
 fn expected_space(buffer: &Buffer) -> &'static str {
     match buffer {
         Buffer::Input(_) => "var<storage, read>",
-        Buffer::Output { .. } => "var<storage, read_write> or var<storage, read>",
+        Buffer::Output { .. } | Buffer::Scratch { .. } => {
+            "var<storage, read_write> or var<storage, read>"
+        }
         Buffer::Uniform { .. } => "var<uniform>",
     }
 }
@@ -106,7 +108,7 @@ fn space_matches(buffer: &Buffer, space: AddressSpace) -> bool {
         (Buffer::Input(_), AddressSpace::Storage { access }) => {
             !access.contains(StorageAccess::STORE)
         }
-        (Buffer::Output { .. }, AddressSpace::Storage { access }) => {
+        (Buffer::Output { .. } | Buffer::Scratch { .. }, AddressSpace::Storage { access }) => {
             access.contains(StorageAccess::LOAD)
         }
         (Buffer::Uniform { .. }, AddressSpace::Uniform) => true,
@@ -221,7 +223,7 @@ pub fn check_job(job: &Job, limits: &Limits) -> Result<Vec<CheckedModule>, Inval
             };
             if buffer.size() < u64::from(needed) {
                 let code = match buffer {
-                    Buffer::Output { .. } => ErrorCode::OutputSizeMismatch,
+                    Buffer::Output { .. } | Buffer::Scratch { .. } => ErrorCode::OutputSizeMismatch,
                     _ => ErrorCode::InputSizeMismatch,
                 };
                 return Err(InvalidJob {

@@ -191,7 +191,7 @@ impl Job {
     pub fn buffer_bytes(&self, index: usize) -> Vec<u8> {
         match &self.manifest.buffers[index] {
             Buffer::Input(r) => self.blobs.get(&r.hash).cloned().unwrap_or_default(),
-            Buffer::Output { size } => vec![0; *size as usize],
+            Buffer::Output { size } | Buffer::Scratch { size } => vec![0; *size as usize],
             Buffer::Uniform { bytes } => bytes.clone(),
         }
     }
@@ -238,6 +238,12 @@ impl JobBuilder {
         self.push(Buffer::Output { size })
     }
 
+    /// Add a zero-initialised scratch buffer (intermediate values, not part of the result;
+    /// makes the manifest version 3); returns its index.
+    pub fn scratch(&mut self, size: u64) -> u32 {
+        self.push(Buffer::Scratch { size })
+    }
+
     /// Add a uniform buffer; returns its index.
     pub fn uniform(&mut self, bytes: Vec<u8>) -> u32 {
         self.push(Buffer::Uniform { bytes })
@@ -281,10 +287,27 @@ impl JobBuilder {
         self
     }
 
+    /// Version 2 while the job fits it (so the jobs it always built keep their identity),
+    /// version 3 when it has scratch buffers or needs [`Limits::V3`]'s room.
+    fn version(&self) -> u32 {
+        let v2 = Limits::V1;
+        let needs_v3 = self.passes.len() > v2.max_passes
+            || self.buffers.len() > v2.max_buffers
+            || self
+                .buffers
+                .iter()
+                .any(|b| matches!(b, Buffer::Scratch { .. }));
+        if needs_v3 {
+            MANIFEST_VERSION
+        } else {
+            2
+        }
+    }
+
     pub fn build(&self) -> Job {
         Job {
             manifest: Manifest {
-                version: MANIFEST_VERSION,
+                version: self.version(),
                 buffers: self.buffers.clone(),
                 passes: self.passes.clone(),
                 max_runtime_ms: self.max_runtime_ms,

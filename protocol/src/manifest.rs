@@ -18,8 +18,14 @@ use serde::{Deserialize, Serialize};
 use crate::hash::{BadHash, Hash32};
 use crate::outcome::ErrorCode;
 
-/// Current manifest format version. Version 2 added [`Manifest::gas_per_invocation`].
-pub const MANIFEST_VERSION: u32 = 2;
+/// Newest manifest format version. Version 2 added [`Manifest::gas_per_invocation`];
+/// version 3 added [`Buffer::Scratch`] and the larger limits of [`Limits::V3`] (multi-pass
+/// models). A version 2 manifest keeps its canonical bytes and identity: the encoding of
+/// everything it can hold is unchanged.
+pub const MANIFEST_VERSION: u32 = 3;
+
+/// The manifest versions this client accepts.
+pub const SUPPORTED_VERSIONS: [u32; 2] = [2, 3];
 
 /// The gas budget of a manifest whose JSON has no `gas_per_invocation`.
 pub const DEFAULT_GAS_PER_INVOCATION: u32 = 4096;
@@ -61,6 +67,9 @@ pub enum Buffer {
         #[serde(with = "hex_bytes")]
         bytes: Vec<u8>,
     },
+    /// Read-write storage buffer, zero-initialised, that passes use for intermediate values
+    /// (bound like an output); not part of the result. Manifest version 3.
+    Scratch { size: u64 },
 }
 
 impl Buffer {
@@ -70,6 +79,7 @@ impl Buffer {
             Buffer::Input(b) => b.size,
             Buffer::Output { size } => *size,
             Buffer::Uniform { bytes } => bytes.len() as u64,
+            Buffer::Scratch { size } => *size,
         }
     }
 }
@@ -112,7 +122,8 @@ pub struct Manifest {
 }
 
 /// Protocol limits. They decide whether a manifest is invalid, so every provider must apply
-/// the same values: use [`Limits::V1`].
+/// the same values: use [`Manifest::limits`] ([`Limits::V1`] for version 2, [`Limits::V3`] for
+/// version 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub max_passes: usize,
@@ -155,6 +166,16 @@ impl Limits {
         max_gas_per_invocation: 60_000,
         max_total_gas: 1 << 40,
     };
+
+    /// The limits of manifest version 3: room for a multi-pass model (a 6-layer encoder is 46
+    /// passes with a uniform each) and a static work bound 16× larger; buffer sizes, bindings
+    /// and gas per invocation as [`Limits::V1`].
+    pub const V3: Limits = Limits {
+        max_passes: 64,
+        max_buffers: 128,
+        max_total_gas: 1 << 44,
+        ..Limits::V1
+    };
 }
 
 impl Default for Limits {
@@ -171,9 +192,11 @@ pub enum ManifestError {
     #[error(transparent)]
     BadHash(#[from] BadHash),
     #[error(
-        "manifest version {0} is not supported (this client speaks version {MANIFEST_VERSION})"
+        "manifest version {0} is not supported (this client speaks versions 2 and {MANIFEST_VERSION})"
     )]
     UnsupportedVersion(u32),
+    #[error("buffer {index} is a scratch buffer, which needs manifest version 3")]
+    ScratchNeedsVersion3 { index: usize },
     #[error("the manifest has no passes")]
     NoPasses,
     #[error("the manifest has {count} passes; at most {max} are allowed")]
@@ -227,7 +250,9 @@ impl ManifestError {
     pub fn code(&self) -> ErrorCode {
         use ManifestError::*;
         match self {
-            Malformed(_) | BadHash(_) | UnsupportedVersion(_) => ErrorCode::ManifestMalformed,
+            Malformed(_) | BadHash(_) | UnsupportedVersion(_) | ScratchNeedsVersion3 { .. } => {
+                ErrorCode::ManifestMalformed
+            }
             NoPasses | NoOutputs => ErrorCode::EmptyJob,
             TooManyPasses { .. } => ErrorCode::TooManyPasses,
             TooManyBuffers { .. } | TooManyBindings { .. } | TooManyStorageBindings { .. } => {
@@ -269,6 +294,15 @@ impl Manifest {
     /// The JSON interchange form (pretty-printed).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a manifest always serialises to JSON")
+    }
+
+    /// The protocol limits of this manifest's version ([`Limits::V3`] from version 3 on).
+    pub fn limits(&self) -> Limits {
+        if self.version >= 3 {
+            Limits::V3
+        } else {
+            Limits::V1
+        }
     }
 
     /// Indices of the output buffers, in order: the buffers that make up the result.
@@ -320,8 +354,17 @@ impl Manifest {
 
     /// Structural validation against protocol limits (no WGSL is looked at here).
     pub fn validate(&self, limits: &Limits) -> Result<(), ManifestError> {
-        if self.version != MANIFEST_VERSION {
+        if !SUPPORTED_VERSIONS.contains(&self.version) {
             return Err(ManifestError::UnsupportedVersion(self.version));
+        }
+        if self.version < 3 {
+            if let Some(index) = self
+                .buffers
+                .iter()
+                .position(|b| matches!(b, Buffer::Scratch { .. }))
+            {
+                return Err(ManifestError::ScratchNeedsVersion3 { index });
+            }
         }
         if self.max_runtime_ms == 0 || self.max_runtime_ms > limits.max_runtime_ms {
             return Err(ManifestError::BadRuntimeLimit {
@@ -458,7 +501,7 @@ mod tests {
     fn sample() -> Manifest {
         let module = BlobRef::of(b"@compute @workgroup_size(1) fn main() {}");
         Manifest {
-            version: MANIFEST_VERSION,
+            version: 2,
             buffers: vec![
                 Buffer::Input(BlobRef::of(&[1, 2, 3, 4])),
                 Buffer::Output { size: 16 },
@@ -635,6 +678,49 @@ mod tests {
         assert_eq!(m.check_total_gas(&[1 << 8], &l), Ok(()));
         m.passes[0].dispatch[2] = 2;
         assert!(m.check_total_gas(&[1 << 8], &l).is_err());
+    }
+
+    /// Version 2 manifests keep their bytes (hence their identity) now that version 3 exists:
+    /// the encoding is pinned here, byte for byte.
+    #[test]
+    fn a_version_2_manifest_keeps_its_canonical_bytes() {
+        let m = sample();
+        assert_eq!(
+            hex::encode(blake3::hash(&m.canonical_bytes()).as_bytes()),
+            "b3286b2efdc793c906fac1fe8f2416c6024b8355315dbe0757b5fb3ec3b2cdcc",
+        );
+    }
+
+    #[test]
+    fn version_3_holds_scratch_buffers_and_more_passes() {
+        let mut m = sample();
+        m.buffers.push(Buffer::Scratch { size: 64 });
+        let e = m.validate(&m.limits()).unwrap_err();
+        assert_eq!(e, ManifestError::ScratchNeedsVersion3 { index: 3 });
+        assert_eq!(e.code(), ErrorCode::ManifestMalformed);
+        m.version = 3;
+        assert_eq!(m.validate(&m.limits()), Ok(()));
+        assert_eq!(
+            m.output_indices(),
+            vec![1],
+            "scratch is not part of the result"
+        );
+        m.passes = vec![m.passes[0].clone(); 64];
+        assert_eq!(m.validate(&m.limits()), Ok(()));
+        m.passes.push(m.passes[0].clone());
+        assert_eq!(
+            m.validate(&m.limits()).unwrap_err().code(),
+            ErrorCode::TooManyPasses
+        );
+        let json = m.to_json();
+        assert!(json.contains("\"kind\": \"scratch\""), "{json}");
+        assert_eq!(Manifest::from_json(&json).unwrap().id(), m.id());
+        let mut v4 = sample();
+        v4.version = 4;
+        assert_eq!(
+            v4.validate(&Limits::V3).unwrap_err(),
+            ManifestError::UnsupportedVersion(4)
+        );
     }
 
     #[test]

@@ -383,7 +383,7 @@ impl BlobStore {
         &self,
         manifest: Manifest,
     ) -> Result<Result<Job, InvalidJob>, StoreError> {
-        if let Err(e) = manifest.validate(&Limits::V1) {
+        if let Err(e) = manifest.validate(&manifest.limits()) {
             return Ok(Err(e.into()));
         }
         let mut blobs = BTreeMap::new();

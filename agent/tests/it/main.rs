@@ -356,7 +356,7 @@ async fn f_an_invalid_job_settles_on_the_canonical_error() {
     }
     job.modules.clear();
     job.modules.insert(module.hash, broken);
-    let expected = match concord_compute::wgsl::check_job(&job, &Limits::V1) {
+    let expected = match concord_compute::wgsl::check_job(&job, &job.manifest.limits()) {
         Err(invalid) => invalid.outcome().hash(),
         Ok(_) => panic!("the broken module passed the checks"),
     };

@@ -10,7 +10,6 @@ use crate::context::{Ctx, Mint};
 use crate::progress;
 use crate::store::open as open_store;
 use crate::{emit, exit, CliError, OutputFormat};
-use concord_protocol::Limits;
 use concord_sdk::chain::{ix, pda};
 use concord_sdk::results;
 
@@ -133,7 +132,7 @@ pub async fn run(
     let me = ctx.me()?;
     let job = build_job(a)?;
     // Refuse a bad job before anything is uploaded or paid.
-    concord_compute::wgsl::check_job(&job, &Limits::V1)
+    concord_compute::wgsl::check_job(&job, &job.manifest.limits())
         .map_err(|e| CliError::msg(format!("the job is invalid: {e}")))?;
     let replicas = a.replicas;
     let quorum = a.quorum.unwrap_or(replicas / 2 + 1);

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use crate::meter::{self, GasReport, METER_BINDING, METER_BYTES, METER_GROUP};
 use crate::wgsl;
 use concord_protocol::job::{InvalidJob, Job};
+use concord_protocol::Buffer;
 use concord_protocol::ErrorCode;
-use concord_protocol::{Buffer, Limits};
 
 /// A wgpu backend Concord can run on.
 #[derive(
@@ -302,7 +302,7 @@ impl GpuDevice {
         metered: bool,
         started: &mut dyn FnMut(),
     ) -> Result<RunOutput, RunError> {
-        let checked = wgsl::check_job(job, &Limits::V1)?;
+        let checked = wgsl::check_job(job, &job.manifest.limits())?;
         self.uncaptured.lock().map(|mut v| v.clear()).ok();
         let m = &job.manifest;
         let lim = self.device.limits();
@@ -371,7 +371,8 @@ impl GpuDevice {
                     usage,
                     mapped_at_creation: false,
                 });
-                if !matches!(b, Buffer::Output { .. }) {
+                // wgpu zero-initialises what is never written: outputs and scratch.
+                if !matches!(b, Buffer::Output { .. } | Buffer::Scratch { .. }) {
                     self.queue.write_buffer(&buf, 0, &job.buffer_bytes(i));
                 }
                 buf
@@ -458,9 +459,11 @@ impl GpuDevice {
                             Buffer::Input(_) => {
                                 wgpu::BufferBindingType::Storage { read_only: true }
                             }
-                            Buffer::Output { .. } => wgpu::BufferBindingType::Storage {
-                                read_only: checked[p].read_only_bindings.contains(&b.binding),
-                            },
+                            Buffer::Output { .. } | Buffer::Scratch { .. } => {
+                                wgpu::BufferBindingType::Storage {
+                                    read_only: checked[p].read_only_bindings.contains(&b.binding),
+                                }
+                            }
                             Buffer::Uniform { .. } => wgpu::BufferBindingType::Uniform,
                         },
                         has_dynamic_offset: false,

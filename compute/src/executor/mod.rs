@@ -32,8 +32,8 @@ pub use worker::worker_main;
 use crate::meter::GasReport;
 
 use concord_protocol::job::{InvalidJob, Job};
+use concord_protocol::Hash32;
 use concord_protocol::{verify_outputs, Outcome};
-use concord_protocol::{Hash32, Limits};
 use worker::{WorkerRequest, WorkerResponse, TAG_RESPONSE, TAG_STARTED};
 
 /// What running a job produced.
@@ -286,7 +286,7 @@ impl Executor {
 
     /// Validate and run `job`, and return the gas meters with the execution.
     pub fn execute_metered(&self, job: &Job) -> Result<Metered, ExecError> {
-        if let Err(e) = crate::wgsl::check_job(job, &Limits::V1) {
+        if let Err(e) = crate::wgsl::check_job(job, &job.manifest.limits()) {
             return Ok(Metered {
                 execution: Execution::Invalid(e),
                 gas: None,

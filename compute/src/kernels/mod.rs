@@ -10,6 +10,7 @@
 //! | `mix_u32` | integer hashing rounds |
 //! | `mandelbrot` | fixed-point (Q19.12) integer arithmetic |
 //! | `mlp_i8` | int8 layer: packed dot products, integer requantisation and ReLU |
+//! | `tf_*` | transformer operators (`transformer`): fenced f32, fixed order, software exp/erf/rsqrt |
 //!
 //! Every library manifest's `gas_per_invocation` is exactly what its loops need. `spin` is
 //! not in the library: it is the metering test kernel (a configurable loop count per
@@ -23,6 +24,7 @@ pub mod mix_u32;
 pub mod mlp_i8;
 pub mod reduce_f32;
 pub mod spin;
+pub mod transformer;
 
 pub use crate::rng::SplitMix64;
 use concord_protocol::job::Job;
@@ -67,10 +69,13 @@ pub fn library(size: Size) -> Vec<KernelCase> {
         mandelbrot::case(size),
         mlp_i8::case(size),
     ]
+    .into_iter()
+    .chain(transformer::cases(size))
+    .collect()
 }
 
 /// Names of the library kernels.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 11] = [
     "gemm_u32",
     "gemm_i8",
     "gemm_f32",
@@ -78,6 +83,10 @@ pub const NAMES: [&str; 7] = [
     "mix_u32",
     "mandelbrot",
     "mlp_i8",
+    "tf_linear",
+    "tf_layer_norm",
+    "tf_attention",
+    "tf_pool_norm",
 ];
 
 /// The library case (test size) whose WGSL source is exactly `source`, if any.

@@ -145,3 +145,60 @@ fn main() {
         assert_eq!(outputs[1], want.to_le_bytes().to_vec(), "{backend:?}");
     }
 }
+
+/// A small BERT encoder (random weights, 2 layers, packed sentences of different lengths) as
+/// one multi-pass job with scratch buffers: the same result hash on Vulkan, GL and the CPU
+/// reference, and the output is unit-length embeddings.
+#[test]
+fn a_bert_encoder_job_matches_its_cpu_reference_on_every_backend() {
+    use concord_compute::kernels::transformer::encoder::{self, BertShape, Layout};
+    use concord_compute::kernels::transformer::Tokens;
+    use concord_compute::kernels::SplitMix64;
+    let shape = BertShape {
+        hidden: 64,
+        heads: 2,
+        intermediate: 128,
+        layers: 2,
+        vocab: 100,
+        max_positions: 40,
+        type_vocab: 2,
+        eps: 1e-12,
+    };
+    let mut rng = SplitMix64(21);
+    let layout = Layout::of(&shape);
+    let weights: Vec<f32> = (0..layout.total).map(|_| rng.next_f32() * 0.3).collect();
+    let tokens = Tokens {
+        sentences: [3usize, 17, 1, 30]
+            .iter()
+            .map(|&len| {
+                let ids = (0..len).map(|_| rng.next_u32() % 100).collect();
+                let types = (0..len).map(|i| u32::from(i >= len / 2)).collect();
+                (ids, types)
+            })
+            .collect(),
+    };
+    let bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let job = encoder::job(&shape, bytes, &tokens, 60_000).unwrap();
+    assert_eq!(job.manifest.version, 3, "scratch buffers make it version 3");
+    assert_eq!(job.manifest.passes.len(), 2 + 7 * 2 + 2);
+    let expected = encoder::reference(&shape, &weights, &tokens).unwrap();
+    let expected_bytes: Vec<u8> = expected.iter().flat_map(|w| w.to_le_bytes()).collect();
+    for row in expected.chunks(64) {
+        let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+    }
+    for backend in [Backend::Vulkan, Backend::Gl] {
+        match executor(backend).execute(&job) {
+            Ok(Execution::Completed {
+                outputs,
+                result_hash: h,
+                ..
+            }) => {
+                assert_eq!(outputs.len(), 1, "scratch buffers are not outputs");
+                assert!(outputs[0] == expected_bytes, "{backend:?} differs");
+                assert_eq!(h, result_hash(std::slice::from_ref(&expected_bytes)));
+            }
+            other => panic!("{backend:?}: {other:?}"),
+        }
+    }
+}
