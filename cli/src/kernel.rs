@@ -34,6 +34,11 @@ pub struct CheckArgs {
     /// Check every kernel of the library.
     #[arg(long, conflicts_with = "target")]
     pub library: bool,
+    /// Check the embedding model's job (all-MiniLM-L6-v2 on three sample sentences, from the
+    /// model directory `scripts/setup.sh` fills; `CONCORD_MODEL_DIR` overrides) against its
+    /// CPU reference; with `--library`, after the library.
+    #[arg(long, conflicts_with = "target")]
+    pub model: bool,
     /// Where a manifest's blobs are (directory, http(s)://, s3://bucket); default: the manifest's directory.
     #[arg(long)]
     pub store: Option<String>,
@@ -210,6 +215,19 @@ fn load_target(args: &CheckArgs, target: &str) -> Result<Target, CliError> {
     })
 }
 
+fn model_target() -> Result<Target, CliError> {
+    let dir = concord_model::Model::default_dir();
+    let case = concord_model::Model::load(&dir)
+        .and_then(concord_model::Model::sample_case)
+        .map_err(|e| CliError::msg(format!("the embedding model ({}): {e}", dir.display())))?;
+    Ok(Target {
+        name: case.name.to_string(),
+        findings: lint_job(&case.job),
+        job: case.job.clone(),
+        reference: Some(case),
+    })
+}
+
 fn library_target(case: KernelCase) -> Target {
     let findings = lint_wgsl(case.wgsl).unwrap_or_default();
     Target {
@@ -330,19 +348,24 @@ fn describe(outcome: &Outcome) -> String {
 
 fn check(args: &CheckArgs, output: OutputFormat) -> Result<Status, CliError> {
     let text = !args.markdown && output == OutputFormat::Text;
-    let targets: Vec<Target> = if args.library {
+    let mut targets: Vec<Target> = if args.library {
         kernels::library(kernels::Size::Test)
             .into_iter()
             .map(library_target)
             .collect()
+    } else if args.model {
+        vec![]
     } else {
         let Some(t) = &args.target else {
             return Err(CliError::msg(
-                "give a WGSL file, a manifest or a kernel name, or --library",
+                "give a WGSL file, a manifest or a kernel name, or --library or --model",
             ));
         };
         vec![load_target(args, t)?]
     };
+    if args.model {
+        targets.push(model_target()?);
+    }
     let expect =
         match &args.expect {
             Some(h) => Some(Hash32::from_hex(h).map_err(|_| {

@@ -52,6 +52,25 @@ pub struct KernelCase {
 }
 
 impl KernelCase {
+    /// A case built outside the library (a model's job, say) with its CPU reference.
+    pub fn new(
+        name: &'static str,
+        wgsl: &'static str,
+        job: Job,
+        ops: u64,
+        op_unit: &'static str,
+        reference: Box<dyn Fn() -> Vec<Vec<u8>> + Send + Sync>,
+    ) -> KernelCase {
+        KernelCase {
+            name,
+            wgsl,
+            job,
+            ops,
+            op_unit,
+            reference,
+        }
+    }
+
     /// The output buffers as the CPU reference computes them.
     pub fn cpu_reference(&self) -> Vec<Vec<u8>> {
         (self.reference)()
