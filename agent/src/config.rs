@@ -103,7 +103,7 @@ pub struct JobsSection {
     pub settle_delay_secs: u64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
     /// Fetch from stores on loopback, private or link-local addresses.
@@ -112,6 +112,24 @@ pub struct StoreSection {
     /// Accept jobs whose store is a local directory path (single-machine setups, demos).
     #[serde(default)]
     pub allow_local_paths: bool,
+    /// Where fetched blobs are kept between jobs (default: `<journal>.blobs` beside the
+    /// journal), so a model's weights are fetched once, not once per job.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Most bytes the blob cache keeps, least recently used evicted first; 0 turns it off.
+    #[serde(default = "defaults::cache_max_bytes")]
+    pub cache_max_bytes: u64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            allow_private_addresses: false,
+            allow_local_paths: false,
+            cache_dir: None,
+            cache_max_bytes: defaults::cache_max_bytes(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,6 +181,9 @@ mod defaults {
     }
     pub fn max_job_bytes() -> u64 {
         256 << 20
+    }
+    pub fn cache_max_bytes() -> u64 {
+        2 << 30
     }
     pub fn settle_delay_secs() -> u64 {
         2
@@ -219,6 +240,9 @@ impl Config {
         let mut config: Config = toml::from_str(text).map_err(|e| e.message().to_string())?;
         config.keypair = resolve(base, &config.keypair);
         config.journal = resolve(base, &config.journal);
+        if let Some(dir) = &config.store.cache_dir {
+            config.store.cache_dir = Some(resolve(base, dir));
+        }
         if !(config.rpc_url.starts_with("http://") || config.rpc_url.starts_with("https://")) {
             return Err(format!(
                 "rpc_url `{}` is not an http(s) URL",
@@ -264,6 +288,15 @@ impl Config {
         let mut name = self.journal.file_name().unwrap_or_default().to_os_string();
         name.push(".outputs");
         self.journal.with_file_name(name)
+    }
+
+    /// The blob cache's directory: `store.cache_dir`, else `<journal>.blobs`.
+    pub fn blob_cache_dir(&self) -> PathBuf {
+        self.store.cache_dir.clone().unwrap_or_else(|| {
+            let mut name = self.journal.file_name().unwrap_or_default().to_os_string();
+            name.push(".blobs");
+            self.journal.with_file_name(name)
+        })
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use concord_compute::executor::{AdapterSummary, Executor};
+use concord_sdk::blob_cache::BlobCache;
 use concord_sdk::chain::{Chain, ChainError, HardwareProfile, Mint, Sender};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Keypair;
@@ -53,6 +54,10 @@ pub struct Agent {
     pub passed_over: Mutex<HashSet<Pubkey>>,
     /// Job notifications: wake-ups and the open jobs they keep current.
     pub watch: Arc<Watch>,
+    /// Blobs kept between jobs (none when `store.cache_max_bytes` is 0).
+    pub blob_cache: Option<BlobCache>,
+    /// The cache's hits and misses already counted in the metrics.
+    pub cache_counted: Mutex<(u64, u64)>,
 }
 
 impl Agent {
@@ -106,6 +111,27 @@ impl Agent {
             self.config.jobs.max_job_bytes,
         )
         .await?;
-        prepare(&store, &job.manifest_hash, self.config.jobs.max_job_bytes).await
+        let prepared = prepare(
+            &store,
+            &job.manifest_hash,
+            self.config.jobs.max_job_bytes,
+            self.blob_cache.as_ref(),
+        )
+        .await;
+        self.count_cache_use();
+        prepared
     }
+
+    /// Adds the blob cache's hits and misses since the last call to the metrics.
+    fn count_cache_use(&self) {
+        let Some(cache) = &self.blob_cache else {
+            return;
+        };
+        let mut counted = self.cache_counted.lock().unwrap_or_else(|e| e.into_inner());
+        let (hits, misses) = (cache.hits(), cache.misses());
+        self.metrics.blob_cache_hits.inc_by(hits - counted.0);
+        self.metrics.blob_cache_misses.inc_by(misses - counted.1);
+        *counted = (hits, misses);
+    }
+
 }

@@ -1,10 +1,11 @@
 //! Getting a job's content from the buyer's store under the operator's trust policy: which
 //! store locations are accepted (no loopback / private addresses or local paths unless the
-//! config allows them), the manifest verified by its on-chain hash, and the total size capped
-//! before any blob is downloaded.
+//! config allows them), the manifest verified by its on-chain hash, the total size capped
+//! before any blob is downloaded, blobs read from the cache first.
 use concord_protocol::job::{InvalidJob, Job as ComputeJob};
 use concord_protocol::Hash32;
 use concord_sdk::results::{self, ResultsError};
+use concord_sdk::blob_cache::BlobCache;
 use concord_sdk::store::{BlobStore, StoreError};
 
 use crate::config::StoreSection;
@@ -48,11 +49,12 @@ pub async fn open_job_store(
 }
 
 /// Fetches the manifest (checked against `manifest_hash`) and, if the job is within
-/// `max_job_bytes`, its modules and inputs.
+/// `max_job_bytes`, its modules and inputs (from the blob cache where it has them).
 pub async fn prepare(
     store: &BlobStore,
     manifest_hash: &[u8; 32],
     max_job_bytes: u64,
+    cache: Option<&BlobCache>,
 ) -> Result<Prepared, FetchError> {
     let manifest = results::fetch_manifest(store, &Hash32(*manifest_hash)).await?;
     let total: u64 = ComputeJob::required_blobs(&manifest)
@@ -65,7 +67,7 @@ pub async fn prepare(
             max: max_job_bytes,
         });
     }
-    Ok(store.fetch_job(manifest).await?)
+    Ok(store.fetch_job_cached(manifest, cache).await?)
 }
 
 #[cfg(test)]
@@ -86,6 +88,7 @@ mod tests {
         let lenient = StoreSection {
             allow_private_addresses: true,
             allow_local_paths: true,
+            ..StoreSection::default()
         };
         let dir = tempfile::tempdir().unwrap();
         assert!(

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub job_subscriptions: Counter,
     pub job_subscription_drops: Counter,
     pub job_notifications: Counter,
+    pub blob_cache_hits: Counter,
+    pub blob_cache_misses: Counter,
     pub jobs_in_flight: Gauge,
     pub kernel_seconds: Histogram,
     pub earned_units: Counter,
@@ -114,6 +116,16 @@ impl Metrics {
                 &mut registry,
                 "job_notifications",
                 "Job account changes received by subscription",
+            ),
+            blob_cache_hits: counter(
+                &mut registry,
+                "blob_cache_hits",
+                "Blobs (modules, inputs) read from the blob cache instead of the buyer's store",
+            ),
+            blob_cache_misses: counter(
+                &mut registry,
+                "blob_cache_misses",
+                "Blobs the blob cache did not have (fetched from the buyer's store)",
             ),
             earned_units: counter(
                 &mut registry,

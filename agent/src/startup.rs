@@ -17,6 +17,7 @@ use solana_sdk::signer::Signer;
 use tokio::sync::{watch, Semaphore};
 use tracing::info;
 
+use concord_sdk::blob_cache::BlobCache;
 use crate::config::Config;
 use crate::context::Agent;
 use crate::journal::Journal;
@@ -142,6 +143,16 @@ pub async fn start(
     if let Some(secs) = config.gpu.max_runtime_secs {
         executor = executor.max_runtime(Duration::from_secs(secs));
     }
+    let blob_cache = if config.store.cache_max_bytes == 0 {
+        None
+    } else {
+        let dir = config.blob_cache_dir();
+        Some(
+            BlobCache::open(&dir, config.store.cache_max_bytes).map_err(|e| {
+                StartError::Config(format!("cannot open the blob cache {}: {e}", dir.display()))
+            })?,
+        )
+    };
     let pubsub_url = config.pubsub().map_err(StartError::Config)?;
     // Notifications at the commitment every read of this agent uses.
     let commitment = chain.rpc.commitment();
@@ -168,6 +179,8 @@ pub async fn start(
         active: Mutex::new(HashSet::new()),
         passed_over: Mutex::new(HashSet::new()),
         watch: crate::watch::Watch::start(pubsub_url, commitment, metrics.clone()),
+        blob_cache,
+        cache_counted: Mutex::new((0, 0)),
     };
     ensure_registered(&agent, &chain_err).await?;
     ensure_in_draws(&agent, &chain_err).await?;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::blob_cache::BlobCache;
 use concord_protocol::job::{InvalidJob, Job};
 use concord_protocol::{BlobRef, Hash32, Limits, Manifest};
 
@@ -383,12 +384,31 @@ impl BlobStore {
         &self,
         manifest: Manifest,
     ) -> Result<Result<Job, InvalidJob>, StoreError> {
+        self.fetch_job_cached(manifest, None).await
+    }
+
+    /// [`BlobStore::fetch_job`], reading each blob from `cache` first and keeping what it
+    /// downloads there.
+    pub async fn fetch_job_cached(
+        &self,
+        manifest: Manifest,
+        cache: Option<&BlobCache>,
+    ) -> Result<Result<Job, InvalidJob>, StoreError> {
         if let Err(e) = manifest.validate(&manifest.limits()) {
             return Ok(Err(e.into()));
         }
         let mut blobs = BTreeMap::new();
         for r in Job::required_blobs(&manifest) {
-            let bytes = self.get_ref(&r).await?;
+            let bytes = match cache.and_then(|c| c.get(&r)) {
+                Some(bytes) => bytes,
+                None => {
+                    let bytes = self.get_ref(&r).await?;
+                    if let Some(c) = cache {
+                        c.put(&r, &bytes);
+                    }
+                    bytes
+                }
+            };
             blobs.insert(r.hash, bytes);
         }
         Ok(Job::from_blobs(manifest, blobs).expect("all blobs fetched and verified"))
