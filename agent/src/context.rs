@@ -133,5 +133,4 @@ impl Agent {
         self.metrics.blob_cache_misses.inc_by(misses - counted.1);
         *counted = (hits, misses);
     }
-
 }

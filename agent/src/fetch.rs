@@ -4,8 +4,8 @@
 //! before any blob is downloaded, blobs read from the cache first.
 use concord_protocol::job::{InvalidJob, Job as ComputeJob};
 use concord_protocol::Hash32;
-use concord_sdk::results::{self, ResultsError};
 use concord_sdk::blob_cache::BlobCache;
+use concord_sdk::results::{self, ResultsError};
 use concord_sdk::store::{BlobStore, StoreError};
 
 use crate::config::StoreSection;

@@ -17,11 +17,11 @@ use solana_sdk::signer::Signer;
 use tokio::sync::{watch, Semaphore};
 use tracing::info;
 
-use concord_sdk::blob_cache::BlobCache;
 use crate::config::Config;
 use crate::context::Agent;
 use crate::journal::Journal;
 use crate::metrics::Metrics;
+use concord_sdk::blob_cache::BlobCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

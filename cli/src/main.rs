@@ -2,6 +2,7 @@
 //! group. Errors are printed as one plain sentence with a distinct exit code (see [`exit`]).
 
 mod context;
+mod embed;
 mod error;
 mod job;
 mod kernel;
@@ -21,7 +22,7 @@ use error::{exit, CliError};
     name = "concord",
     version,
     about = "Buy and serve verified GPU compute on Solana: submit WGSL jobs and fetch their \
-             verified results, stake and serve jobs as a provider, check kernels for \
+             verified results, embed sentences, stake and serve jobs as a provider, check kernels for \
              reproducibility, and run the market"
 )]
 pub struct Cli {
@@ -56,6 +57,9 @@ pub enum Command {
     /// Jobs: submit, follow and settle jobs; fetch verified results.
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Sentence embeddings (all-MiniLM-L6-v2) of a text file as a verified job: submit, wait,
+    /// download verified, write .npy and JSON lines.
+    Embed(Box<embed::EmbedArgs>),
     /// The content store: put and get blobs by hash.
     #[command(subcommand)]
     Store(store::StoreCommand),
@@ -129,6 +133,9 @@ fn run() -> i32 {
             runtime().and_then(|rt| rt.block_on(job::run(cmd, &cli.chain, output)))
         }
         Command::Store(cmd) => runtime().and_then(|rt| rt.block_on(store::run(cmd, output))),
+        Command::Embed(args) => {
+            runtime().and_then(|rt| rt.block_on(embed::run(*args, &cli.chain, output)))
+        }
         Command::Airdrop(args) => {
             runtime().and_then(|rt| rt.block_on(wallet::airdrop(args, &cli.chain, output)))
         }

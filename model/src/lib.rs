@@ -6,9 +6,10 @@
 //! into the job; the result is one unit-length embedding a sentence. The operators and the
 //! encoder job are `concord_compute::kernels::transformer`.
 //!
-//! Module order: `files`, `weights`, this module.
+//! Module order: `files`, `weights`, `output`, this module.
 
 mod files;
+pub mod output;
 mod weights;
 
 use std::path::{Path, PathBuf};

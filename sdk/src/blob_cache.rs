@@ -72,7 +72,10 @@ impl BlobCache {
         let _guard = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let path = self.path(&blob.hash);
         let tmp = self.dir.join(format!(".{}.tmp", blob.hash.to_hex()));
-        if fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, &path)).is_err() {
+        if fs::write(&tmp, bytes)
+            .and_then(|_| fs::rename(&tmp, &path))
+            .is_err()
+        {
             let _ = fs::remove_file(&tmp);
             return;
         }

@@ -15,13 +15,15 @@
 //! (m) a kernel that cannot finish within any gas budget the market allows: every agent
 //!     commits the canonical out-of-budget outcome, the quorum is paid, nobody loses stake.
 //! (o) every agent's PubSub connection is cut mid-job: each resubscribes, the job settles.
+//! (p) a buyer embeds sentences with `concord embed` (all-MiniLM-L6-v2): the job settles by
+//!     quorum, the `.npy` is the CPU reference's bits; a second file reuses the cached weights.
 mod support;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use concord_compute::kernels;
-use concord_protocol::{BlobRef, Hash32, Limits};
+use concord_protocol::{BlobRef, Hash32};
 use concord_sdk::chain::{SlotOutcome, SlotStatus};
 use solana_sdk::signer::Signer;
 use support::{all_logs, assert_outcome, AgentProcess, Scenario, COLLATERAL, PRICE};
@@ -730,4 +732,140 @@ async fn o_agents_resubscribe_after_their_pubsub_connection_drops() {
         counter(&after, "concord_agent_job_notifications_total") > seen_when_resubscribed,
         "{after}"
     );
+}
+
+/// The `concord` CLI beside this test's agent binary (built by `cargo test --workspace`, or
+/// `cargo build -p concord-cli`).
+fn concord_cli() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_concord-agent")).with_file_name("concord");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p concord-cli` (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+/// Runs `concord embed` for `sentences` as the scenario's buyer; returns the rows of the
+/// `.npy` it wrote and its JSON report.
+async fn embed(s: &Scenario, name: &str, sentences: &[&str]) -> (Vec<Vec<f32>>, serde_json::Value) {
+    let file = s.dir.join(format!("{name}.txt"));
+    std::fs::write(&file, sentences.join("\n")).unwrap();
+    let keypair = s.dir.join("buyer.json");
+    std::fs::write(
+        &keypair,
+        serde_json::to_string(&s.buyer.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+    let out = s.dir.join(format!("{name}-out"));
+    let mut command = std::process::Command::new(concord_cli());
+    command
+        .args(["--output", "json", "embed", "-u", &s.rpc_url, "-k"])
+        .arg(&keypair)
+        .arg("--file")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--store")
+        .arg(s.store.location())
+        .arg("--model")
+        .arg(concord_model::Model::default_dir())
+        .args([
+            "--price",
+            &s.mint.format(PRICE),
+            "--collateral",
+            &s.mint.format(COLLATERAL),
+        ])
+        .args(["--timeout", "240"])
+        .env("HOME", &s.dir)
+        .env("XDG_RUNTIME_DIR", "/tmp");
+    let output = tokio::task::spawn_blocking(move || command.output().expect("run concord"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "concord embed failed: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let npy = std::fs::read(out.join("embeddings.npy")).unwrap();
+    let jsonl = std::fs::read_to_string(out.join("embeddings.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), sentences.len());
+    (
+        concord_model::output::read_npy(&npy).expect("a .npy"),
+        report,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p_a_buyer_embeds_sentences_and_providers_cache_the_weights() {
+    let s = Scenario::start("embed").await;
+    let port = concord_localnet::free_port();
+    let mut a1 = s
+        .agent(
+            "embed-1",
+            None,
+            &format!("metrics_addr = \"127.0.0.1:{port}\""),
+        )
+        .await;
+    let mut a2 = s.agent("embed-2", None, "").await;
+    let mut a3 = s.agent("embed-3", None, "").await;
+    for a in [&mut a1, &mut a2, &mut a3] {
+        a.start();
+    }
+    let model = concord_model::Model::load(&concord_model::Model::default_dir())
+        .expect("the model (scripts/setup.sh downloads it)");
+    let first = [
+        "The cat sleeps on the warm windowsill.",
+        "Le chat dort sur le canapé.",
+        "ok",
+    ];
+    let (rows, report) = embed(&s, "first", &first).await;
+    // Settled by quorum, every provider paid.
+    let job: solana_sdk::pubkey::Pubkey = report["job"].as_str().unwrap().parse().unwrap();
+    let settled = s.chain.job(&job).await.unwrap();
+    let logs = all_logs(&[&a1, &a2, &a3]);
+    for a in [&a1, &a2, &a3] {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+    }
+    // The buyer's embeddings are the CPU reference's bits (which the model tests compare with
+    // candle: mean cosine 1.0000000 on 202 sentences).
+    let tokens = model.tokenize(&first).unwrap();
+    let reference = concord_compute::kernels::transformer::encoder::reference(
+        &model.shape,
+        &model.weights_f32(),
+        &tokens,
+    )
+    .unwrap();
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        flat.iter()
+            .map(|v| v.to_bits())
+            .eq(reference.iter().map(|v| v.to_bits())),
+        "the .npy differs from the CPU reference"
+    );
+    assert_eq!(
+        report["result_hash"].as_str().unwrap(),
+        Hash32(settled.agreed_hash.unwrap()).to_hex()
+    );
+    // A second file: the providers read the weights (and the modules) from their caches.
+    let (rows, _) = embed(&s, "second", &["Where is the nearest train station?"]).await;
+    assert_eq!(rows.len(), 1);
+    let mut metrics = String::new();
+    for _ in 0..40 {
+        metrics = http_get(&format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .1;
+        if counter(&metrics, "concord_agent_jobs_paid_total") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (hits, misses) = (
+        counter(&metrics, "concord_agent_blob_cache_hits_total"),
+        counter(&metrics, "concord_agent_blob_cache_misses_total"),
+    );
+    println!("embed-1's blob cache after two jobs: {hits} hits, {misses} misses");
+    // First job: every blob missed (weights, tokens, spans, six modules); second job: the
+    // weights and the modules hit, only its own token tables missed.
+    assert!(hits >= 7, "cache hits {hits}, misses {misses}\n{metrics}");
+    assert!(misses >= 9, "cache hits {hits}, misses {misses}");
 }

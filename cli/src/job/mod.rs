@@ -21,12 +21,12 @@ mod close;
 mod execute;
 mod list;
 mod publish;
-mod result;
+pub(crate) mod result;
 mod reveal;
 mod settle;
 mod status;
-mod submit;
-mod wait;
+pub(crate) mod submit;
+pub(crate) mod wait;
 
 #[derive(Subcommand, Debug)]
 pub enum JobCommand {

@@ -37,34 +37,7 @@ pub async fn run(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let address = job_address(job)?;
-    let j = ctx.chain.job(&address).await?;
-    let agreed = j.agreed_hash.map(Hash32).ok_or_else(|| {
-        CliError::new(
-            exit::REFUSED,
-            format!(
-                "job {address} has no agreed result (it is {})",
-                j.state.name()
-            ),
-        )
-    })?;
-    let store = open_store(store.as_deref().unwrap_or(&j.manifest_uri))?;
-    let manifest = results::fetch_manifest(&store, &Hash32(j.manifest_hash)).await?;
-    let spinner = progress::spinner(output, "downloading outputs");
-    // Paid providers publish the outputs once they see the settlement (within seconds): a
-    // result asked for right after settling may have to wait for the first of them.
-    let deadline = std::time::Instant::now() + PUBLISH_WAIT;
-    let outputs = loop {
-        match results::fetch_outputs(&store, &agreed, &manifest).await {
-            Err(results::ResultsError::Store(StoreError::NamedNotFound { .. }))
-                if std::time::Instant::now() < deadline =>
-            {
-                spinner.set_message("waiting for the paid providers to publish the outputs");
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            }
-            other => break other.map_err(|e| not_published_yet(e, &address))?,
-        }
-    };
-    spinner.finish_and_clear();
+    let (agreed, manifest, outputs) = download(ctx, &address, store.as_deref(), output).await?;
     std::fs::create_dir_all(&out)
         .map_err(|e| CliError::msg(format!("cannot create {}: {e}", out.display())))?;
     let mut files = Vec::new();
@@ -87,4 +60,45 @@ pub async fn run(
         },
     );
     Ok(())
+}
+
+/// A settled job's outputs, downloaded from `store` (default: the job's manifest store) and
+/// verified against the hash the chain agreed on; waits a little for the paid providers to
+/// publish them.
+pub async fn download(
+    ctx: &Ctx,
+    address: &Pubkey,
+    store: Option<&str>,
+    output: OutputFormat,
+) -> Result<(Hash32, concord_protocol::Manifest, Vec<Vec<u8>>), CliError> {
+    let address = *address;
+    let j = ctx.chain.job(&address).await?;
+    let agreed = j.agreed_hash.map(Hash32).ok_or_else(|| {
+        CliError::new(
+            exit::REFUSED,
+            format!(
+                "job {address} has no agreed result (it is {})",
+                j.state.name()
+            ),
+        )
+    })?;
+    let store = open_store(store.unwrap_or(&j.manifest_uri))?;
+    let manifest = results::fetch_manifest(&store, &Hash32(j.manifest_hash)).await?;
+    let spinner = progress::spinner(output, "downloading outputs");
+    // Paid providers publish the outputs once they see the settlement (within seconds): a
+    // result asked for right after settling may have to wait for the first of them.
+    let deadline = std::time::Instant::now() + PUBLISH_WAIT;
+    let outputs = loop {
+        match results::fetch_outputs(&store, &agreed, &manifest).await {
+            Err(results::ResultsError::Store(StoreError::NamedNotFound { .. }))
+                if std::time::Instant::now() < deadline =>
+            {
+                spinner.set_message("waiting for the paid providers to publish the outputs");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => break other.map_err(|e| not_published_yet(e, &address))?,
+        }
+    };
+    spinner.finish_and_clear();
+    Ok((agreed, manifest, outputs))
 }

@@ -33,6 +33,18 @@ pub struct SubmitArgs {
     /// Output buffer sizes in bytes, bound after the inputs (repeatable).
     #[arg(long = "output-size")]
     pub outputs: Vec<u64>,
+    #[command(flatten)]
+    pub escrow: EscrowArgs,
+    /// Gas budget of every invocation (`--wgsl` jobs): how many loop-body entries one
+    /// invocation may run, all loops counted (at most 60000). Library kernels carry their own.
+    /// `concord kernel check --gas N` shows what a kernel uses.
+    #[arg(long, default_value_t = concord_protocol::DEFAULT_GAS_PER_INVOCATION)]
+    pub gas_per_invocation: u32,
+}
+
+/// Where a job's blobs go and what its escrow says: shared by `job submit` and `embed`.
+#[derive(Args, Debug)]
+pub struct EscrowArgs {
     /// Store for the job's blobs (directory, http(s)://, s3://bucket).
     #[arg(long)]
     pub store: String,
@@ -66,11 +78,16 @@ pub struct SubmitArgs {
     /// Maximum run time in milliseconds (the providers' safety net; the gas budget decides).
     #[arg(long, default_value_t = 60_000)]
     pub max_runtime_ms: u64,
-    /// Gas budget of every invocation (`--wgsl` jobs): how many loop-body entries one
-    /// invocation may run, all loops counted (at most 60000). Library kernels carry their own.
-    /// `concord kernel check --gas N` shows what a kernel uses.
-    #[arg(long, default_value_t = concord_protocol::DEFAULT_GAS_PER_INVOCATION)]
-    pub gas_per_invocation: u32,
+}
+
+/// A job created on chain.
+pub struct Created {
+    pub address: anchor_lang::prelude::Pubkey,
+    pub job_id: u64,
+    pub manifest_hash: concord_protocol::Hash32,
+    /// Base units escrowed.
+    pub deposit: u64,
+    pub signature: solana_sdk::signature::Signature,
 }
 
 fn parse_dispatch(s: &str) -> Result<[u32; 3], CliError> {
@@ -118,7 +135,7 @@ fn build_job(a: &SubmitArgs) -> Result<Job, CliError> {
         bindings.push((i, i));
     }
     b.pass(&source, &a.entry, parse_dispatch(&a.dispatch)?, &bindings);
-    b.max_runtime_ms(a.max_runtime_ms);
+    b.max_runtime_ms(a.escrow.max_runtime_ms);
     b.gas_per_invocation(a.gas_per_invocation);
     Ok(b.build())
 }
@@ -129,10 +146,36 @@ pub async fn run(
     a: &SubmitArgs,
     output: OutputFormat,
 ) -> Result<(), CliError> {
-    let me = ctx.me()?;
     let job = build_job(a)?;
+    let c = create(ctx, mint, &job, &a.escrow, output).await?;
+    emit(
+        output,
+        json!({"job": c.address.to_string(), "job_id": c.job_id, "manifest_hash": c.manifest_hash.to_hex(), "escrowed": mint.format(c.deposit), "signature": c.signature.to_string()}),
+        || {
+            format!(
+                "job {} created (id {}, manifest {}), {} tokens escrowed",
+                c.address,
+                c.job_id,
+                c.manifest_hash.to_hex(),
+                mint.format(c.deposit)
+            )
+        },
+    );
+    Ok(())
+}
+
+/// Checks a job, checks the buyer can pay, uploads its blobs (with progress), escrows the
+/// payment and creates it on chain.
+pub async fn create(
+    ctx: &Ctx,
+    mint: &Mint,
+    job: &Job,
+    a: &EscrowArgs,
+    output: OutputFormat,
+) -> Result<Created, CliError> {
+    let me = ctx.me()?;
     // Refuse a bad job before anything is uploaded or paid.
-    concord_compute::wgsl::check_job(&job, &job.manifest.limits())
+    concord_compute::wgsl::check_job(job, &job.manifest.limits())
         .map_err(|e| CliError::msg(format!("the job is invalid: {e}")))?;
     let replicas = a.replicas;
     let quorum = a.quorum.unwrap_or(replicas / 2 + 1);
@@ -156,7 +199,7 @@ pub async fn run(
     }
     let store = open_store(&a.store)?;
     let bar = progress::bar(output, 1, "uploading blobs");
-    let manifest_hash = results::publish_job(&store, &job, |done, total| {
+    let manifest_hash = results::publish_job(&store, job, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
@@ -201,17 +244,11 @@ pub async fn run(
             &[],
         )
         .await?;
-    let address = pda::job(&me, job_id);
-    emit(
-        output,
-        json!({"job": address.to_string(), "job_id": job_id, "manifest_hash": manifest_hash.to_hex(), "escrowed": mint.format(deposit), "signature": sig.to_string()}),
-        || {
-            format!(
-                "job {address} created (id {job_id}, manifest {}), {} tokens escrowed",
-                manifest_hash.to_hex(),
-                mint.format(deposit)
-            )
-        },
-    );
-    Ok(())
+    Ok(Created {
+        address: pda::job(&me, job_id),
+        job_id,
+        manifest_hash,
+        deposit,
+        signature: sig,
+    })
 }

@@ -25,6 +25,23 @@ pub async fn run(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let address = job_address(job)?;
+    let j = until_state(ctx, &address, until, timeout, output).await?;
+    emit(output, job_json(&address, &j, mint), || {
+        job_text(&address, &j, mint)
+    });
+    Ok(())
+}
+
+/// Follows the job (progress on a spinner) until it reaches `until`; a job that ends without
+/// settling while `Settled` is awaited, or a timeout, is an error.
+pub async fn until_state(
+    ctx: &Ctx,
+    address: &Pubkey,
+    until: WaitFor,
+    timeout: u64,
+    output: OutputFormat,
+) -> Result<JobAccount, CliError> {
+    let address = *address;
     let spinner = progress::spinner(output, "waiting");
     let start = Instant::now();
     let j = loop {
@@ -64,8 +81,5 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     spinner.finish_and_clear();
-    emit(output, job_json(&address, &j, mint), || {
-        job_text(&address, &j, mint)
-    });
-    Ok(())
+    Ok(j)
 }

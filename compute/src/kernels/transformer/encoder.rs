@@ -132,14 +132,26 @@ pub enum EncoderError {
     TokenId { index: usize, id: u32, vocab: u32 },
     #[error("sentence {index} has token type {typ}, outside the {types} types")]
     TokenType { index: usize, typ: u32, types: u32 },
+    #[error("the batch has {tokens} tokens; one job takes at most {max} (split the input)")]
+    TooManyTokens { tokens: u32, max: u32 },
     #[error("the weights are {got} floats; the model has {expected}")]
     Weights { got: usize, expected: u32 },
 }
+
+/// Most tokens one encoder job takes: its feed-forward scratch buffer (tokens × intermediate
+/// floats) stays within the protocol's 128 MiB per buffer for an intermediate size of 1536.
+pub const MAX_TOKENS: u32 = 16_384;
 
 /// Check a batch against the shape.
 pub fn check(shape: &BertShape, tokens: &Tokens) -> Result<(), EncoderError> {
     if tokens.sentences.is_empty() {
         return Err(EncoderError::Empty);
+    }
+    if tokens.count() > MAX_TOKENS {
+        return Err(EncoderError::TooManyTokens {
+            tokens: tokens.count(),
+            max: MAX_TOKENS,
+        });
     }
     let max = MAX_SENTENCE.min(shape.max_positions);
     for (index, (ids, types)) in tokens.sentences.iter().enumerate() {
