@@ -5,7 +5,8 @@
 # instruction -- the bench FAILS if a per-job instruction write-locks a global account --,
 # account bytes and rent, transactions and signatures per job life against replicas), and the
 # agents at scale on a real local chain (jobs settled per second with 3/4/8 agents and
-# 10/100/1000 queued jobs, per-job latency, agent overhead and RSS).
+# 10/100/1000 queued jobs, per-job latency, agent overhead and RSS), and the embedding model
+# against candle (scripts/model_bench.sh).
 #
 # Usage: scripts/bench.sh [--quick]      (--quick: 3 agents, 10 jobs; for a smoke run)
 # Environment: CONCORD_BENCH_AGENTS="1 2 4 8", CONCORD_BENCH_JOBS="10 100 1000",
@@ -77,3 +78,6 @@ for a in $agents_list; do for n in $jobs_list; do scale "$a" "$n" 3; done; done
 python3 scripts/bench_report.py "$work" "scripts/bench.sh${*:+ $*}" docs/benchmarks.md > "$work/benchmarks.md"
 mv "$work/benchmarks.md" docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
+
+echo "== embedding model (all-MiniLM-L6-v2) against candle; GEMM against sgemm and the CPU's peak"
+if [ "${1:-}" = "--quick" ]; then ./scripts/model_bench.sh --sentences 16 --repeats 1; else ./scripts/model_bench.sh; fi

@@ -118,11 +118,11 @@ impl ModelFiles {
         }
         if c.num_attention_heads == 0
             || !c.hidden_size.is_multiple_of(c.num_attention_heads)
-            || !c.hidden_size.is_multiple_of(16)
-            || !c.intermediate_size.is_multiple_of(16)
+            || !c.hidden_size.is_multiple_of(64)
+            || !c.intermediate_size.is_multiple_of(64)
         {
             return Err(ModelError::Unsupported(format!(
-                "hidden size {} with {} heads and intermediate size {}: sizes must be multiples of 16 and of the heads",
+                "hidden size {} with {} heads and intermediate size {}: the linear operator needs multiples of 64, and the hidden size a multiple of the heads",
                 c.hidden_size, c.num_attention_heads, c.intermediate_size
             )));
         }

@@ -6,8 +6,11 @@
 //! into the job; the result is one unit-length embedding a sentence. The operators and the
 //! encoder job are `concord_compute::kernels::transformer`.
 //!
-//! Module order: `files`, `weights`, `output`, this module.
+//! Module order: `files`, `weights`, `output`, this module, `candle_reference` (feature
+//! `candle`).
 
+#[cfg(feature = "candle")]
+pub mod candle_reference;
 mod files;
 pub mod output;
 mod weights;

@@ -16,7 +16,8 @@
 //!     commits the canonical out-of-budget outcome, the quorum is paid, nobody loses stake.
 //! (o) every agent's PubSub connection is cut mid-job: each resubscribes, the job settles.
 //! (p) a buyer embeds sentences with `concord embed` (all-MiniLM-L6-v2): the job settles by
-//!     quorum, the `.npy` is the CPU reference's bits; a second file reuses the cached weights.
+//!     quorum, the `.npy` is the CPU reference's bits and within 0.999 cosine of candle's BERT;
+//!     a second file reuses the weights the providers cached.
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -825,8 +826,7 @@ async fn p_a_buyer_embeds_sentences_and_providers_cache_the_weights() {
     for a in [&a1, &a2, &a3] {
         assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
     }
-    // The buyer's embeddings are the CPU reference's bits (which the model tests compare with
-    // candle: mean cosine 1.0000000 on 202 sentences).
+    // The buyer's embeddings are the CPU reference's bits.
     let tokens = model.tokenize(&first).unwrap();
     let reference = concord_compute::kernels::transformer::encoder::reference(
         &model.shape,
@@ -846,6 +846,15 @@ async fn p_a_buyer_embeds_sentences_and_providers_cache_the_weights() {
         report["result_hash"].as_str().unwrap(),
         Hash32(settled.agreed_hash.unwrap()).to_hex()
     );
+    // And they match candle's BERT within the model's fidelity figures.
+    let candle = concord_model::candle_reference::CandleBert::load(&model)
+        .unwrap()
+        .embed(&tokens.sentences)
+        .unwrap();
+    for (ours, theirs) in rows.iter().zip(&candle) {
+        let cos = concord_model::candle_reference::cosine(ours, theirs);
+        assert!(cos >= 0.999, "cosine against candle {cos}");
+    }
     // A second file: the providers read the weights (and the modules) from their caches.
     let (rows, _) = embed(&s, "second", &["Where is the nearest train station?"]).await;
     assert_eq!(rows.len(), 1);

@@ -4,59 +4,9 @@
 
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use concord_compute::executor::{AdapterSelector, Backend, GpuDevice};
+use concord_model::candle_reference::{cosine as dot, CandleBert};
 use concord_model::Model;
-
-/// candle's embedding of each tokenized sentence.
-fn candle_embeddings(model: &Model, tokens: &[(Vec<u32>, Vec<u32>)]) -> Vec<Vec<f32>> {
-    let config: Config =
-        serde_json::from_str(&std::fs::read_to_string(model.dir.join("config.json")).unwrap())
-            .unwrap();
-    let device = Device::Cpu;
-    // SAFETY: the checkpoint file is not modified while the test maps it.
-    let vb = unsafe {
-        VarBuilder::from_mmaped_safetensors(
-            &[model.dir.join("model.safetensors")],
-            DType::F32,
-            &device,
-        )
-        .unwrap()
-    };
-    let bert = BertModel::load(vb, &config).unwrap();
-    tokens
-        .iter()
-        .map(|(ids, types)| {
-            let ids = Tensor::new(ids.as_slice(), &device)
-                .unwrap()
-                .unsqueeze(0)
-                .unwrap();
-            let types = Tensor::new(types.as_slice(), &device)
-                .unwrap()
-                .unsqueeze(0)
-                .unwrap();
-            let hidden = bert.forward(&ids, &types, None).unwrap();
-            let mean: Vec<f32> = hidden
-                .mean(1)
-                .unwrap()
-                .squeeze(0)
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-            mean.iter().map(|v| v / norm).collect()
-        })
-        .collect()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum()
-}
 
 /// Index of each row's nearest other row (cosine; rows are unit length).
 fn nearest(rows: &[Vec<f32>]) -> Vec<usize> {
@@ -94,7 +44,10 @@ fn embeddings_match_candle_bert() {
     let ours = model.embeddings(&run.outputs[0]);
 
     let started = Instant::now();
-    let reference = candle_embeddings(&model, &tokens.sentences);
+    let reference = CandleBert::load(&model)
+        .unwrap()
+        .embed(&tokens.sentences)
+        .unwrap();
     let candle_secs = started.elapsed().as_secs_f64();
 
     assert_eq!(ours.len(), sentences.len());

@@ -279,10 +279,10 @@ pub fn l2norm_reference(x: &[f32], p: &Params) -> Vec<f32> {
     out
 }
 
-/// Gas of one `linear` invocation: k/16 tiles (+1 for the exit), each with a loop of 16
+/// Gas of one `linear` invocation: k/64 tiles (+1 for the exit), each with a loop of 64
 /// products (+1).
 pub fn linear_gas(k: u32) -> u32 {
-    (k / 16) * 18 + 1
+    (k / 64) * 66 + 1
 }
 
 /// Gas of one `layer_norm` invocation: three loops over the row.
@@ -323,7 +323,7 @@ pub fn cases(size: Size) -> Vec<KernelCase> {
 /// `tf_linear`: a GELU layer followed by a residual layer (two passes, one module).
 fn linear_case(size: Size) -> KernelCase {
     let (rows, n, k) = match size {
-        Size::Test => (40u32, 64u32, 96u32),
+        Size::Test => (40u32, 64u32, 128u32),
         Size::Bench => (256, 384, 1536),
     };
     let mut rng = SplitMix64(11);

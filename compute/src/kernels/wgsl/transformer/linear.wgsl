@@ -1,15 +1,15 @@
 // A linear layer, out = act(a · Wᵀ + bias) (+ residual): a is rows × k, W is n × k (as BERT
-// stores it). 16 × 16 outputs a workgroup, k in tiles of 16 through workgroup memory; each
-// output sums its k products in order, every product and sum fenced (no FMA, no reordering).
-// n and k are multiples of 16.
+// stores it). 16 × 16 outputs a workgroup, k in tiles of 64 through workgroup memory (each
+// invocation loads four values of each tile); each output sums its k products in order, every
+// product and sum fenced (no FMA, no reordering). n is a multiple of 16, k of 64.
 @group(0) @binding(0) var<storage, read> weights: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> residual: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-var<workgroup> tile_a: array<f32, 256>;
-var<workgroup> tile_w: array<f32, 256>;
+var<workgroup> tile_a: array<f32, 1024>;
+var<workgroup> tile_w: array<f32, 1024>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -17,17 +17,26 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let col = wid.x * 16u + lid.x;
     let w_row = wid.x * 16u + lid.y;
     var acc: f32 = 0.0;
-    for (var kt: u32 = 0u; kt < params.k / 16u; kt = kt + 1u) {
-        let kk = kt * 16u + lid.x;
-        var av: f32 = 0.0;
+    for (var kt: u32 = 0u; kt < params.k / 64u; kt = kt + 1u) {
+        let kk = kt * 64u + lid.x * 4u;
+        let at = lid.y * 64u + lid.x * 4u;
+        var a4 = vec4<f32>(0.0);
         if (row < params.rows) {
-            av = a[row * params.k + kk];
+            let base = row * params.k + kk;
+            a4 = vec4<f32>(a[base], a[base + 1u], a[base + 2u], a[base + 3u]);
         }
-        tile_a[lid.y * 16u + lid.x] = av;
-        tile_w[lid.y * 16u + lid.x] = weights[params.w + w_row * params.k + kk];
+        tile_a[at] = a4.x;
+        tile_a[at + 1u] = a4.y;
+        tile_a[at + 2u] = a4.z;
+        tile_a[at + 3u] = a4.w;
+        let wb = params.w + w_row * params.k + kk;
+        tile_w[at] = weights[wb];
+        tile_w[at + 1u] = weights[wb + 1u];
+        tile_w[at + 2u] = weights[wb + 2u];
+        tile_w[at + 3u] = weights[wb + 3u];
         workgroupBarrier();
-        for (var i: u32 = 0u; i < 16u; i = i + 1u) {
-            acc = add(acc, mul(tile_a[lid.y * 16u + i], tile_w[lid.x * 16u + i]));
+        for (var i: u32 = 0u; i < 64u; i = i + 1u) {
+            acc = add(acc, mul(tile_a[lid.y * 64u + i], tile_w[lid.x * 64u + i]));
         }
         workgroupBarrier();
     }
