@@ -339,6 +339,21 @@ mod tests {
     }
 
     #[test]
+    fn transformer_operators_are_clean() {
+        use crate::kernels::transformer::*;
+        for (name, source) in [
+            ("embed", EMBED),
+            ("layer_norm", LAYER_NORM),
+            ("linear", LINEAR),
+            ("attention", ATTENTION),
+            ("pool", POOL),
+            ("l2norm", L2NORM),
+        ] {
+            assert_eq!(lint_wgsl(source).unwrap(), vec![], "{name}");
+        }
+    }
+
+    #[test]
     fn flags_each_construct_with_its_line() {
         let src = "@group(0) @binding(0) var<storage, read_write> o: array<f32>;
 @group(0) @binding(1) var<storage, read_write> acc: atomic<f32>;

@@ -35,12 +35,12 @@ pub async fn publish_job(
     let total = job.modules.len() + job.blobs.len() + 1;
     let mut done = 0;
     for source in job.modules.values() {
-        store.put(source.as_bytes()).await?;
+        store.put_new(source.as_bytes()).await?;
         done += 1;
         progress(done, total);
     }
     for bytes in job.blobs.values() {
-        store.put(bytes).await?;
+        store.put_new(bytes).await?;
         done += 1;
         progress(done, total);
     }

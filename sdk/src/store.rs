@@ -285,6 +285,17 @@ impl BlobStore {
         Ok(r)
     }
 
+    /// [`BlobStore::put`], unless the store already has an object of this name and size
+    /// (names are content hashes, so it is the same blob; every reader verifies the hash
+    /// anyway): a model's weights are uploaded once per store, not once per job.
+    pub async fn put_new(&self, bytes: &[u8]) -> Result<BlobRef, StoreError> {
+        let r = BlobRef::of(bytes);
+        match self.inner.head(&Self::path(&r.hash)).await {
+            Ok(meta) if meta.size == r.size => Ok(r),
+            _ => self.put(bytes).await,
+        }
+    }
+
     /// Read blob `hash`, refusing anything over `max_bytes` (and over the store's cap), and
     /// verify its content hash.
     pub async fn get(&self, hash: &Hash32, max_bytes: u64) -> Result<Vec<u8>, StoreError> {

@@ -57,6 +57,41 @@ fn local_directory_round_trip_and_errors() {
     ));
 }
 
+/// `put_new` uploads a blob once: an object already there under its name and size is left
+/// alone (what `publish_job` uses, so a model's weights are not uploaded per job).
+#[test]
+fn put_new_leaves_a_stored_blob_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().to_str().unwrap()).unwrap();
+    let rt = runtime();
+    let data = vec![9u8; 1000];
+    let r = rt.block_on(store.put_new(&data)).unwrap();
+    let file = dir.path().join(r.hash.to_hex());
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    assert_eq!(rt.block_on(store.put_new(&data)).unwrap(), r);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().modified().unwrap(),
+        past,
+        "not rewritten"
+    );
+    rt.block_on(store.put(&data)).unwrap();
+    assert_ne!(
+        std::fs::metadata(&file).unwrap().modified().unwrap(),
+        past,
+        "put rewrites"
+    );
+    // A truncated object (another size) is replaced.
+    std::fs::write(&file, [9u8; 10]).unwrap();
+    rt.block_on(store.put_new(&data)).unwrap();
+    assert_eq!(rt.block_on(store.get_ref(&r)).unwrap(), data);
+}
+
 #[test]
 fn http_store_round_trip_and_errors() {
     let dir = tempfile::tempdir().unwrap();
