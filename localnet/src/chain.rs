@@ -167,9 +167,12 @@ impl Localnet {
         let mut genesis = TestValidatorGenesis::default();
         genesis.ledger_path(&ledger).rpc_port(config.rpc_port);
         // Transaction history (getTransaction, getSignaturesForAddress), as on a real cluster:
-        // clients read program logs and count a job's transactions with it.
+        // clients read program logs and count a job's transactions with it. With the extended
+        // metadata a transaction keeps its log messages, inner instructions (the programs'
+        // `emit_cpi!` events) and return data, which the validator drops otherwise.
         genesis.rpc_config(solana_rpc::rpc::JsonRpcConfig {
             enable_rpc_transaction_history: true,
+            enable_extended_tx_metadata_storage: true,
             ..solana_rpc::rpc::JsonRpcConfig::default_for_test()
         });
         if let Some(port) = config.gossip_port {

@@ -485,6 +485,18 @@ async fn claim_rejections() {
         m.bank.send(&[ix_], &[&ps[1].wallet]).await,
         Anchor::ConstraintSeeds,
     );
+    // Another program's event authority in the staking event authority's place: refused by
+    // the market's own seeds check (the IDL gives clients those seeds), before any CPI.
+    let mut ix_ = ix::claim_slot(&ps[1].key(), &job, &m.draw_set);
+    ix::replace_account(
+        &mut ix_,
+        &pda::event_authority(&concord_staking::ID),
+        &pda::event_authority(&concord_market::ID),
+    );
+    assert_error(
+        m.bank.send(&[ix_], &[&ps[1].wallet]).await,
+        Anchor::ConstraintSeeds,
+    );
     // An unregistered wallet.
     let stranger = m.actor(0).await;
     assert_error(

@@ -32,7 +32,7 @@ impl Env {
         config.initialize = initialize;
         config.staking.unbonding_period = 1;
         // No hidden audits: these tests drive jobs by hand and count exact deposits (the
-        // agents' end-to-end tests and the demo run with the default 5 %).
+        // market's default is 70 %; the agents' end-to-end test (n) runs with audits).
         config.market.audit_bps = 0;
         let token_faucet_port = config.token_faucet_port;
         let net = Localnet::start(config).await.expect("localnet");
@@ -249,6 +249,7 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
     );
     let job = submitted["job"].as_str().unwrap().to_string();
     assert_eq!(env.tokens(&buyer_key).await, 94 * TOKEN);
+    a_dapp_reads_the_transaction(&env, submitted["signature"].as_str().unwrap(), &job).await;
     let listed = env.ok(&buyer, &["job", "list", "--mine", "--state", "open"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     for p in &ps {
@@ -435,6 +436,79 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
         ],
     );
     assert_eq!(std::fs::read(back).unwrap(), b"concord");
+}
+
+/// What a dApp or an indexer reads of a transaction, as from a real RPC node: at `confirmed`
+/// (not only once finalized), its log messages and the events the market emitted as inner
+/// instructions (`emit_cpi!`: the event tag, `JobCreated`'s discriminator, the event), and the
+/// job's address lists it in `getSignaturesForAddress`.
+async fn a_dapp_reads_the_transaction(env: &Env, signature: &str, job: &str) {
+    use anchor_lang::{AnchorDeserialize, Discriminator};
+    use concord_market::events::JobCreated;
+    use solana_commitment_config::CommitmentConfig;
+    use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+    use solana_rpc_client_api::config::RpcTransactionConfig;
+    use solana_transaction_status_client_types::{UiInstruction, UiTransactionEncoding};
+    let rpc =
+        RpcClient::new_with_commitment(env.net.info.rpc_url.clone(), CommitmentConfig::confirmed());
+    let sig: solana_sdk::signature::Signature = signature.parse().unwrap();
+    let config = RpcTransactionConfig {
+        encoding: Some(UiTransactionEncoding::Json),
+        commitment: Some(CommitmentConfig::confirmed()),
+        max_supported_transaction_version: Some(0),
+    };
+    let mut found = None;
+    for _ in 0..40 {
+        if let Ok(tx) = rpc.get_transaction_with_config(&sig, config).await {
+            found = Some(tx);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let tx = found.expect("getTransaction at confirmed returns the transaction within 4 s");
+    let finalized = rpc
+        .get_slot_with_commitment(CommitmentConfig::finalized())
+        .await
+        .unwrap();
+    println!(
+        "create_job in slot {}, finalized slot {finalized} when read",
+        tx.slot
+    );
+    let meta = tx.transaction.meta.expect("meta");
+    let logs: Vec<String> = Option::from(meta.log_messages).expect("log messages");
+    let invoke = format!("Program {} invoke [1]", concord_market::ID);
+    assert!(logs.contains(&invoke), "{logs:?}");
+    let inner: Vec<_> = Option::from(meta.inner_instructions).expect("inner instructions");
+    let events: Vec<Vec<u8>> = inner
+        .iter()
+        .flat_map(|i| &i.instructions)
+        .filter_map(|ix| match ix {
+            UiInstruction::Compiled(c) => bs58::decode(&c.data).into_vec().ok(),
+            _ => None,
+        })
+        .filter(|data| data.starts_with(anchor_lang::event::EVENT_IX_TAG_LE))
+        .collect();
+    let created = events
+        .iter()
+        .map(|data| &data[8..])
+        .find(|data| data.starts_with(JobCreated::DISCRIMINATOR))
+        .unwrap_or_else(|| panic!("no JobCreated event among {} events", events.len()));
+    let event = JobCreated::deserialize(&mut &created[JobCreated::DISCRIMINATOR.len()..]).unwrap();
+    assert_eq!(event.job.to_string(), job);
+    let listed = rpc
+        .get_signatures_for_address_with_config(
+            &job.parse().unwrap(),
+            solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
+                commitment: Some(CommitmentConfig::confirmed()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        listed.iter().any(|s| s.signature == signature),
+        "{listed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use concord_staking::cpi::accounts::{LockCollateral, Slash, UnlockCollateral};
 use concord_staking::program::ConcordStaking;
 
-use crate::state::AUTHORITY_SEED;
+use crate::state::{AUTHORITY_SEED, EVENT_AUTHORITY_SEED};
 
 #[derive(Accounts)]
 pub struct StakingAccounts<'info> {
@@ -17,7 +17,9 @@ pub struct StakingAccounts<'info> {
         seeds::program = concord_staking::ID
     )]
     pub staking_config: Box<Account<'info, concord_staking::StakingConfig>>,
-    /// CHECK: the staking program's event authority; the staking program checks its address.
+    /// CHECK: the staking program's event authority (its `emit_cpi!` signer), checked here by
+    /// its seeds so clients can derive it from the IDL; the staking program checks it too.
+    #[account(seeds = [EVENT_AUTHORITY_SEED], bump, seeds::program = concord_staking::ID)]
     pub staking_event_authority: UncheckedAccount<'info>,
     pub staking_program: Program<'info, ConcordStaking>,
 }

@@ -48,7 +48,7 @@ pub fn draw_entry(provider_authority: &Pubkey) -> Pubkey {
     )
 }
 pub fn event_authority(program: &Pubkey) -> Pubkey {
-    find(&[b"__event_authority"], program)
+    find(&[m::EVENT_AUTHORITY_SEED], program)
 }
 
 /// The SPL Associated Token Account program.

@@ -1,11 +1,45 @@
 //! `concord-idl`: builds the IDL of both programs natively (through Anchor's `idl-build`
 //! feature, no SBF toolchain needed) and writes `idl/<program>.json`; with `--check`, fails
-//! when a checked-in IDL differs from the programs' source.
+//! when a checked-in IDL differs from the programs' source. The accounts `#[event_cpi]` adds
+//! (`event_authority`, `program`) get the seeds and address the IDL build cannot evaluate
+//! (Anchor 1.2 declares them by `address = <expression>`), so clients derive them from the IDL.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anchor_lang_idl::build::IdlBuilder;
+use anchor_lang_idl::types::{Idl, IdlInstructionAccountItem, IdlPda, IdlSeed, IdlSeedConst};
 use anyhow::{Context, Result};
+
+/// The seed of an Anchor program's event authority (`emit_cpi!`'s signer).
+const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
+
+/// Fills in what `#[event_cpi]`'s accounts lack: `event_authority` is the program's PDA of
+/// `"__event_authority"`, `program` is the program itself.
+fn complete_event_cpi_accounts(idl: &mut Idl) {
+    let program = idl.address.clone();
+    for ix in &mut idl.instructions {
+        for item in &mut ix.accounts {
+            let IdlInstructionAccountItem::Single(account) = item else {
+                continue;
+            };
+            if account.address.is_some() || account.pda.is_some() {
+                continue;
+            }
+            match account.name.as_str() {
+                "event_authority" => {
+                    account.pda = Some(IdlPda {
+                        seeds: vec![IdlSeed::Const(IdlSeedConst {
+                            value: EVENT_AUTHORITY_SEED.to_vec(),
+                        })],
+                        program: None,
+                    })
+                }
+                "program" => account.address = Some(program.clone()),
+                _ => {}
+            }
+        }
+    }
+}
 
 const PROGRAMS: [(&str, &str); 2] = [
     ("programs/staking", "concord_staking"),
@@ -43,6 +77,8 @@ fn build(root: &Path, program_dir: &str) -> Result<String> {
         .skip_lint(false)
         .build()
         .with_context(|| format!("building the IDL of {program_dir}"))?;
+    let mut idl = idl;
+    complete_event_cpi_accounts(&mut idl);
     Ok(serde_json::to_string_pretty(&idl)? + "\n")
 }
 
@@ -81,6 +117,81 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("concord-idl: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounts(
+        item: &IdlInstructionAccountItem,
+        out: &mut Vec<anchor_lang_idl::types::IdlInstructionAccount>,
+    ) {
+        match item {
+            IdlInstructionAccountItem::Single(a) => out.push(a.clone()),
+            IdlInstructionAccountItem::Composite(c) => {
+                c.accounts.iter().for_each(|i| accounts(i, out))
+            }
+        }
+    }
+
+    /// The checked-in IDLs give clients every event authority's seeds (the staking program's
+    /// too, with its program) and every program account's address: what Anchor's TypeScript
+    /// client and Codama need to resolve them without the caller passing them.
+    #[test]
+    fn every_event_authority_and_program_account_is_resolvable() {
+        let root = workspace_root();
+        let staking: Idl = serde_json::from_str(
+            &std::fs::read_to_string(root.join("idl/concord_staking.json")).unwrap(),
+        )
+        .unwrap();
+        let staking_id: Vec<u8> = bs58::decode(&staking.address).into_vec().unwrap();
+        for (_, name) in PROGRAMS {
+            let idl: Idl = serde_json::from_str(
+                &std::fs::read_to_string(root.join(format!("idl/{name}.json"))).unwrap(),
+            )
+            .unwrap();
+            let mut checked = 0;
+            for ix in &idl.instructions {
+                let mut all = vec![];
+                ix.accounts.iter().for_each(|i| accounts(i, &mut all));
+                for a in all {
+                    let seed = |pda: &IdlPda| match &pda.seeds[..] {
+                        [IdlSeed::Const(c)] => c.value.clone(),
+                        other => panic!("{}.{}: seeds {other:?}", ix.name, a.name),
+                    };
+                    match a.name.as_str() {
+                        "event_authority" => {
+                            let pda = a.pda.as_ref().unwrap_or_else(|| {
+                                panic!("{name}.{}: event_authority has no seeds", ix.name)
+                            });
+                            assert_eq!(seed(pda), EVENT_AUTHORITY_SEED);
+                            assert_eq!(pda.program, None, "the program's own");
+                            checked += 1;
+                        }
+                        "staking_event_authority" => {
+                            let pda = a.pda.as_ref().unwrap_or_else(|| {
+                                panic!("{name}.{}: staking_event_authority has no seeds", ix.name)
+                            });
+                            assert_eq!(seed(pda), EVENT_AUTHORITY_SEED);
+                            assert_eq!(
+                                pda.program,
+                                Some(IdlSeed::Const(IdlSeedConst {
+                                    value: staking_id.clone()
+                                }))
+                            );
+                            checked += 1;
+                        }
+                        "program" => {
+                            assert_eq!(a.address.as_deref(), Some(idl.address.as_str()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            assert!(checked > 0, "{name}: no event authority found");
         }
     }
 }

@@ -11,6 +11,9 @@ pub const CONFIG_SEED: &[u8] = b"config";
 /// Seed of the market authority PDA, the only signer the staking program accepts for
 /// lock / unlock / slash.
 pub const AUTHORITY_SEED: &[u8] = b"authority";
+/// Seed of every Anchor program's event authority PDA (the `emit_cpi!` signer), the market's
+/// and the staking program's.
+pub const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
 /// Seed of the fee vault PDA: a token account (payment mint) whose authority is the config PDA.
 /// `close_job` moves a job's fees there; only `withdraw_fees` moves them on, to the treasury.
 pub const FEE_VAULT_SEED: &[u8] = b"fees";
