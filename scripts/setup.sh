@@ -59,6 +59,20 @@ PY
     | sha256sum -c --quiet
 fi
 
+# Node.js (20 or newer) for the TypeScript client (clients/js, scripts/js.sh); Debian's own
+# package when none is installed.
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup: installing nodejs and npm"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup: node $(node --version) is too old for clients/js; install Node.js 20 or newer" >&2
+  exit 1
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found. Install Rust 1.95 (rustup) and re-run." >&2
   exit 1

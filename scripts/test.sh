@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test of Concord: formatting, clippy (-D warnings), the IDL staleness
-# check, the module-cycle check, and all tests of the workspace (programs in the Agave bank,
-# executor on lavapipe and llvmpipe, SDK and store, CLI and agents against a real local
-# chain). Installs what it needs on a fresh Debian machine first.
+# check, the module-cycle check, all tests of the workspace (programs in the Agave bank,
+# executor on lavapipe and llvmpipe, the embedding model, SDK and store, CLI and agents
+# against a real local chain), and the TypeScript client (generated code current against the
+# IDL, node tests against a local chain). Installs what it needs on a fresh Debian machine
+# first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -28,6 +30,12 @@ log="${CARGO_TARGET_DIR}/last-test.log"
 status=0
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=1
 summary=$(grep -E '^test result:' "$log" | awk '{p+=$4; f+=$6; i+=$8} END {print p" passed, "f" failed, "i" skipped"}')
+
+step "TypeScript client: generated code current, compiles, node tests on a local chain (scripts/js.sh)"
+jslog="${CARGO_TARGET_DIR}/last-js-test.log"
+./scripts/js.sh 2>&1 | tee "$jslog" || status=1
+js_pass=$(grep -E '^# pass' "$jslog" | awk '{print $3}' | tail -1)
+js_fail=$(grep -E '^# fail' "$jslog" | awk '{print $3}' | tail -1)
 echo
-echo "tests: $summary"
+echo "tests: $summary; node: ${js_pass:-0} passed, ${js_fail:-0} failed"
 exit $status
