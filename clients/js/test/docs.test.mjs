@@ -1,0 +1,56 @@
+// The TypeScript in docs/integrators.md ("Calling `create_job` from a dApp") is this test's
+// code: the block is taken from the page, compiled (typescript's transpiler) and its
+// `createJob` run against a local chain; the job it creates is then read back with the
+// generated client and with the `concord` CLI.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { startChain } from '../testing/chain.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const { market } = require('@concord/client');
+let chain;
+
+before(async () => { chain = await startChain(); });
+after(() => chain?.stop());
+
+/** The first ```ts block after `heading` in docs/integrators.md. */
+function snippet(heading) {
+  const page = readFileSync(join(here, '..', '..', '..', 'docs', 'integrators.md'), 'utf8');
+  const section = page.slice(page.indexOf(heading));
+  assert.ok(section.length > 0 && page.includes(heading), `no section "${heading}"`);
+  const match = section.match(/```ts\n([\s\S]*?)```/);
+  assert.ok(match, `no TypeScript block after "${heading}"`);
+  return match[1];
+}
+
+test('the create_job example of docs/integrators.md runs', async () => {
+  const source = snippet('## Calling `create_job` from a dApp');
+  const { outputText, diagnostics } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    reportDiagnostics: true,
+  });
+  assert.deepEqual(diagnostics, []);
+  // Compiled next to the package so `@concord/client` resolves to this package.
+  const file = join(here, '..', 'dist', 'docs-create-job.cjs');
+  writeFileSync(file, outputText);
+  const { createJob } = require(file);
+
+  const buyer = await chain.funded();
+  const manifestHash = new Uint8Array(32).fill(7);
+  const job = await createJob(chain.rpc, buyer, manifestHash, (ixs) => chain.send(buyer, ixs));
+
+  const account = await market.fetchJob(chain.rpc, job, { commitment: 'confirmed' });
+  assert.equal(account.data.buyer, buyer.address);
+  assert.equal(account.data.replicas, 3);
+  assert.equal(account.data.pricePerReplica, 2_000_000n);
+  assert.deepEqual([...account.data.manifestHash], [...manifestHash]);
+  const shown = chain.cli('job', 'status', job);
+  assert.equal(shown.state, 'open');
+  assert.equal(shown.buyer, buyer.address);
+});
