@@ -13,7 +13,7 @@ import { startChain } from '../testing/chain.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { market } = require('@concord/client');
+const { market, findJobs } = require('@concord/client');
 let chain;
 
 before(async () => { chain = await startChain(); });
@@ -53,4 +53,13 @@ test('the create_job example of docs/integrators.md runs', async () => {
   const shown = chain.cli('job', 'status', job);
   assert.equal(shown.state, 'open');
   assert.equal(shown.buyer, buyer.address);
+
+  // Discovery: the memcmp filters find it as the CLI's `job list` does.
+  const open = await findJobs(chain.rpc, { state: market.JobState.Open });
+  const mine = await findJobs(chain.rpc, { state: market.JobState.Open, buyer: buyer.address });
+  assert.deepEqual(mine.map((j) => j.address), [job]);
+  assert.equal(mine[0].data.jobId, account.data.jobId);
+  assert.deepEqual(await findJobs(chain.rpc, { state: market.JobState.Running, buyer: buyer.address }), []);
+  const listed = chain.cli('job', 'list', '--state', 'open');
+  assert.deepEqual(open.map((j) => j.address).sort(), listed.map((j) => j.job).sort());
 });
