@@ -23,3 +23,25 @@ pub fn commitment_hash(
     ])
     .to_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed vector; `clients/js/test/commitment.test.mjs` checks the TypeScript client's
+    /// `commitmentHash` against the same bytes.
+    #[test]
+    fn the_commitment_of_a_fixed_vector() {
+        let got = commitment_hash(
+            &Pubkey::new_from_array([1; 32]),
+            &Pubkey::new_from_array([2; 32]),
+            &[3; 32],
+            &[4; 32],
+        );
+        let expected: [u8; 32] = [
+            97, 11, 44, 64, 35, 14, 53, 75, 46, 46, 87, 102, 102, 223, 99, 16, 239, 48, 244, 176,
+            39, 224, 41, 216, 77, 101, 36, 125, 0, 162, 17, 43,
+        ];
+        assert_eq!(got, expected);
+    }
+}
