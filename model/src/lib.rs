@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use concord_compute::kernels::transformer::encoder::{self, BertShape, EncoderError};
 use concord_compute::kernels::transformer::{Tokens, MAX_SENTENCE};
-use concord_compute::kernels::KernelCase;
+use concord_compute::kernels::{f32_bytes, f32s, KernelCase};
 use concord_protocol::job::Job;
 use concord_protocol::BlobRef;
 use tokenizers::{Tokenizer, TruncationParams};
@@ -112,10 +112,7 @@ impl Model {
 
     /// The weights as floats (for the CPU reference).
     pub fn weights_f32(&self) -> Vec<f32> {
-        self.weights
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
+        f32s(&self.weights)
     }
 
     /// Tokenize sentences (with `[CLS]`/`[SEP]`, cut to [`Model::max_tokens`]).
@@ -148,11 +145,7 @@ impl Model {
     pub fn sample_case(self) -> Result<KernelCase, ModelError> {
         let tokens = self.tokenize(&SAMPLE_SENTENCES)?;
         let job = self.job(&tokens, 600_000)?;
-        let ops = 2
-            * u64::from(tokens.count())
-            * (u64::from(self.shape.layers)
-                * u64::from(self.shape.hidden)
-                * (4 * u64::from(self.shape.hidden) + 2 * u64::from(self.shape.intermediate)));
+        let ops = self.shape.flops(tokens.count());
         Ok(KernelCase::new(
             "all-MiniLM-L6-v2 (3 sentences)",
             concord_compute::kernels::transformer::LINEAR,
@@ -162,7 +155,7 @@ impl Model {
             Box::new(move || {
                 let out = encoder::reference(&self.shape, &self.weights_f32(), &tokens)
                     .expect("the sample batch was checked when its job was built");
-                vec![out.iter().flat_map(|v| v.to_le_bytes()).collect()]
+                vec![f32_bytes(&out)]
             }),
         ))
     }
@@ -171,11 +164,7 @@ impl Model {
     pub fn embeddings(&self, output: &[u8]) -> Vec<Vec<f32>> {
         output
             .chunks_exact(self.shape.hidden as usize * 4)
-            .map(|row| {
-                row.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect()
-            })
+            .map(f32s)
             .collect()
     }
 }

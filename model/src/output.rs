@@ -43,11 +43,7 @@ pub fn read_npy(bytes: &[u8]) -> Option<Vec<Vec<f32>>> {
     }
     Some(
         data.chunks_exact(cols * 4)
-            .map(|r| {
-                r.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect()
-            })
+            .map(concord_compute::kernels::f32s)
             .collect(),
     )
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use concord_compute::kernels::transformer::encoder::{BertShape, Layout};
+use concord_compute::kernels::transformer::math::ftz;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::ModelError;
@@ -50,8 +51,7 @@ pub fn blob(dir: &Path, shape: &BertShape) -> Result<Vec<u8>, ModelError> {
         }
         let dest = &mut out[at as usize * 4..(at + len) as usize * 4];
         for (d, s) in dest.chunks_exact_mut(4).zip(data.chunks_exact(4)) {
-            let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-            let v = if v.abs() < f32::MIN_POSITIVE { 0.0 } else { v };
+            let v = ftz(f32::from_le_bytes([s[0], s[1], s[2], s[3]]));
             d.copy_from_slice(&v.to_le_bytes());
         }
         Ok(())

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use concord_compute::executor::{AdapterSelector, Backend, GpuDevice};
 use concord_compute::kernels::transformer::{Params, LINEAR};
-use concord_compute::kernels::SplitMix64;
+use concord_compute::kernels::{f32_bytes, SplitMix64};
 use concord_model::candle_reference::CandleBert;
 use concord_model::Model;
 use concord_protocol::job::JobBuilder;
@@ -121,11 +121,7 @@ fn main() {
     let (ours, ours_gpu, theirs) = (median(ours), median(ours_gpu), median(theirs));
     let n = sentences.len() as f64;
     let count = tokens.count();
-    let model_flop = 2.0
-        * f64::from(count)
-        * f64::from(model.shape.layers)
-        * f64::from(model.shape.hidden)
-        * (4.0 * f64::from(model.shape.hidden) + 2.0 * f64::from(model.shape.intermediate));
+    let model_flop = model.shape.flops(count) as f64;
 
     // 2. GEMM: the feed-forward shape (tokens × intermediate × hidden).
     let (m, nn, k) = (tokens_m, model.shape.intermediate, model.shape.hidden);
@@ -140,10 +136,9 @@ fn main() {
         b: nn * k,
         ..Params::default()
     };
-    let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut jb = JobBuilder::new();
-    let iw = jb.input(bytes(&w));
-    let ia = jb.input(bytes(&a));
+    let iw = jb.input(f32_bytes(&w));
+    let ia = jb.input(f32_bytes(&a));
     let io = jb.output(u64::from(m * nn * 4));
     let iu = jb.uniform(p.bytes());
     jb.gas_per_invocation(concord_compute::kernels::transformer::linear_gas(k));

@@ -129,8 +129,17 @@ pub(crate) fn i32_bytes(words: &[i32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-pub(crate) fn f32_bytes(words: &[f32]) -> Vec<u8> {
+/// f32 values as little-endian bytes (how buffers hold them).
+pub fn f32_bytes(words: &[f32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// Little-endian bytes as f32 values (a trailing partial word is ignored).
+pub fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 /// Workgroups needed to cover `n` items with groups of `per`.

@@ -177,12 +177,12 @@ fn a_bert_encoder_job_matches_its_cpu_reference_on_every_backend() {
             })
             .collect(),
     };
-    let bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let bytes = concord_compute::kernels::f32_bytes(&weights);
     let job = encoder::job(&shape, bytes, &tokens, 60_000).unwrap();
     assert_eq!(job.manifest.version, 3, "scratch buffers make it version 3");
     assert_eq!(job.manifest.passes.len(), 2 + 7 * 2 + 2);
     let expected = encoder::reference(&shape, &weights, &tokens).unwrap();
-    let expected_bytes: Vec<u8> = expected.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let expected_bytes = concord_compute::kernels::f32_bytes(&expected);
     for row in expected.chunks(64) {
         let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");

@@ -13,7 +13,7 @@ fn the_embedding_job_has_one_hash_on_every_backend() {
     let job = model.job(&tokens, 600_000).unwrap();
     assert_eq!(job.manifest.version, 3);
     let reference = encoder::reference(&model.shape, &model.weights_f32(), &tokens).unwrap();
-    let reference: Vec<u8> = reference.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let reference = concord_compute::kernels::f32_bytes(&reference);
     let expected = result_hash(std::slice::from_ref(&reference));
     for backend in [Backend::Vulkan, Backend::Gl] {
         let device = GpuDevice::open(&AdapterSelector::backend(backend)).unwrap();

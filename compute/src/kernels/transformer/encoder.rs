@@ -43,6 +43,14 @@ impl BertShape {
     pub fn head_dim(&self) -> u32 {
         self.hidden / self.heads
     }
+
+    /// Floating-point operations of the encoder's matrix products for `tokens` tokens (a
+    /// multiply and an add count two): per layer q|k|v and the output projection (4·h²) and
+    /// the feed-forward (2·h·i) a token.
+    pub fn flops(&self, tokens: u32) -> u64 {
+        let (h, i) = (u64::from(self.hidden), u64::from(self.intermediate));
+        2 * u64::from(tokens) * u64::from(self.layers) * h * (4 * h + 2 * i)
+    }
 }
 
 /// Where one layer's tensors start in the weight blob (in floats).
