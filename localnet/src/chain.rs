@@ -76,6 +76,9 @@ pub struct LocalnetInfo {
     pub rpc_url: String,
     pub pubsub_url: String,
     pub token_faucet_url: String,
+    /// The content store the faucet's port serves (`crate::store`): the `--store` of jobs
+    /// whose buyers and providers are all on this machine, a browser's included.
+    pub store_url: String,
     pub staking_program: String,
     pub market_program: String,
     pub payment_mint: String,
@@ -233,6 +236,7 @@ impl Localnet {
             rpc_url: validator.rpc_url(),
             pubsub_url: validator.rpc_pubsub_url(),
             token_faucet_url: format!("http://127.0.0.1:{}", config.token_faucet_port),
+            store_url: format!("http://127.0.0.1:{}/store", config.token_faucet_port),
             staking_program: concord_staking::ID.to_string(),
             market_program: concord_market::ID.to_string(),
             payment_mint: mint.to_string(),
@@ -279,9 +283,10 @@ impl Localnet {
         self.funder().airdrop(to, lamports, tokens).await
     }
 
-    /// Serves the HTTP token faucet in the background.
+    /// Serves the HTTP token faucet and the content store (`<ledger>/store`) in the background.
     pub async fn serve_token_faucet(&self, port: u16) -> Result<std::net::SocketAddr> {
-        crate::faucet::serve(self.funder(), port).await
+        let store = std::path::Path::new(&self.info.ledger).join("store");
+        crate::faucet::serve(self.funder(), port, store).await
     }
 }
 

@@ -1,10 +1,16 @@
-//! The HTTP token faucet: `POST /airdrop` with `{"address": "...", "sol": 2.0, "tokens": 100}`
-//! sends SOL and payment tokens (whole units; the mint has 6 decimals). Local chains only.
+//! The local chain's HTTP services on one port: the token faucet, `POST /airdrop` with
+//! `{"address": "...", "sol": 2.0, "tokens": 100}` sends SOL and payment tokens (whole units;
+//! the mint has 6 decimals), and the content store (`/store/<name>`, see [`crate::store`]).
+//! Every response allows any origin (CORS), so a web app served from elsewhere can use both.
+//! Local chains only.
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -47,13 +53,38 @@ async fn airdrop(
     }
 }
 
-/// Binds 127.0.0.1:`port` and serves the faucet in the background.
-pub async fn serve(net: Funder, port: u16) -> anyhow::Result<SocketAddr> {
+/// Answers CORS preflights and lets any origin read every response.
+async fn cors(req: Request<axum::body::Body>, next: Next) -> Response {
+    let mut resp = if req.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    let any = HeaderValue::from_static("*");
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any.clone());
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, PUT, POST, OPTIONS"),
+    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, any);
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("content-length"),
+    );
+    resp
+}
+
+/// Binds 127.0.0.1:`port` and serves the faucet and the content store (files in `store_dir`)
+/// in the background.
+pub async fn serve(net: Funder, port: u16, store_dir: PathBuf) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/airdrop", post(airdrop))
-        .with_state(net);
+        .with_state(net)
+        .merge(crate::store::router(store_dir)?)
+        .layer(middleware::from_fn(cors));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

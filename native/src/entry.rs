@@ -16,6 +16,9 @@ fn call(
     accounts: &[AccountInfo],
     data: &[u8],
 ) -> ProgramResult {
+    // `msg!` lines (the program's and Anchor's "Instruction:" and error logs) go to the
+    // transaction's log collector, through the same stubs as `sol_log_data`, not to stdout.
+    let _logs = solana_msg::set_log_hook(sysvar_v4::program_stubs::sol_log);
     // SAFETY: every reference outlives the call to `entry`, which is the only use made of them.
     unsafe {
         let accounts = std::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts);

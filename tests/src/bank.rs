@@ -81,13 +81,23 @@ pub fn assert_error<T: std::fmt::Debug>(result: Result<T, TxError>, expected: im
     let expected = expected.into();
     match result {
         Ok(v) => panic!("expected error {expected}, but the transaction succeeded: {v:?}"),
-        Err(e) => assert_eq!(
-            e.custom_code(),
-            Some(expected),
-            "expected error code {expected}, got {:?}\nlogs:\n{}",
-            e.error,
-            e.logs.join("\n")
-        ),
+        Err(e) => {
+            assert_eq!(
+                e.custom_code(),
+                Some(expected),
+                "expected error code {expected}, got {:?}\nlogs:\n{}",
+                e.error,
+                e.logs.join("\n")
+            );
+            // Anchor's errors (codes from 100 on) are also logged by name and number, as
+            // on-chain: the programs' `msg!` reaches the transaction's logs (`native/msg`).
+            let number = format!("Error Number: {expected}.");
+            assert!(
+                expected < 100 || e.logs.iter().any(|l| l.contains(&number)),
+                "error {expected} is not in the logs:\n{}",
+                e.logs.join("\n")
+            );
+        }
     }
 }
 

@@ -122,8 +122,10 @@ impl Env {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
     let env = Env::start(true).await;
-    let store = env.dir.join("store");
-    let store = store.to_str().unwrap();
+    // The local chain's HTTP content store: blobs, the manifest and the published outputs
+    // (with their `results/` pointer) go through it as through any HTTP store.
+    let store = env.net.info.store_url.clone();
+    let store = store.as_str();
     let admin = env.keypair("admin", &env.net.admin);
     let (buyer_key, p_keys) = (
         Keypair::new(),
@@ -478,6 +480,11 @@ async fn a_dapp_reads_the_transaction(env: &Env, signature: &str, job: &str) {
     let logs: Vec<String> = Option::from(meta.log_messages).expect("log messages");
     let invoke = format!("Program {} invoke [1]", concord_market::ID);
     assert!(logs.contains(&invoke), "{logs:?}");
+    // The program's own `msg!` lines, which natively went to stdout before `native/msg`.
+    assert!(
+        logs.contains(&"Program log: Instruction: CreateJob".to_string()),
+        "{logs:?}"
+    );
     let inner: Vec<_> = Option::from(meta.inner_instructions).expect("inner instructions");
     let events: Vec<Vec<u8>> = inner
         .iter()
@@ -536,6 +543,62 @@ async fn market_init_on_a_bare_chain() {
         4,
         "already in use",
     );
+}
+
+/// One raw HTTP/1.1 exchange with the local chain's services; returns the response head and body.
+fn http(url: &str, request: &str, body: &[u8]) -> (String, String) {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://").split('/').next().unwrap();
+    let mut conn = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        conn,
+        "{request} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://app.example\r\n\
+         Access-Control-Request-Method: PUT\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    conn.write_all(body).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+/// The store a browser writes to: any origin may use it (CORS preflight answered), a blob is
+/// kept under its own hash only, and what was put comes back, through the SDK's HTTP store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_store_takes_blobs_from_any_origin_under_their_hash() {
+    let env = Env::start(false).await;
+    let url = env.net.info.store_url.clone();
+    let name = blake3::hash(b"other bytes").to_hex().to_string();
+    let (head, _) = http(&url, &format!("OPTIONS /store/{name}"), b"");
+    assert!(head.starts_with("http/1.1 204"), "{head}");
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    assert!(
+        head.contains("access-control-allow-methods: get, head, put"),
+        "{head}"
+    );
+    let (head, body) = http(&url, &format!("PUT /store/{name}"), b"these bytes");
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    assert!(body.contains("not to their name"), "{body}");
+    let (head, body) = http(&url, "PUT /store/..%2Fescape", b"x");
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    assert!(body.contains("is not a blob name"), "{body}");
+
+    let store = concord_sdk::store::BlobStore::http(&url).unwrap();
+    let blob = store.put(b"these bytes").await.unwrap();
+    let (head, body) = http(&url, &format!("GET /store/{}", blob.hash.to_hex()), b"");
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    assert_eq!(body, "these bytes");
+    assert_eq!(
+        store.get(&blob.hash, 1 << 20).await.unwrap(),
+        b"these bytes"
+    );
+    let missing = concord_protocol::Hash32::of(b"never stored");
+    assert!(matches!(
+        store.get(&missing, 1 << 20).await,
+        Err(concord_sdk::store::StoreError::NotFound { .. })
+    ));
 }
 
 /// The faucet used to drop the connection for a SOL-only request (the mint authority signed a

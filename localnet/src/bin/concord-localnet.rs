@@ -11,7 +11,7 @@ struct Args {
     /// JSON-RPC port (PubSub listens on the next port).
     #[arg(long, default_value_t = 8899)]
     rpc_port: u16,
-    /// Port of the token faucet (HTTP POST /airdrop).
+    /// Port of the token faucet (HTTP POST /airdrop) and the content store (/store/<name>).
     #[arg(long, default_value_t = 8901)]
     token_faucet_port: u16,
     /// Gossip port of the validator (default: a free port, so several chains can run side by side).

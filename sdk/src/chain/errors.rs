@@ -169,8 +169,13 @@ fn program_name(program: &Pubkey) -> &'static str {
     }
 }
 
-/// `AnchorError ... Error Code: NAME. Error Number: N. Error Message: MSG.`
+/// `AnchorError ... Error Code: NAME. Error Number: N. Error Message: MSG.` (Anchor's
+/// `ProgramError occurred. Error Code: Custom(0)...` lines, which relay another program's
+/// error, are left to the IDL and the well-known codes.)
 fn parse_anchor_log(line: &str) -> Option<(String, String)> {
+    if !line.contains("AnchorError") {
+        return None;
+    }
     let rest = line.split_once("Error Code: ")?.1;
     let (name, rest) = rest.split_once(". Error Number: ")?;
     let message = rest.split_once("Error Message: ")?.1.trim_end_matches('.');
@@ -268,5 +273,22 @@ mod tests {
             &logs,
         );
         assert_eq!(e.program_error_name(), Some("AccountNotInitialized"));
+    }
+
+    /// Anchor relays a failed CPI as `ProgramError occurred. Error Code: Custom(0)...`: the
+    /// failing program's own name for the code is what a user needs.
+    #[test]
+    fn a_relayed_program_error_is_named_by_the_program_that_failed() {
+        let system = anchor_lang::system_program::ID;
+        let logs = vec![
+            format!("Program {system} failed: custom program error: 0x0"),
+            "Program log: ProgramError occurred. Error Code: Custom(0). Error Number: 0. Error Message: Custom program error: 0x0.".to_string(),
+        ];
+        let e = ChainError::from_transaction(
+            &TransactionError::InstructionError(0, InstructionError::Custom(0)),
+            &logs,
+        );
+        assert_eq!(e.program_error_name(), Some("AccountAlreadyInUse"));
+        assert!(e.to_string().contains("already in use"), "{e}");
     }
 }
