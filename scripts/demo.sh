@@ -11,7 +11,13 @@
 # metrics, downloads the result, checks it against the CPU reference, and exits non-zero if
 # anything differs from the expected settlement. Installs what it needs on a
 # fresh Debian machine.
+#
+# `./scripts/demo.sh --app` then keeps the chain and the agents running and serves the web
+# app against them (http://127.0.0.1:5173, printed): connect a Wallet Standard wallet set to
+# the local chain, get test tokens from the faucet button, escrow jobs and watch them settle.
 set -euo pipefail
+app=false
+[ "${1:-}" = "--app" ] && app=true
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 source scripts/env.sh
@@ -19,6 +25,7 @@ echo "== building"
 # The whole workspace's binaries in one build: the same feature set as the tests, so a tree
 # that ./scripts/test.sh built is reused as it is.
 cargo build --quiet --workspace --bins
+$app && ./scripts/app.sh
 bin="$CARGO_TARGET_DIR/debug"
 work=$(mktemp -d)
 export HOME="$work/home"
@@ -61,6 +68,11 @@ for who in buyer $providers; do
   "$bin/concord" --output json keygen -o "$work/$who.json" | field address > "$work/$who.address"
 done
 buyer_address=$(cat "$work/buyer.address")
+# With the web app, the agents serve any buyer (wallets connect to this chain); otherwise
+# only the demo's.
+buyers="buyers = [\"$buyer_address\"]"
+$app && buyers=""
+
 c buyer airdrop --sol 5 --tokens 100 --faucet "$faucet"
 for p in $providers; do
   c "$p" airdrop --sol 5 --tokens 20 --faucet "$faucet" > /dev/null
@@ -88,12 +100,13 @@ allow_cpu_adapter = true
 [jobs]
 price_floor = "1"
 max_concurrent = 2
-buyers = ["$buyer_address"]
+$buyers
 settle_delay_secs = 1
 
 [store]
-# The demo's store is a directory on this machine.
+# The demo's store is a directory on this machine; the web app's is the local chain's.
 allow_local_paths = true
+allow_private_addresses = true
 $3
 TOML
 }
@@ -198,6 +211,17 @@ c buyer job result "$job" --out "$work/result"
 # The agreed hash must be what this machine's backends and the kernel's CPU reference compute.
 "$bin/concord" kernel check "$kernel" --expect "$(field agreed_hash < "$work/status.json")" | tail -n 5
 c buyer job close "$job" > /dev/null
+
+if $app; then
+  app_port=${CONCORD_APP_PORT:-5173}
+  echo "== the web app: http://127.0.0.1:$app_port/?rpc=$url"
+  echo "   (a Wallet Standard wallet on the local chain; Ctrl-C stops the app, the agents and the chain)"
+  (cd app && exec node_modules/.bin/vite preview --port "$app_port" --strictPort --logLevel warn) &
+  pids+=($!)
+  wait $!
+else
+  echo "(to see this market in a browser: ./scripts/demo.sh --app)"
+fi
 
 echo "== stopping the agents (SIGTERM: graceful)"
 for p in $providers; do

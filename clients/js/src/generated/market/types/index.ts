@@ -6,13 +6,33 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./auditDecided";
+export * from "./disputeOpened";
+export * from "./drawRoundBegun";
+export * from "./drawWeightSet";
+export * from "./feesWithdrawn";
 export * from "./hardwareProfile";
+export * from "./jobCancelled";
+export * from "./jobClosed";
+export * from "./jobCreated";
+export * from "./jobExpired";
 export * from "./jobRequirements";
+export * from "./jobSettled";
+export * from "./jobStarted";
 export * from "./jobState";
 export * from "./marketParams";
+export * from "./marketUpdated";
 export * from "./provider";
 export * from "./providerStats";
+export * from "./refereesSettled";
+export * from "./resultCommitted";
+export * from "./resultRevealed";
 export * from "./slot";
+export * from "./slotClaimed";
+export * from "./slotCompensated";
 export * from "./slotOutcome";
+export * from "./slotPaid";
+export * from "./slotReleased";
+export * from "./slotSlashed";
 export * from "./slotStatus";
 export * from "./stakingConfig";

@@ -6,6 +6,16 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./collateralLocked";
+export * from "./collateralUnlocked";
 export * from "./configParams";
+export * from "./configUpdated";
 export * from "./hardwareProfile";
+export * from "./providerClosed";
+export * from "./providerRegistered";
 export * from "./providerStats";
+export * from "./providerUpdated";
+export * from "./stakeDeposited";
+export * from "./stakeSlashed";
+export * from "./stakeWithdrawn";
+export * from "./unbondRequested";
