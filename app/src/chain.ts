@@ -77,20 +77,20 @@ export interface HistoryEntry {
   logs: readonly string[];
 }
 
+/** Transactions already read: a confirmed transaction never changes. */
+const seen = new Map<Signature, Omit<HistoryEntry, 'signature' | 'slot' | 'blockTime' | 'failed'>>();
+
 /** The latest `limit` transactions touching `addr`, newest first, with their events and logs. */
 export async function history(addr: Address, limit = 40): Promise<HistoryEntry[]> {
   const sigs = await rpc.getSignaturesForAddress(addr, { commitment: 'confirmed', limit }).send();
   return Promise.all(sigs.map(async (s) => {
-    const tx = await rpc.getTransaction(s.signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 }).send();
-    return {
-      signature: s.signature,
-      slot: s.slot,
-      blockTime: s.blockTime,
-      failed: s.err !== null,
-      loaded: tx !== null,
-      events: tx ? eventsOfTransaction(tx as never) : [],
-      logs: tx?.meta?.logMessages ?? [],
-    };
+    let body = seen.get(s.signature);
+    if (!body) {
+      const tx = await rpc.getTransaction(s.signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 }).send();
+      body = { loaded: tx !== null, events: tx ? eventsOfTransaction(tx as never) : [], logs: tx?.meta?.logMessages ?? [] };
+      if (tx) seen.set(s.signature, body);
+    }
+    return { signature: s.signature, slot: s.slot, blockTime: s.blockTime, failed: s.err !== null, ...body };
   }));
 }
 

@@ -85,12 +85,17 @@ function header() {
     walletArea);
 }
 
-onWalletsChanged(() => {
+/** Reconnects the wallet used last (silently: a wallet that needs the user's approval again waits for a click). */
+function reconnect() {
   const saved = localStorage.getItem('concord.wallet');
   const w = usableWallets().find((x) => x.name === saved);
-  if (w && !current()) connect(w).catch(() => {});
+  if (w && !current()) connect(w, true).catch(() => {});
+}
+onWalletsChanged(() => {
+  reconnect();
   header();
   if (location.hash.startsWith('#/submit')) route();
 });
 window.addEventListener('hashchange', route);
 route();
+reconnect();

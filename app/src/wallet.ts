@@ -44,8 +44,8 @@ export function onWalletsChanged(listener: () => void) {
 
 export const current = () => connected;
 
-export async function connect(wallet: Wallet): Promise<Connected> {
-  const { accounts } = await (wallet.features as unknown as ConnectFeature)[CONNECT].connect();
+export async function connect(wallet: Wallet, silent = false): Promise<Connected> {
+  const { accounts } = await (wallet.features as unknown as ConnectFeature)[CONNECT].connect({ silent });
   const account = accounts.find((a) => a.chains.includes(cluster.chain)) ?? accounts[0];
   if (!account) throw new Error(`${wallet.name} gave no account`);
   if (!account.chains.includes(cluster.chain)) {

@@ -108,6 +108,7 @@ before(async () => {
   browser = await chromium.launch({ executablePath: process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && console.error('request failed:', r.url(), r.failure()?.errorText));
   await page.exposeFunction('concordTestWalletSign', async (bytes) => {
     const tx = getTransactionDecoder().decode(new Uint8Array(bytes));
     const signed = await partiallySignTransaction([wallet.keys], tx);
@@ -149,6 +150,7 @@ test('a wallet buyer escrows a library kernel, agents settle it, the page verifi
   await page.getByTestId('nav-submit').click();
   await page.locator('select[name=kernel] option[value=gemm_u32]').waitFor({ state: 'attached' });
   await until('the balance in the summary', async () => /Your balance: 100 tokens/.test(await page.getByTestId('summary').textContent()), 30_000);
+  assert.match(await page.getByTestId('summary').textContent(), /Escrow: 6 tokens \(3 replicas\)/);
 
   // A quorum of all replicas is refused by the program, by name.
   await page.fill('input[name=quorum]', '3');
@@ -157,7 +159,18 @@ test('a wallet buyer escrows a library kernel, agents settle it, the page verifi
   assert.match(refused, /InvalidQuorum/);
   assert.match(refused, /more than half of the replicas/);
 
+  // A job priced under every agent's floor stays open: the buyer cancels it from its page.
   await page.fill('input[name=quorum]', '');
+  await page.fill('input[name=price]', '0.5');
+  await page.getByTestId('escrow').click();
+  await page.waitForURL(/#\/job\//, { timeout: 60_000 });
+  const unserved = page.url().split('#/job/')[1];
+  await page.getByTestId('cancel').click();
+  await until('the cancelled job', async () => (await page.getByTestId('job-state').textContent()) === 'cancelled', 60_000);
+  assert.equal(chain.cli('job', 'status', unserved).state, 'cancelled');
+
+  await page.getByTestId('nav-submit').click();
+  await page.locator('select[name=kernel] option[value=gemm_u32]').waitFor({ state: 'attached' });
   await page.selectOption('select[name=kernel]', 'gemm_u32');
   await shot('submit');
   await page.getByTestId('escrow').click();
@@ -189,7 +202,7 @@ test('a wallet buyer escrows a library kernel, agents settle it, the page verifi
   const payouts = await until('three payouts on the job page', async () => {
     const text = await page.getByTestId('payouts').textContent();
     return (text.match(/paid/g) ?? []).length === 3 && text;
-  }, 30_000).catch(async (e) => { await shot('failure'); throw e; });
+  }, 90_000).catch(async (e) => { await shot('failure'); throw e; });
   assert.match(payouts, /escrowed/);
   assert.match(payouts, /refunded to the buyer/);
   await shot('job');
@@ -202,6 +215,7 @@ test('a wallet buyer escrows a library kernel, agents settle it, the page verifi
   await shot('provider');
 
   await page.goto(appUrl);
+  await page.getByTestId('wallet-address').waitFor({ timeout: 10_000 }); // reconnected after the reload
   await until('the settled job on the overview', async () => (await page.getByTestId('jobs-settled').textContent()).includes(job.slice(0, 6)), 30_000);
   await shot('overview-after');
 });

@@ -5,7 +5,7 @@ import { h } from '../ui';
 
 /** u64 fields that hold token amounts (u8 counts such as `paid` are numbers, not bigints). */
 const AMOUNT = /amount|deposit|refund|due|price|fee|stake|staked|total|collateral|locked|paid|slashed|earned|unbonding/i;
-const TIME = /deadline|At$/;
+const TIME = /deadline|At$/i;
 
 export function field(key: string, v: unknown, d: number): string {
   if (typeof v === 'bigint') {

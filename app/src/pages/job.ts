@@ -4,8 +4,10 @@
  * live while it runs; once settled, its result downloaded from the job's store and verified in
  * the browser against the hash the providers agreed on.
  */
-import { isSome, type Address } from '@solana/kit';
-import { HttpStore, downloadResult, fromCanonicalBytes, market as m, toHex, type ConcordEvent } from '@concord/client';
+import { address as toAddress, createNoopSigner, isSome, type Address } from '@solana/kit';
+import { HttpStore, cancelInstruction, downloadResult, fromCanonicalBytes, market as m, toHex, type ConcordEvent } from '@concord/client';
+import { sendFromWallet } from '../send';
+import { current } from '../wallet';
 import { JOB_STATES, SLOT_OUTCOMES, SLOT_STATUSES, ZERO32, hex, history, loadJob, loadMarket, short, tokens, watch, type HistoryEntry } from '../chain';
 import { facts, h, link, notice, replace, table } from '../ui';
 import { eventList } from './events';
@@ -17,12 +19,15 @@ export function jobPage(root: HTMLElement, addr: Address): () => void {
   const head = h('div', {});
   const slots = h('section', {});
   const result = h('section', { 'data-testid': 'result' });
+  const actions = h('div', { class: 'actions' });
   const txs = h('section', {});
-  replace(root, h('h1', {}, 'Job ', h('code', {}, addr)), head, slots, result, txs);
+  replace(root, h('h1', {}, 'Job ', h('code', {}, addr)), head, actions, slots, result, txs);
   let last = '';
   let verifying = false;
   let verified = false;
-  const render = async () => {
+  let rendering: Promise<void> | null = null;
+  const render = () => (rendering ??= draw().finally(() => { rendering = null; }));
+  const draw = async () => {
     try {
       const [info, maybe] = await Promise.all([loadMarket(), loadJob(addr)]);
       if (!maybe.exists) {
@@ -57,6 +62,24 @@ export function jobPage(root: HTMLElement, addr: Address): () => void {
             ['Audit', j.auditBps === 0 ? 'none (market without audits)' : j.auditDecided ? (j.auditors ? 'audited' : 'not audited') : `${j.auditBps / 100} % chance, not decided yet`],
             ['Agreed result', agreed ? h('code', { 'data-testid': 'agreed-hash' }, agreed) : '—'],
           ]));
+        const me = current();
+        if (me && me.account.address === j.buyer && j.state === m.JobState.Open && j.referees === 0) {
+          replace(actions, h('button', { 'data-testid': 'cancel', onclick: async (e: Event) => {
+            const b = e.target as HTMLButtonElement;
+            b.disabled = true;
+            try {
+              const ix = await cancelInstruction(createNoopSigner(toAddress(me.account.address)), addr, j, { address: info.config.paymentMint, tokenProgram: info.tokenProgram });
+              await sendFromWallet([ix], (s) => replace(actions, notice('info', `cancel_job: ${s}…`)));
+              replace(actions, notice('ok', 'Cancelled: the deposit, less what claimed slots are owed, is back in your wallet.'));
+              last = '';
+              render();
+            } catch (err) {
+              replace(actions, notice('error', (err as Error).message, { 'data-testid': 'cancel-error' }));
+            }
+          } }, 'Cancel the job'), h('small', { class: 'muted' }, ' (only while open; claimed slots are compensated)'));
+        } else if (actions.querySelector('button')) {
+          replace(actions);
+        }
         const used = j.replicas + j.auditors + j.referees;
         replace(slots, h('h2', {}, 'Slots'),
           table(['#', 'Role', 'Provider', 'Status', 'Commitment', 'Revealed result', 'Outcome'],

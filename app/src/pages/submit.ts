@@ -4,9 +4,9 @@
  * shown), the wallet signs `create_job` (escrowing price × replicas, and one price more as the
  * auditor's pay on a market with audits), and the job's page follows it live.
  */
-import { address, createNoopSigner, getProgramDerivedAddress, getAddressEncoder, type Address } from '@solana/kit';
+import { address, createNoopSigner } from '@solana/kit';
 import {
-  HttpStore, buildJob, findJobPda, manifestFromJson, market as m, publishJob, type Job,
+  HttpStore, buildJob, findAssociatedTokenAddress, findJobPda, manifestFromJson, market as m, publishJob, type Job,
 } from '@concord/client';
 import { cluster, loadMarket, parseTokens, rpc, tokens } from '../chain';
 import { sendFromWallet } from '../send';
@@ -35,13 +35,6 @@ function libraryJob(k: LibraryKernel): Job {
     modules: new Map(Object.entries(k.modules)),
     blobs: new Map(Object.entries(k.blobs).map(([hash, hex]) => [hash, fromHexString(hex)])),
   };
-}
-
-const ATA_PROGRAM = address('ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL');
-export async function associatedTokenAccount(owner: Address, mint: Address, tokenProgram: Address) {
-  const enc = getAddressEncoder();
-  const [ata] = await getProgramDerivedAddress({ programAddress: ATA_PROGRAM, seeds: [enc.encode(owner), enc.encode(tokenProgram), enc.encode(mint)] });
-  return ata;
 }
 
 export function submitPage(root: HTMLElement): () => void {
@@ -95,7 +88,7 @@ export function submitPage(root: HTMLElement): () => void {
       const price = parseTokens(val('price'), d);
       const r = BigInt(val('replicas'));
       const deposit = price * (r + (info.config.params.auditBps > 0 ? 1n : 0n));
-      const ata = await associatedTokenAccount(buyer, info.config.paymentMint, info.tokenProgram);
+      const ata = await findAssociatedTokenAddress(buyer, info.config.paymentMint, info.tokenProgram);
       const bal = await rpc.getTokenAccountBalance(ata, { commitment: 'confirmed' }).send().then((b) => BigInt(b.value.amount), () => 0n);
       replace(summary, `Escrow: ${tokens(deposit, d)} tokens`,
         info.config.params.auditBps > 0 ? ` (${r} replicas + one price reserved for a possible audit, refunded if none is drawn)` : ` (${r} replicas)`,
@@ -145,7 +138,7 @@ export function submitPage(root: HTMLElement): () => void {
       const ix = await m.getCreateJobInstructionAsync({
         buyer: createNoopSigner(buyer),
         job: jobAddress,
-        buyerToken: await associatedTokenAccount(buyer, info.config.paymentMint, info.tokenProgram),
+        buyerToken: await findAssociatedTokenAddress(buyer, info.config.paymentMint, info.tokenProgram),
         paymentMint: info.config.paymentMint,
         tokenProgram: info.tokenProgram,
         jobId,
