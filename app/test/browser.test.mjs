@@ -212,6 +212,11 @@ test('a wallet buyer escrows a library kernel, agents settle it, the page verifi
   await page.goto(`${appUrl}${provider}`);
   await page.getByTestId('provider-facts').waitFor();
   await until('the provider page shows the paid job', async () => /1 paid/.test(await page.getByTestId('provider-facts').textContent()), 30_000);
+  // Its history lists the claim and the settlement once the node has indexed them.
+  await until('the claim and the payout in the provider\'s history', async () => {
+    const text = await page.getByTestId('provider-history').textContent();
+    return text.includes('CollateralLocked') && text.includes('CollateralUnlocked');
+  }, 90_000);
   await shot('provider');
 
   await page.goto(appUrl);

@@ -45,7 +45,7 @@ export function providerPage(root: HTMLElement, authority: Address): () => void 
           return [link(`#/job/${j.address}`, short(j.address, 6)), JOB_STATES[j.data.state], i, ['pending', 'paid', 'unpaid', 'slashed', 'released', 'compensated'][j.data.slots[i].outcome]];
         })),
         h('h2', {}, 'History'),
-        table(['Transaction', 'Slot', 'Events'], hist.map((t) => [link(`#/tx/${t.signature}`, short(t.signature, 8)), t.slot, t.failed ? 'failed' : eventList(t.events, d)])),
+        table(['Transaction', 'Slot', 'Events'], hist.map((t) => [link(`#/tx/${t.signature}`, short(t.signature, 8)), t.slot, t.failed ? 'failed' : eventList(t.events, d)]), { 'data-testid': 'provider-history' }),
       );
     } catch (e) {
       replace(body, notice('error', `Cannot read the provider: ${(e as Error).message}`));

@@ -13,7 +13,7 @@ import { startChain } from '../testing/chain.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { market, findJobs } = require('@concord/client');
+const { market, findJobs, buildJob, manifestId, fromCanonicalBytes, HttpStore, toHex } = require('@concord/client');
 let chain;
 
 before(async () => { chain = await startChain(); });
@@ -42,14 +42,22 @@ test('the create_job example of docs/integrators.md runs', async () => {
   const { createJob } = require(file);
 
   const buyer = await chain.funded();
-  const manifestHash = new Uint8Array(32).fill(7);
-  const job = await createJob(chain.rpc, buyer, manifestHash, (ixs) => chain.send(buyer, ixs));
+  const wgsl = '@group(0) @binding(0) var<storage, read> a: array<u32>;\n'
+    + '@group(0) @binding(1) var<storage, read_write> b: array<u32>;\n'
+    + '@compute @workgroup_size(1) fn main() { b[0] = a[0] + 1u; }\n';
+  const input = new Uint8Array([1, 0, 0, 0]);
+  const job = await createJob(chain.rpc, buyer, chain.info.store_url, wgsl, input, (ixs) => chain.send(buyer, ixs));
+  const manifestHash = manifestId(buildJob({ wgsl, dispatch: [1, 1, 1], inputs: [input], outputSizes: [4] }).manifest);
+  // The manifest the job names is in the store, and decodes.
+  const stored = fromCanonicalBytes(await new HttpStore(chain.info.store_url).get(toHex(manifestHash), 1 << 20));
+  assert.equal(stored.passes[0].entryPoint, 'main');
 
   const account = await market.fetchJob(chain.rpc, job, { commitment: 'confirmed' });
   assert.equal(account.data.buyer, buyer.address);
   assert.equal(account.data.replicas, 3);
   assert.equal(account.data.pricePerReplica, 2_000_000n);
   assert.deepEqual([...account.data.manifestHash], [...manifestHash]);
+  assert.equal(account.data.manifestUri, chain.info.store_url);
   const shown = chain.cli('job', 'status', job);
   assert.equal(shown.state, 'open');
   assert.equal(shown.buyer, buyer.address);
