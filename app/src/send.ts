@@ -1,5 +1,5 @@
 /**
- * Sending instructions from the connected wallet: a version-0 transaction with the wallet's
+ * Sending instructions from the connected wallet: a legacy transaction with the wallet's
  * account as fee payer and signer, signed by the wallet, sent with preflight, confirmed at
  * `confirmed` by a signature subscription (status polling as the fallback). A rejection is
  * reported with the program's own name and message for the error, read from the logs
@@ -97,7 +97,9 @@ export async function sendFromWallet(instructions: Instruction[], onStage: (stag
   if (!me) throw new Error('connect a wallet first');
   const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
   const message = pipe(
-    createTransactionMessage({ version: 0 }),
+    // Legacy: every wallet signs it, nothing here needs lookup tables, and a fresh local chain
+    // includes version-0 transactions only some 25 s after it starts.
+    createTransactionMessage({ version: 'legacy' }),
     (m) => setTransactionMessageFeePayer(address(me.account.address), m),
     (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
     (m) => appendTransactionMessageInstructions(instructions, m),

@@ -3,6 +3,8 @@
 //! when a checked-in IDL differs from the programs' source. The accounts `#[event_cpi]` adds
 //! (`event_authority`, `program`) get the seeds and address the IDL build cannot evaluate
 //! (Anchor 1.2 declares them by `address = <expression>`), so clients derive them from the IDL.
+//! Accounts an instruction writes through a struct it shares with read-only uses
+//! ([`WRITABLE_IN`]) are marked writable for that instruction.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,6 +39,36 @@ fn complete_event_cpi_accounts(idl: &mut Idl) {
                 "program" => account.address = Some(program.clone()),
                 _ => {}
             }
+        }
+    }
+}
+
+/// (instruction, account path) pairs an instruction writes although the account struct it
+/// shares declares them read-only: `close_job` burns slashed collateral from the payment mint
+/// (`JobEscrow::payment_mint` stays read-only so no hot instruction write-locks the mint; see
+/// programs/market/src/instructions/close_job.rs).
+const WRITABLE_IN: [(&str, &[&str]); 1] = [("close_job", &["escrow", "payment_mint"])];
+
+/// Marks [`WRITABLE_IN`]'s accounts writable in their instruction.
+fn mark_writable(idl: &mut Idl) {
+    fn find<'a>(
+        items: &'a mut [IdlInstructionAccountItem],
+        path: &[&str],
+    ) -> Option<&'a mut anchor_lang_idl::types::IdlInstructionAccount> {
+        let (first, rest) = path.split_first()?;
+        items.iter_mut().find_map(|item| match item {
+            IdlInstructionAccountItem::Single(a) if rest.is_empty() && a.name == *first => Some(a),
+            IdlInstructionAccountItem::Composite(c) if !rest.is_empty() && c.name == *first => {
+                find(&mut c.accounts, rest)
+            }
+            _ => None,
+        })
+    }
+    for (name, path) in WRITABLE_IN {
+        if let Some(ix) = idl.instructions.iter_mut().find(|ix| ix.name == name) {
+            let account = find(&mut ix.accounts, path)
+                .unwrap_or_else(|| panic!("{name} has no account {}", path.join(".")));
+            account.writable = true;
         }
     }
 }
@@ -79,6 +111,7 @@ fn build(root: &Path, program_dir: &str) -> Result<String> {
         .with_context(|| format!("building the IDL of {program_dir}"))?;
     let mut idl = idl;
     complete_event_cpi_accounts(&mut idl);
+    mark_writable(&mut idl);
     Ok(serde_json::to_string_pretty(&idl)? + "\n")
 }
 
@@ -193,5 +226,32 @@ mod tests {
             }
             assert!(checked > 0, "{name}: no event authority found");
         }
+    }
+
+    /// `close_job` takes the payment mint writable (it burns slashed collateral); every other
+    /// instruction that shares the escrow accounts takes it read-only.
+    #[test]
+    fn only_close_job_writes_the_payment_mint() {
+        let idl: Idl = serde_json::from_str(
+            &std::fs::read_to_string(workspace_root().join("idl/concord_market.json")).unwrap(),
+        )
+        .unwrap();
+        let mut seen = 0;
+        for ix in &idl.instructions {
+            let Some(IdlInstructionAccountItem::Composite(escrow)) = ix.accounts.iter().find(
+                |i| matches!(i, IdlInstructionAccountItem::Composite(c) if c.name == "escrow"),
+            ) else {
+                continue;
+            };
+            let mut all = vec![];
+            escrow.accounts.iter().for_each(|i| accounts(i, &mut all));
+            let mint = all
+                .iter()
+                .find(|a| a.name == "payment_mint")
+                .expect("payment_mint");
+            assert_eq!(mint.writable, ix.name == "close_job", "{}", ix.name);
+            seen += 1;
+        }
+        assert!(seen >= 5, "{seen} instructions with the escrow accounts");
     }
 }

@@ -78,7 +78,7 @@ export type CloseJobInstruction<
         ? WritableAccount<TAccountBuyerToken>
         : TAccountBuyerToken,
       TAccountPaymentMint extends string
-        ? ReadonlyAccount<TAccountPaymentMint>
+        ? WritableAccount<TAccountPaymentMint>
         : TAccountPaymentMint,
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
@@ -206,7 +206,7 @@ export async function getCloseJobInstructionAsync<
     job: { value: input.job ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
     buyerToken: { value: input.buyerToken ?? null, isWritable: true },
-    paymentMint: { value: input.paymentMint ?? null, isWritable: false },
+    paymentMint: { value: input.paymentMint ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     buyer: { value: input.buyer ?? null, isWritable: true },
     feeVault: { value: input.feeVault ?? null, isWritable: true },
@@ -351,7 +351,7 @@ export function getCloseJobInstruction<
     job: { value: input.job ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
     buyerToken: { value: input.buyerToken ?? null, isWritable: true },
-    paymentMint: { value: input.paymentMint ?? null, isWritable: false },
+    paymentMint: { value: input.paymentMint ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     buyer: { value: input.buyer ?? null, isWritable: true },
     feeVault: { value: input.feeVault ?? null, isWritable: true },
