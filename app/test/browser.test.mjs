@@ -126,7 +126,7 @@ after(async () => {
   chain?.stop();
 });
 
-test('a wallet buyer escrows a library kernel, agents settle it, the page verifies the result', { timeout: 600_000 }, async () => {
+test('a wallet buyer escrows a library kernel and its own WGSL, agents settle them, the page verifies the results', { timeout: 900_000 }, async () => {
   const started = Date.now();
   await page.goto(appUrl);
   await page.getByTestId('market-facts').waitFor();
@@ -219,8 +219,47 @@ test('a wallet buyer escrows a library kernel, agents settle it, the page verifi
   }, 90_000);
   await shot('provider');
 
+  // The buyer's own WGSL and an input file: b[i] = 2 a[i] + 1 over 64 words.
+  await page.getByTestId('nav-submit').click();
+  await page.locator('input[name=source][value=wgsl]').check();
+  await page.fill('textarea[name=wgsl]', [
+    '@group(0) @binding(0) var<storage, read> a: array<u32>;',
+    '@group(0) @binding(1) var<storage, read_write> b: array<u32>;',
+    '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {',
+    '  b[id.x] = a[id.x] * 2u + 1u;',
+    '}',
+  ].join('\n'));
+  const words = Uint32Array.from({ length: 64 }, (_, i) => i * 1000);
+  await page.setInputFiles('input[name=inputs]', { name: 'a.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(words.buffer) });
+  await page.fill('input[name=outputs]', '256');
+  await page.getByTestId('escrow').click();
+  await page.waitForURL(/#\/job\//, { timeout: 60_000 });
+  const custom = page.url().split('#/job/')[1];
+  assert.notEqual(custom, job);
+  await until('the WGSL job settled', async () => (await page.getByTestId('job-state').textContent()) === 'settled', 240_000);
+  await page.getByTestId('verify').click();
+  await page.getByTestId('verified').waitFor({ timeout: 60_000 });
+  const expected = Uint32Array.from(words, (w) => w * 2 + 1);
+  const { resultHash, toHex } = await import('../../clients/js/dist/index.js').then((m) => m.default ?? m);
+  assert.equal((await page.getByTestId('agreed-hash').textContent()).trim(), toHex(resultHash([new Uint8Array(expected.buffer)])));
+  assert.match(await page.getByTestId('result').textContent(), /1 2001 4001 6001 8001 10001 12001 14001/);
+  report.customJob = custom;
+
+  // A transaction's page: its events and the programs' own log lines.
+  const txLink = await page.getByTestId('transactions').locator('tbody tr td:first-child a').first().getAttribute('href');
+  await page.goto(`${appUrl}${txLink}`);
+  await until('the transaction\'s logs', async () => /Program log: Instruction: /.test(await page.locator('pre.logs').textContent()), 30_000);
+  await shot('tx');
+  // The buyer's jobs.
+  await page.goto(`${appUrl}#/buyer/${wallet.address}`);
+  await until('the buyer\'s three jobs', async () => (await page.locator('main table tbody tr').count()) === 3, 30_000);
+  await shot('buyer');
+
   await page.goto(appUrl);
   await page.getByTestId('wallet-address').waitFor({ timeout: 10_000 }); // reconnected after the reload
-  await until('the settled job on the overview', async () => (await page.getByTestId('jobs-settled').textContent()).includes(job.slice(0, 6)), 30_000);
+  await until('the settled jobs on the overview', async () => {
+    const settled = await page.getByTestId('jobs-settled').textContent();
+    return settled.includes(job.slice(0, 6)) && settled.includes(report.customJob.slice(0, 6));
+  }, 30_000);
   await shot('overview-after');
 });
