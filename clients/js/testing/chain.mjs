@@ -78,11 +78,12 @@ export async function startChain() {
       assert.equal(res.status, 200, await res.text());
       return signer;
     },
-    /** Sends `instructions` in one transaction paid by `payer`, confirmed. */
+    /** Sends `instructions` in one transaction paid by `payer`, confirmed. (A legacy one: a
+     * fresh local chain includes version-0 transactions only some 25 s after it starts.) */
     async send(payer, instructions) {
       const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
       const message = pipe(
-        createTransactionMessage({ version: 0 }),
+        createTransactionMessage({ version: 'legacy' }),
         (m) => setTransactionMessageFeePayerSigner(payer, m),
         (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
         (m) => appendTransactionMessageInstructions(instructions, m),
