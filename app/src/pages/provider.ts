@@ -51,8 +51,10 @@ export function providerPage(root: HTMLElement, authority: Address): () => void 
       replace(body, notice('error', `Cannot read the provider: ${(e as Error).message}`));
     }
   };
-  render();
-  const stop = watch({ account: authority }, () => {}, 60_000);
-  const timer = setInterval(() => pda && render(), 5000);
-  return () => { stop(); clearInterval(timer); };
+  // The staking account's changes (stake, locks, payouts) drive the page; it is known once
+  // the first read derived it.
+  let stop = () => {};
+  let left = false;
+  render().then(() => { if (pda && !left) stop = watch({ account: pda }, render, 5000); });
+  return () => { left = true; stop(); };
 }
