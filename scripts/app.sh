@@ -30,6 +30,7 @@ cargo build -q -p concord-cli -p concord-localnet -p concord-agent --bins
 bin="$CARGO_TARGET_DIR/debug"
 # The buyer's kernel picker: the library's general kernels (the transformer operators are
 # parts of the embedding model, which has its own command, `concord embed`).
+mkdir -p app/public
 "$bin/concord" kernel export gemm_u32 gemm_i8 gemm_f32 reduce_f32 mix_u32 mandelbrot mlp_i8 \
   -o app/public/library.json
 cd app
