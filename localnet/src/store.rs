@@ -12,37 +12,24 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use concord_protocol::Hash32;
 
 /// The largest blob accepted: above the embedding model's weights (91 MB).
 pub const MAX_BLOB_BYTES: usize = 512 << 20;
 
-/// Where a name is kept, or why it is not a name of this store.
-fn file_of(dir: &Path, name: &str) -> Result<(PathBuf, Option<[u8; 32]>), String> {
-    let hex32 = |s: &str| -> Option<[u8; 32]> {
-        let bytes = hex_decode(s)?;
-        bytes.try_into().ok()
-    };
-    if let Some(hash) = hex32(name) {
-        return Ok((dir.join(name), Some(hash)));
+/// Where a name is kept (under its hash's canonical hex), and the hash a blob's bytes must
+/// have; or why it is not a name of this store.
+fn file_of(dir: &Path, name: &str) -> Result<(PathBuf, Option<Hash32>), String> {
+    let hash = |s: &str| Hash32::from_hex(s).ok();
+    if let Some(h) = hash(name) {
+        return Ok((dir.join(h.to_hex()), Some(h)));
     }
-    if let Some(rest) = name.strip_prefix("results/") {
-        if hex32(rest).is_some() {
-            return Ok((dir.join(format!("results-{rest}")), None));
-        }
+    if let Some(h) = name.strip_prefix("results/").and_then(hash) {
+        return Ok((dir.join(format!("results-{}", h.to_hex())), None));
     }
     Err(format!(
-        "`{name}` is not a blob name (64 lowercase hex digits, or results/<hex>)"
+        "`{name}` is not a blob name (64 hex digits, or results/<hex>)"
     ))
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
 }
 
 async fn read(
@@ -85,8 +72,8 @@ async fn write(
         Err(e) => return (StatusCode::BAD_REQUEST, e),
     };
     if let Some(expected) = hash {
-        let actual = blake3::hash(&body);
-        if actual.as_bytes() != &expected {
+        let actual = Hash32::of(&body);
+        if actual != expected {
             return (
                 StatusCode::BAD_REQUEST,
                 format!("these bytes hash to {actual}, not to their name {name}"),

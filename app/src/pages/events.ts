@@ -1,5 +1,5 @@
 /** Events as people read them: the event's name and its fields (amounts in tokens). */
-import type { ConcordEvent } from '@concord/client';
+import { toHex, type ConcordEvent } from '@concord/client';
 import { tokens, short } from '../chain';
 import { h } from '../ui';
 
@@ -13,7 +13,7 @@ export function field(key: string, v: unknown, d: number): string {
     if (TIME.test(key) && v > 1_000_000_000n) return new Date(Number(v) * 1000).toLocaleTimeString();
     return v.toString();
   }
-  if (v instanceof Uint8Array) return short(Array.from(v, (b) => b.toString(16).padStart(2, '0')).join(''), 8);
+  if (v instanceof Uint8Array) return short(toHex(v), 8);
   if (v && typeof v === 'object' && '__option' in v) {
     const o = v as unknown as { __option: string; value?: unknown };
     return o.__option === 'Some' ? field(key, o.value, d) : '—';

@@ -5,7 +5,7 @@
  * the browser against the hash the providers agreed on.
  */
 import { address as toAddress, createNoopSigner, isSome, type Address } from '@solana/kit';
-import { HttpStore, cancelInstruction, downloadResult, fromCanonicalBytes, market as m, toHex, type ConcordEvent } from '@concord/client';
+import { HttpStore, cancelInstruction, downloadResult, fromCanonicalBytes, fromHex, market as m, type ConcordEvent } from '@concord/client';
 import { sendFromWallet } from '../send';
 import { current } from '../wallet';
 import { JOB_STATES, SLOT_OUTCOMES, SLOT_STATUSES, ZERO32, hex, history, loadJob, loadMarket, short, tokens, watch, type HistoryEntry } from '../chain';
@@ -113,7 +113,7 @@ export function jobPage(root: HTMLElement, addr: Address): () => void {
       const store = new HttpStore(uri);
       const manifest = fromCanonicalBytes(await store.get(hex(manifestHash), MAX_MANIFEST_BYTES));
       replace(status, 'Downloading the outputs and checking them against the agreed hash…');
-      const outputs = await downloadResult(store, Uint8Array.from(hexToBytes(agreed)), manifest);
+      const outputs = await downloadResult(store, fromHex(agreed), manifest);
       verified = true;
       replace(result, h('h2', {}, 'Result'),
         notice('ok', `Verified: ${outputs.length} output buffer(s), ${outputs.reduce((t, o) => t + o.length, 0)} bytes, hash to the agreed result ${short(agreed, 8)}.`, { 'data-testid': 'verified' }),
@@ -133,8 +133,6 @@ export function jobPage(root: HTMLElement, addr: Address): () => void {
   render();
   return watch({ account: addr }, render, 3000);
 }
-
-const hexToBytes = (s: string) => (s.match(/../g) ?? []).map((b) => parseInt(b, 16));
 
 /** Who was paid, slashed, compensated or refunded, from the job's events. */
 function payouts(hist: HistoryEntry[], d: number) {
@@ -162,4 +160,3 @@ function transactions(hist: HistoryEntry[], d: number) {
   ]), { 'data-testid': 'transactions' });
 }
 
-export { toHex };

@@ -4,7 +4,7 @@
  */
 import type { Address } from '@solana/kit';
 import { findJobs, market as m } from '@concord/client';
-import { JOB_STATES, backendNames, history, loadMarket, loadProvider, rpc, short, tokens, watch } from '../chain';
+import { JOB_STATES, SLOT_OUTCOMES, backendNames, history, loadMarket, loadProvider, rpc, short, tokens, watch } from '../chain';
 import { facts, h, link, notice, replace, table } from '../ui';
 import { eventList } from './events';
 
@@ -42,7 +42,7 @@ export function providerPage(root: HTMLElement, authority: Address): () => void 
         h('h2', {}, `Jobs (${mine.length})`),
         table(['Job', 'State', 'Slot', 'Outcome'], mine.map((j) => {
           const i = j.data.slots.findIndex((s) => s.provider === authority && s.status !== m.SlotStatus.Empty);
-          return [link(`#/job/${j.address}`, short(j.address, 6)), JOB_STATES[j.data.state], i, ['pending', 'paid', 'unpaid', 'slashed', 'released', 'compensated'][j.data.slots[i].outcome]];
+          return [link(`#/job/${j.address}`, short(j.address, 6)), JOB_STATES[j.data.state], i, SLOT_OUTCOMES[j.data.slots[i].outcome]];
         })),
         h('h2', {}, 'History'),
         table(['Transaction', 'Slot', 'Events'], hist.map((t) => [link(`#/tx/${t.signature}`, short(t.signature, 8)), t.slot, t.failed ? 'failed' : eventList(t.events, d)]), { 'data-testid': 'provider-history' }),

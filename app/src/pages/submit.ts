@@ -6,7 +6,7 @@
  */
 import { address, createNoopSigner } from '@solana/kit';
 import {
-  HttpStore, buildJob, findAssociatedTokenAddress, findJobPda, manifestFromJson, market as m, publishJob, type Job,
+  HttpStore, buildJob, findAssociatedTokenAddress, findJobPda, fromHex, manifestFromJson, market as m, publishJob, type Job,
 } from '@concord/client';
 import { cluster, loadMarket, parseTokens, rpc, tokens } from '../chain';
 import { sendFromWallet } from '../send';
@@ -27,13 +27,11 @@ function loadLibrary(): Promise<LibraryKernel[]> {
   return library;
 }
 
-const fromHexString = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
-
 function libraryJob(k: LibraryKernel): Job {
   return {
     manifest: manifestFromJson(k.manifest),
     modules: new Map(Object.entries(k.modules)),
-    blobs: new Map(Object.entries(k.blobs).map(([hash, hex]) => [hash, fromHexString(hex)])),
+    blobs: new Map(Object.entries(k.blobs).map(([hash, hex]) => [hash, fromHex(hex)])),
   };
 }
 

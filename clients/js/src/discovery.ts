@@ -11,6 +11,7 @@ import {
   type Address,
   type Base58EncodedBytes,
   type Commitment,
+  type Decoder,
   type GetProgramAccountsMemcmpFilter,
   type Rpc,
   type SolanaRpcApi,
@@ -57,15 +58,7 @@ export async function findJobs(
   if (filter.state !== undefined) {
     filters.push(memcmp(JOB_STATE_OFFSET, Uint8Array.of(filter.state)));
   }
-  const accounts = await rpc
-    .getProgramAccounts(CONCORD_MARKET_PROGRAM_ADDRESS, { encoding: 'base64', filters, commitment })
-    .send();
-  const decoder = getJobDecoder();
-  const base64 = getBase64Encoder();
-  return accounts.map(({ pubkey, account }) => ({
-    address: pubkey,
-    data: decoder.decode(base64.encode(account.data[0])),
-  }));
+  return programAccounts(rpc, CONCORD_MARKET_PROGRAM_ADDRESS, filters, getJobDecoder(), commitment);
 }
 
 /** Every registered provider (the staking program's `Provider` accounts). */
@@ -74,10 +67,18 @@ export async function findProviders(
   commitment: Commitment = 'confirmed',
 ): Promise<{ address: Address; data: Provider }[]> {
   const filters = [memcmp(0n, new Uint8Array(getProviderDiscriminatorBytes()))];
-  const accounts = await rpc
-    .getProgramAccounts(CONCORD_STAKING_PROGRAM_ADDRESS, { encoding: 'base64', filters, commitment })
-    .send();
-  const decoder = getProviderDecoder();
+  return programAccounts(rpc, CONCORD_STAKING_PROGRAM_ADDRESS, filters, getProviderDecoder(), commitment);
+}
+
+/** `program`'s accounts that pass `filters`, decoded. */
+async function programAccounts<T extends object>(
+  rpc: Rpc<SolanaRpcApi>,
+  program: Address,
+  filters: GetProgramAccountsMemcmpFilter[],
+  decoder: Decoder<T>,
+  commitment: Commitment,
+): Promise<{ address: Address; data: T }[]> {
+  const accounts = await rpc.getProgramAccounts(program, { encoding: 'base64', filters, commitment }).send();
   const base64 = getBase64Encoder();
   return accounts.map(({ pubkey, account }) => ({
     address: pubkey,

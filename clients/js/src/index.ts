@@ -6,7 +6,8 @@
  * of settling and cancelling, the manifest's
  * canonical bytes and identity, the content store, and the verified result.
  */
-export { market, staking } from './index-programs';
+export * as market from './generated/market';
+export * as staking from './generated/staking';
 export { findJobPda } from './job';
 export { findJobs, findProviders, JOB_BUYER_OFFSET, JOB_STATE_OFFSET } from './discovery';
 export { commitmentHash, COMMITMENT_DOMAIN } from './commitment';

@@ -16,7 +16,8 @@ import {
   type Instruction,
   type TransactionSigner,
 } from '@solana/kit';
-import { market, staking } from './index-programs';
+import * as market from './generated/market';
+import * as staking from './generated/staking';
 
 /** The associated token program. */
 export const ASSOCIATED_TOKEN_PROGRAM_ADDRESS = address('ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL');

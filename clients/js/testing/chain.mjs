@@ -6,6 +6,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import {
   address,
   appendTransactionMessageInstructions,
@@ -13,8 +14,6 @@ import {
   createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
-  getAddressEncoder,
-  getProgramDerivedAddress,
   pipe,
   sendAndConfirmTransactionFactory,
   setTransactionMessageFeePayerSigner,
@@ -94,12 +93,6 @@ export async function startChain() {
   };
 }
 
-/** The associated token account of `owner` for `mint`. */
-export async function associatedTokenAccount(owner, mint, tokenProgram) {
-  const enc = getAddressEncoder();
-  const [ata] = await getProgramDerivedAddress({
-    programAddress: address('ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL'),
-    seeds: [enc.encode(owner), enc.encode(tokenProgram), enc.encode(mint)],
-  });
-  return ata;
-}
+/** The associated token account of `owner` for `mint` (the client's derivation). */
+export const associatedTokenAccount = (owner, mint, tokenProgram) =>
+  createRequire(import.meta.url)('@concord/client').findAssociatedTokenAddress(owner, mint, tokenProgram);
