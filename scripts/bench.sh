@@ -4,8 +4,9 @@
 # unmetered runs alternating in one process --, result hashing against plain blake3), the protocol (write locks per
 # instruction -- the bench FAILS if a per-job instruction write-locks a global account --,
 # account bytes and rent, transactions and signatures per job life against replicas), and the
-# agents at scale on a real local chain (jobs settled per second with 3/4/8 agents and
-# 10/100/1000 queued jobs, per-job latency, agent overhead and RSS), and the embedding model
+# agents at scale on a real local chain in release builds (the chain's own ceiling, jobs settled
+# per second with 3/4/8 agents and 10/100/1000 jobs escrowed packed, against the ceiling,
+# per-job latency, agent overhead and RSS), and the embedding model
 # against candle (scripts/model_bench.sh).
 #
 # Usage: scripts/bench.sh [--quick]      (--quick: 3 agents, 10 jobs; for a smoke run)
@@ -26,18 +27,16 @@ work=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-echo "== building (executor bench in release; chain, CLI and agent as the tests build them)"
-cargo build --release -q -p concord-bench --bin concord-bench
-# Debug binaries in one workspace build: the tests' feature set, so their build is reused.
-cargo build -q --workspace --bins
-dbg="$CARGO_TARGET_DIR/debug"
+echo "== building release binaries (chain, agent, CLI, benches: one build, one feature set)"
+cargo build --release -q -p concord-localnet -p concord-agent -p concord-cli -p concord-bench --bins
+bin="$CARGO_TARGET_DIR/release"
 
 echo "== executor (throughput, gas-metering overhead at bench size, hashing)"
-"$CARGO_TARGET_DIR/release/concord-bench" --repeats "$repeats" --meter-size bench --out "$work/executor.md"
+"$bin/concord-bench" --repeats "$repeats" --meter-size bench --out "$work/executor.md"
 grep -A 3 "^Median overhead" "$work/executor.md" || true
 
 echo "== write locks"
-"$dbg/concord-agent-bench" locks > "$work/locks.md" || { cat "$work/locks.md"; echo "bench: the write-lock check failed"; exit 1; }
+"$bin/concord-agent-bench" locks > "$work/locks.md" || { cat "$work/locks.md"; echo "bench: the write-lock check failed"; exit 1; }
 cat "$work/locks.md"
 
 rpc_port=38899
@@ -53,21 +52,25 @@ fresh_chain() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; sleep 2; fi
   chains=$((chains + 1))
   ledger="$work/ledger-$chains"
-  "$dbg/concord-localnet" --quiet --ledger "$ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
+  "$bin/concord-localnet" --quiet --ledger "$ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
     > /dev/null 2> "$work/localnet-$chains.log" &
   pid=$!
   for _ in $(seq 1 240); do [ -s "$ledger/localnet.json" ] && break; sleep 0.5; done
-  "$dbg/concord" -u "$rpc" -k "$ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
+  "$bin/concord" -u "$rpc" -k "$ledger/admin-keypair.json" market update --audit-bps 0 > /dev/null
 }
 echo "== local chain"
 fresh_chain
-"$dbg/concord-agent-bench" accounts --rpc "$rpc" > "$work/accounts.md"
+"$bin/concord-agent-bench" accounts --rpc "$rpc" > "$work/accounts.md"
+echo "== the chain's own ceiling (transfers confirmed per second, 8 to 512 senders)"
+fresh_chain
+"$bin/concord-agent-bench" ceiling --rpc "$rpc" --faucet "$faucet" --concord "$bin/concord" \
+  --work "$work/ceiling" --senders 8,32,128,512 --seconds 20 | tee "$work/ceiling.jsonl"
 
 scale() { # agents jobs replicas
   fresh_chain
-  "$dbg/concord-agent-bench" scale --rpc "$rpc" --faucet "$faucet" --concord "$dbg/concord" \
-    --agent "$dbg/concord-agent" --work "$work" --agents "$1" --jobs "$2" --replicas "$3" \
-    --timeout "$timeout" --out "$work/scale.jsonl" | tail -n 1 || true
+  "$bin/concord-agent-bench" scale --rpc "$rpc" --faucet "$faucet" --concord "$bin/concord" \
+    --agent "$bin/concord-agent" --work "$work" --agents "$1" --jobs "$2" --replicas "$3" \
+    --timeout "$timeout" --pack-escrow --out "$work/scale.jsonl" | tail -n 1 || true
 }
 echo "== transactions per job life against replicas"
 for r in 3 5; do scale "$r" 3 "$r"; done

@@ -5,6 +5,7 @@
 //! (`redraw`), so offline providers never stall it. Tasks are spawned through [`Tasks`], one
 //! per job.
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use concord_sdk::chain::{ix, ChainError, DrawView, Job, JobFilter, JobState, Turn};
 use solana_sdk::pubkey::Pubkey;
@@ -153,8 +154,15 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
         }
         free_stake = free_stake.saturating_sub(job.collateral_per_replica);
         in_flight += 1;
+        // The draw keeps the slot for us until the round's take window passes.
+        let left = job
+            .round_started_at
+            .saturating_add(agent.take_window)
+            .saturating_sub(now)
+            .max(0);
+        let round_ends = Instant::now() + Duration::from_secs(left as u64);
         spawn_task(agent, tasks, address, move |agent| async move {
-            lifecycle::claim_and_drive(&agent, address, job).await
+            lifecycle::claim_and_drive(&agent, address, job, round_ends).await
         });
     }
     Ok(())

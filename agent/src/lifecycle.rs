@@ -9,15 +9,21 @@ use concord_compute::executor::Execution;
 use concord_protocol::Hash32;
 use concord_provider::{self as engine, Chaos, Executed};
 use concord_sdk::chain::{ix, ChainError, Job, JobState, SettleStep, SlotOutcome, SlotStatus};
+use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signature;
 use tracing::{debug, error, info, warn};
 
 use crate::context::Agent;
 use crate::fetch::{open_job_store, FetchError, Prepared};
 use crate::journal::{Entry, Stage};
 
-/// How often a waiting job re-reads the chain.
+/// How often a waiting job re-reads the chain without job notifications.
 const WATCH_INTERVAL: Duration = Duration::from_millis(1_000);
+/// How often it re-reads while notifications arrive: every change wakes it at once, so the
+/// re-read only catches what no account change announces (a deadline passing, a turn coming),
+/// and each re-read of every held job by every agent is load on the RPC node.
+const WATCH_INTERVAL_SUBSCRIBED: Duration = Duration::from_millis(3_000);
 /// How long each slot holder leaves the one before it to send `audit`: longer than that
 /// transaction takes to confirm (a few slots), so the next holder sees the audit decided.
 const AUDIT_TURN: Duration = Duration::from_secs(3);
@@ -44,9 +50,13 @@ impl From<crate::journal::JournalError> for Stop {
     }
 }
 
-/// Fetches an open job's content, claims a slot (recorded in the journal first), and drives
-/// the job. Content that cannot be fetched is never claimed.
-pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
+/// Fetches an open job's content, runs it, then claims a slot and commits in one transaction
+/// (the market takes commitments while the slots fill): one confirmation between the job's
+/// content and its commitment instead of two. The draw keeps the slot for this provider until
+/// the round's take window passes (`round_ends`); a run still going at half of what is left of
+/// it sends the claim alone, and commits when the run ends. Content that cannot be fetched,
+/// and a job that cannot run here (found before any claim), are never claimed.
+pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job, round_ends: Instant) {
     let prepared = match agent.fetch(&job).await {
         Ok(p) => p,
         Err(e) => {
@@ -56,12 +66,98 @@ pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
         }
     };
     let fetched_at = Instant::now();
-    // Recorded before the claim is sent, so a crash right after it never loses the slot.
-    if let Err(e) = agent.journal.put(&Entry::claimed(&address)) {
+    // Recorded before the run and the claim, so a crash right after the claim never loses the
+    // slot (on restart, a record without a slot is forgotten).
+    let entry = Entry::claimed(&address);
+    if let Err(e) = agent.journal.put(&entry) {
         warn!(error = %e, "cannot write the journal; not claiming");
         return;
     }
-    let claim = [ix::claim_slot(&agent.me, &address, &agent.draw_set)];
+    let mut task = Task::new(agent, address, Some(prepared), Some(fetched_at));
+    let budget = round_ends.saturating_duration_since(Instant::now()) / 2;
+    let ran = {
+        let run = task.execute(entry, &job);
+        tokio::pin!(run);
+        tokio::select! {
+            ran = &mut run => Run::Before(ran),
+            () = tokio::time::sleep(budget) => {
+                info!(job = %address, budget_ms = budget.as_millis() as u64, "the run is long; claiming while it goes on");
+                let (claimed, ran) = tokio::join!(send_claim(agent, &address, &job, &[]), &mut run);
+                Run::During(claimed.is_some(), ran)
+            }
+        }
+    };
+    let claimed = match ran {
+        Run::Before(Err(stop)) | Run::During(_, Err(stop)) => {
+            task.report(stop);
+            return;
+        }
+        Run::During(claimed, Ok(_)) => {
+            if !claimed {
+                // The run wrote its record after the refused claim dropped it.
+                let _ = agent.journal.remove(&address);
+            }
+            claimed
+        }
+        Run::Before(Ok(_)) => {
+            let entry = match agent.journal.get(&address) {
+                Ok(Some(entry)) => entry,
+                other => {
+                    warn!(job = %address, read = ?other.map(|_| ()), "the journal lost the run");
+                    return;
+                }
+            };
+            if entry.stage != Stage::Executed {
+                // It cannot run here: nothing was claimed, nobody waits for us.
+                let _ = agent.journal.remove(&address);
+                agent.passed_over.lock().expect("lock").insert(address);
+                return;
+            }
+            let commit = match task.recorded(&entry, &job) {
+                Ok(result) => {
+                    agent
+                        .identity
+                        .commit_instruction(&address, job.created_slot, &result)
+                }
+                Err(stop) => return task.report(stop),
+            };
+            let Some(landed) = send_claim(agent, &address, &job, &[commit]).await else {
+                return;
+            };
+            let mut entry = entry;
+            task.committed(&mut entry, landed.as_ref());
+            if let Err(e) = agent.journal.put(&entry) {
+                return task.report(e.into());
+            }
+            true
+        }
+    };
+    if !claimed {
+        return;
+    }
+    agent.metrics.jobs_claimed.inc();
+    task.drive().await;
+}
+
+/// How the run before the claim went: done in time (the claim carries the commitment), or
+/// still going when the claim went alone (whether the claim landed).
+enum Run<T> {
+    Before(T),
+    During(bool, T),
+}
+
+/// Sends this provider's claim on `address`, followed by `then` in the same transaction (the
+/// commitment). `Some` once it landed, with its signature when this send confirmed it (a lost
+/// response can hide it). `None` if it did not land: the journal record is dropped, and the job
+/// passed over unless a new draw round began (a later round may draw us again).
+async fn send_claim(
+    agent: &Agent,
+    address: &Pubkey,
+    job: &Job,
+    then: &[Instruction],
+) -> Option<Option<Signature>> {
+    let mut ixs = vec![ix::claim_slot(&agent.me, address, &agent.draw_set)];
+    ixs.extend_from_slice(then);
     // A job seen at once (PubSub) may still be in its creation slot, where claims fail.
     if let Err(e) = agent
         .chain
@@ -70,36 +166,34 @@ pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job) {
     {
         warn!(job = %address, error = %e, "the cluster does not move past the job's creation slot");
     }
-    match agent.sender.send(&claim, &[]).await {
+    match agent.sender.send(&ixs, &[]).await {
         Ok(sig) => {
-            info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), "claimed a slot");
+            info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), committed = !then.is_empty(), "claimed a slot");
+            Some(Some(sig))
         }
         Err(e) => {
             // It may have landed before the error (a lost response).
             let landed = agent
                 .chain
-                .job(&address)
+                .job(address)
                 .await
                 .map(|j| j.slots.iter().any(|s| s.provider == agent.me))
                 .unwrap_or(false);
-            if !landed {
-                let _ = agent.journal.remove(&address);
-                // A new draw round began meanwhile (or this one aged out): a later round may
-                // draw us again, so the job is not passed over for good.
-                let draw_moved = matches!(
-                    e.program_error_name(),
-                    Some("NotDrawn" | "DrawExpired" | "DrawNotReady")
-                );
-                if !draw_moved {
-                    agent.passed_over.lock().expect("lock").insert(address);
-                }
-                info!(job = %address, error = %e, "claim refused");
-                return;
+            if landed {
+                return Some(None);
             }
+            let _ = agent.journal.remove(address);
+            let draw_moved = matches!(
+                e.program_error_name(),
+                Some("NotDrawn" | "DrawExpired" | "DrawNotReady")
+            );
+            if !draw_moved {
+                agent.passed_over.lock().expect("lock").insert(*address);
+            }
+            info!(job = %address, error = %e, "claim refused");
+            None
         }
     }
-    agent.metrics.jobs_claimed.inc();
-    drive(agent, address, Some(prepared), Some(fetched_at)).await;
 }
 
 /// Drives `address` until it is finished, shutdown begins, or something fails for good.
@@ -110,25 +204,9 @@ pub async fn drive(
     prepared: Option<Prepared>,
     fetched_at: Option<Instant>,
 ) {
-    agent.metrics.jobs_in_flight.inc();
-    let mut task = Task {
-        agent,
-        address,
-        prepared,
-        settleable_since: None,
-        audit_ready_since: None,
-        fetched_at,
-        kernel: Duration::ZERO,
-        gpu_wait: Duration::ZERO,
-        upload_failures: 0,
-    };
-    match task.run().await {
-        Ok(()) | Err(Stop::Shutdown) => {}
-        Err(Stop::Failed(reason)) => {
-            error!(job = %address, reason, "stopped working on the job; it resumes on restart")
-        }
-    }
-    agent.metrics.jobs_in_flight.dec();
+    Task::new(agent, address, prepared, fetched_at)
+        .drive()
+        .await
 }
 
 struct Task<'a> {
@@ -156,6 +234,44 @@ enum Next {
     Done,
 }
 
+impl<'a> Task<'a> {
+    fn new(
+        agent: &'a Agent,
+        address: Pubkey,
+        prepared: Option<Prepared>,
+        fetched_at: Option<Instant>,
+    ) -> Task<'a> {
+        Task {
+            agent,
+            address,
+            prepared,
+            settleable_since: None,
+            audit_ready_since: None,
+            fetched_at,
+            kernel: Duration::ZERO,
+            gpu_wait: Duration::ZERO,
+            upload_failures: 0,
+        }
+    }
+
+    /// Runs the job's loop to its end (counted in flight meanwhile).
+    async fn drive(mut self) {
+        self.agent.metrics.jobs_in_flight.inc();
+        let result = self.run().await;
+        if let Err(stop) = result {
+            self.report(stop);
+        }
+        self.agent.metrics.jobs_in_flight.dec();
+    }
+
+    /// Logs why the task stopped early (a shutdown is no failure).
+    fn report(&self, stop: Stop) {
+        if let Stop::Failed(reason) = stop {
+            error!(job = %self.address, reason, "stopped working on the job; it resumes on restart")
+        }
+    }
+}
+
 impl Task<'_> {
     async fn run(&mut self) -> Result<(), Stop> {
         loop {
@@ -179,7 +295,12 @@ impl Task<'_> {
                     if self.agent.shutting_down() {
                         return Err(Stop::Shutdown);
                     }
-                    let wake = self.agent.watch.job_wakeup(&self.address, WATCH_INTERVAL);
+                    let interval = if self.agent.watch.subscribed() {
+                        WATCH_INTERVAL_SUBSCRIBED
+                    } else {
+                        WATCH_INTERVAL
+                    };
+                    let wake = self.agent.watch.job_wakeup(&self.address, interval);
                     self.agent.pause_until(wake).await;
                 }
             }
@@ -224,8 +345,8 @@ impl Task<'_> {
             return self.finish(entry, job).map(|_| Next::Done);
         }
         let Some(slot) = self.slot_index(job) else {
-            if job.state == JobState::Open && entry.stage == Stage::Claimed {
-                // Our claim never landed.
+            if matches!(entry.stage, Stage::Claimed | Stage::Executed) {
+                // Our claim never landed (or a run before it was cut short).
                 info!(job = %self.address, "no slot held; forgetting the job");
                 self.agent.journal.remove(&self.address)?;
                 return Ok(Next::Done);
@@ -241,10 +362,10 @@ impl Task<'_> {
                     self.agent.journal.put(&entry)?;
                     return Ok(Next::Continue);
                 }
-                if job.state == JobState::Open {
-                    return Ok(Next::Wait); // Commits start once every slot is claimed.
-                }
-                if self.now().await? > job.exec_deadline {
+                if job.check_commit_open(self.now().await?).is_err() {
+                    if job.state == JobState::Open {
+                        return Ok(Next::Wait); // A late slot's draw: commits once it fills.
+                    }
                     return self.give_up(entry, "the execution deadline passed before the commit");
                 }
                 self.commit(entry, job).await
@@ -254,6 +375,9 @@ impl Task<'_> {
                     entry.stage = Stage::Revealed;
                     self.agent.journal.put(&entry)?;
                     return Ok(Next::Continue);
+                }
+                if job.filling() {
+                    return Ok(Next::Wait); // Committed with the claim: the others still claim.
                 }
                 let now = self.now().await?;
                 if now > job.reveal_deadline {
@@ -371,19 +495,7 @@ impl Task<'_> {
         let sent = agent.retry("commit", || agent.sender.send(&ixs, &[])).await;
         match sent {
             Ok(sig) => {
-                agent.metrics.jobs_committed.inc();
-                // From content fetched to commitment confirmed: claim, run, journal, commit.
-                let fetched_to_commit_ms = self.fetched_at.map(|t| t.elapsed().as_millis() as u64);
-                info!(
-                    job = %self.address,
-                    signature = %sig,
-                    result = %result,
-                    fetched_to_commit_ms,
-                    kernel_ms = self.kernel.as_secs_f64() * 1e3,
-                    gpu_wait_ms = self.gpu_wait.as_secs_f64() * 1e3,
-                    "committed"
-                );
-                entry.stage = Stage::Committed;
+                self.committed(&mut entry, Some(&sig));
                 agent.journal.put(&entry)?;
                 Ok(Next::Continue)
             }
@@ -393,6 +505,24 @@ impl Task<'_> {
                 Ok(Next::Wait)
             }
         }
+    }
+
+    /// Counts and logs a commitment that landed (with the figures of its way there), and moves
+    /// `entry` to `Committed` (the caller writes it).
+    fn committed(&self, entry: &mut Entry, sig: Option<&Signature>) {
+        self.agent.metrics.jobs_committed.inc();
+        // From content fetched to commitment confirmed: run, journal, claim and commit.
+        let fetched_to_commit_ms = self.fetched_at.map(|t| t.elapsed().as_millis() as u64);
+        info!(
+            job = %self.address,
+            signature = %sig.map(Signature::to_string).unwrap_or_default(),
+            result = entry.result_hash.as_deref().unwrap_or_default(),
+            fetched_to_commit_ms,
+            kernel_ms = self.kernel.as_secs_f64() * 1e3,
+            gpu_wait_ms = self.gpu_wait.as_secs_f64() * 1e3,
+            "committed"
+        );
+        entry.stage = Stage::Committed;
     }
 
     async fn reveal(&mut self, mut entry: Entry, job: &Job) -> Result<Next, Stop> {

@@ -32,6 +32,9 @@ pub struct Metrics {
     pub job_subscriptions: Counter,
     pub job_subscription_drops: Counter,
     pub job_notifications: Counter,
+    pub signature_connections: Counter,
+    pub signature_drops: Counter,
+    pub signature_notifications: Counter,
     pub blob_cache_hits: Counter,
     pub blob_cache_misses: Counter,
     pub jobs_in_flight: Gauge,
@@ -116,6 +119,21 @@ impl Metrics {
                 &mut registry,
                 "job_notifications",
                 "Job account changes received by subscription",
+            ),
+            signature_connections: counter(
+                &mut registry,
+                "signature_connections",
+                "Connections opened for signature notifications (the first, and one after each drop)",
+            ),
+            signature_drops: counter(
+                &mut registry,
+                "signature_drops",
+                "Signature notification connections that failed or dropped (polling meanwhile)",
+            ),
+            signature_notifications: counter(
+                &mut registry,
+                "signature_notifications",
+                "Transactions whose confirmation arrived by notification",
             ),
             blob_cache_hits: counter(
                 &mut registry,

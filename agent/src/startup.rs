@@ -8,7 +8,8 @@ use concord_compute::executor::{
     list_adapters, AdapterSelector, AdapterSummary, Backend, Executor,
 };
 use concord_sdk::chain::{
-    ix, pda, read_keypair, Chain, ChainError, HardwareProfile, Provider, Sender,
+    ix, pda, read_keypair, Chain, ChainError, HardwareProfile, Provider, Sender, SignatureEvent,
+    SignatureWatch,
 };
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -154,6 +155,16 @@ pub async fn start(
         )
     };
     let pubsub_url = config.pubsub().map_err(StartError::Config)?;
+    if let Some(url) = &pubsub_url {
+        let m = metrics.clone();
+        sender.signatures = Some(SignatureWatch::new(url.clone()).on_event(move |e| {
+            match e {
+                SignatureEvent::Connected => m.signature_connections.inc(),
+                SignatureEvent::Dropped => m.signature_drops.inc(),
+                SignatureEvent::Notified => m.signature_notifications.inc(),
+            };
+        }));
+    }
     // Notifications at the commitment every read of this agent uses.
     let commitment = chain.rpc.commitment();
     let agent = Agent {

@@ -74,6 +74,19 @@ async fn each_dispute_rejection_names_its_error() {
         MarketError::NotDisputed,
     );
     d.open().await;
+    // A referee's slot takes no commitment before the referee slots fill: one that never
+    // filled would slash it unrevealed (`Job::check_commit_open`).
+    d.m.past_seed_slot(&job).await;
+    let referee = d.referees[0].clone_actor();
+    assert_error(
+        d.m.claim_and_commit(&referee, &job, A, [4; 32]).await,
+        MarketError::JobNotRunning,
+    );
+    d.m.claim(&referee, &job).await.expect("referee claim");
+    assert_error(
+        d.m.commit(&referee, &job, A, [4; 32]).await,
+        MarketError::JobNotRunning,
+    );
     // The replicas' phase is over: a second reveal is refused before anything else.
     let liar = &d.replicas[2];
     assert_error(

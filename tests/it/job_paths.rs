@@ -3,9 +3,9 @@
 //! collateral is burned: conservation is checked against the starting total less the burns.
 use concord_market::errors::MarketError;
 use concord_market::events::{
-    JobCancelled, JobExpired, RefereesSettled, SlotCompensated, SlotSlashed,
+    JobCancelled, JobExpired, JobSettled, RefereesSettled, SlotCompensated, SlotPaid, SlotSlashed,
 };
-use concord_market::{JobState, SlotOutcome, DISPUTE_CLAIM_ROUNDS};
+use concord_market::{JobState, SlotOutcome, SlotStatus, DISPUTE_CLAIM_ROUNDS};
 use concord_tests::bank::assert_error;
 use concord_tests::ix;
 use concord_tests::pda;
@@ -359,4 +359,97 @@ async fn unfilled_job_is_refunded_after_the_claim_deadline() {
     check_close(&mut m, &buyer, &job, 0).await;
     assert_eq!(m.total_tokens().await, start);
     m.assert_conserved().await;
+}
+
+/// The agents' path: each drawn provider runs the job first, then claims and commits in one
+/// transaction. The job runs once the last slot fills, reveals open at once (every slot has
+/// committed), and it settles paid: one transaction fewer per replica than claim, then commit.
+#[tokio::test]
+async fn each_replica_claims_and_commits_in_one_transaction() {
+    let mut m = Market::new().await;
+    let ps = m.providers(3).await;
+    let buyer = m.actor(FUNDS).await;
+    let job = m.create_job(&buyer, job_args(6)).await.unwrap();
+    for (i, p) in ps.iter().enumerate() {
+        m.claim_and_commit(p, &job, A, [i as u8 + 1; 32])
+            .await
+            .expect("claim and commit");
+        let state = m.job(&job).await;
+        let filled = i + 1;
+        assert_eq!(usize::from(state.committed), filled);
+        assert_eq!(state.slots[i].status, SlotStatus::Committed);
+        let expected = if filled == 3 {
+            JobState::Running
+        } else {
+            JobState::Open
+        };
+        assert_eq!(state.state, expected, "after {filled} slots");
+    }
+    for (i, p) in ps.iter().enumerate() {
+        m.reveal(p, &job, A, [i as u8 + 1; 32])
+            .await
+            .expect("reveal without waiting for the deadline");
+    }
+    let refs: Vec<&Actor> = ps.iter().collect();
+    let out = m.settle(&buyer, &job, &refs).await.expect("settle");
+    assert_eq!(out.events::<SlotPaid>().len(), 3);
+    assert_eq!(out.events::<JobSettled>()[0].agreed_hash, Some(A));
+    for p in &ps {
+        let s = m.provider_state(p).await;
+        assert_eq!(
+            (s.staked, s.locked, s.stats.earned),
+            (STAKE, 0, PRICE - FEE)
+        );
+    }
+    m.assert_conserved().await;
+}
+
+/// A commitment made while the job is still open is never slashed, whatever ends the job:
+/// a cancel compensates it like a bare claim, an expiry releases it.
+#[tokio::test]
+async fn an_early_commitment_is_compensated_or_released_never_slashed() {
+    for cancel in [true, false] {
+        let mut m = Market::new().await;
+        let (p0, p1) = (m.provider(STAKE).await, m.provider(STAKE).await);
+        let buyer = m.actor(FUNDS).await;
+        let start = m.total_tokens().await;
+        let job = m.create_job(&buyer, job_args(7)).await.unwrap();
+        m.claim_and_commit(&p0, &job, A, [1; 32]).await.unwrap();
+        m.claim(&p1, &job).await.unwrap();
+        let state = m.job(&job).await;
+        assert_eq!(
+            (state.state, state.slots[0].status, state.slots[1].status),
+            (JobState::Open, SlotStatus::Committed, SlotStatus::Claimed)
+        );
+        let (outcome, pay, fees) = if cancel {
+            let out = m.cancel(&buyer, &job, &[&p0, &p1]).await.expect("cancel");
+            assert_eq!(out.events::<SlotCompensated>().len(), 2);
+            (SlotOutcome::Compensated, PRICE - FEE, 2 * FEE)
+        } else {
+            m.bank.warp(WINDOW + 1).await;
+            let escrow = m.escrow(&buyer, &job);
+            m.bank
+                .send(&[ix::refund_unfilled(&escrow, &[p0.key(), p1.key()])], &[])
+                .await
+                .expect("refund");
+            (SlotOutcome::Released, 0, 0)
+        };
+        let state = m.job(&job).await;
+        assert_eq!(
+            (state.slots[0].outcome, state.slots[1].outcome),
+            (outcome, outcome)
+        );
+        for p in [&p0, &p1] {
+            let s = m.provider_state(p).await;
+            assert_eq!(
+                (s.staked, s.locked, s.stats.slashed, s.stats.earned),
+                (STAKE, 0, 0, pay),
+                "cancel: {cancel}"
+            );
+        }
+        assert_eq!(m.bank.balance(&buyer.token).await, FUNDS - 2 * pay - fees);
+        check_close(&mut m, &buyer, &job, fees).await;
+        assert_eq!(m.total_tokens().await, start);
+        m.assert_conserved().await;
+    }
 }

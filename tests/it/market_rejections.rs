@@ -521,12 +521,6 @@ async fn claim_rejections() {
 #[tokio::test]
 async fn commit_rejections() {
     let (mut m, buyer, ps) = Market::with_actors(4, FUNDS).await;
-    let open = m.create_job(&buyer, job_args(1)).await.unwrap();
-    m.claim(&ps[0], &open).await.unwrap();
-    assert_error(
-        m.commit(&ps[0], &open, A, [1; 32]).await,
-        me(MarketError::JobNotRunning),
-    );
     let job = m.running_job(&buyer, &ps[..3], 2).await;
     assert_error(
         m.commit(&ps[3], &job, A, [1; 32]).await,

@@ -433,6 +433,30 @@ impl Market {
     /// current round draws `p` if it is open and `p` could be drawn at all. For tests about
     /// what happens once slots are held; [`Market::claim_as_drawn`] leaves the draw alone.
     pub async fn claim(&mut self, p: &Actor, job: &Pubkey) -> Result<TxOutput, TxError> {
+        self.make_drawn(p, job).await;
+        self.claim_as_drawn(p, job).await
+    }
+
+    /// Has `p` claim a slot of `job` and commit `result` with `salt` in the same transaction
+    /// (as the agents do once they ran the job), drawn as by [`Market::claim`].
+    pub async fn claim_and_commit(
+        &mut self,
+        p: &Actor,
+        job: &Pubkey,
+        result: [u8; 32],
+        salt: [u8; 32],
+    ) -> Result<TxOutput, TxError> {
+        self.make_drawn(p, job).await;
+        let ixs = [
+            ix::claim_slot(&p.key(), job, &self.draw_set),
+            commit_ix(p, job, result, salt),
+        ];
+        self.bank.send(&ixs, &[&p.wallet]).await
+    }
+
+    /// Grinds the seed of `job`'s current round so that it draws `p` (and keeps the round's
+    /// slot holders drawn), if the job is open and `p` could be drawn at all.
+    async fn make_drawn(&mut self, p: &Actor, job: &Pubkey) {
         let state = self.job(job).await;
         let drawable = state.state == concord_market::JobState::Open
             && state.slot_index_of(&p.key()).is_none()
@@ -455,7 +479,6 @@ impl Market {
                 "no seed draws {wanted:?}"
             );
         }
-        self.claim_as_drawn(p, job).await
     }
 
     /// Sends `p`'s claim as the draw stands.
@@ -475,9 +498,8 @@ impl Market {
         result: [u8; 32],
         salt: [u8; 32],
     ) -> Result<TxOutput, TxError> {
-        let c = commitment_hash(job, &p.key(), &result, &salt);
         self.bank
-            .send(&[ix::commit_result(&p.key(), job, c)], &[&p.wallet])
+            .send(&[commit_ix(p, job, result, salt)], &[&p.wallet])
             .await
     }
 
@@ -635,4 +657,15 @@ impl Market {
         let supply = self.bank.supply().await;
         assert_eq!(self.total_tokens().await, supply, "token conservation");
     }
+}
+
+/// `p`'s `commit_result` of `result` with `salt` on `job`.
+fn commit_ix(
+    p: &Actor,
+    job: &Pubkey,
+    result: [u8; 32],
+    salt: [u8; 32],
+) -> anchor_lang::solana_program::instruction::Instruction {
+    let c = commitment_hash(job, &p.key(), &result, &salt);
+    ix::commit_result(&p.key(), job, c)
 }

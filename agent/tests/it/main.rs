@@ -5,7 +5,7 @@
 //!
 //! (a) three honest agents are paid and the output verifies against the CPU reference;
 //! (b) a corrupting agent is slashed and the honest ones paid;
-//! (c) an agent stopped (SIGTERM) before it commits is slashed as a no-show;
+//! (c) an agent stopped (SIGTERM) after its claim and commitment, before it reveals, is slashed as a no-show;
 //! (d) an agent killed with SIGKILL after committing is restarted, reveals and is paid;
 //! (e) with 30 % of RPC sends failing the job still settles;
 //! (f) an invalid job: every agent commits the canonical error and is paid by quorum;
@@ -234,7 +234,7 @@ async fn j_referees_split_and_the_job_ends_non_deterministic() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn c_an_agent_stopped_before_committing_is_slashed_as_a_no_show() {
+async fn c_an_agent_stopped_before_revealing_is_slashed_as_a_no_show() {
     let s = Scenario::start("no-show").await;
     let mut quitter = s.agent("quitter", None, "").await;
     quitter.start();
@@ -245,7 +245,8 @@ async fn c_an_agent_stopped_before_committing_is_slashed_as_a_no_show() {
         j.slots.iter().any(|slot| slot.provider == me)
     })
     .await;
-    // Stopped while the job waits for its other slots: nothing was committed.
+    // Stopped while the job waits for its other slots: it ran the job and committed with its
+    // claim, and its commitment is never revealed.
     let code = quitter.sigterm(Duration::from_secs(90));
     assert_eq!(code, Some(0), "graceful exit:\n{}", quitter.logs());
     assert!(
@@ -645,10 +646,11 @@ fn counter(metrics: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// (o) Job notifications survive a dropped connection: three agents subscribe through a hop
-/// that cuts every PubSub connection once the job runs; each agent falls back to polling,
-/// resubscribes, and the job settles with all three paid, the changes after the cut arriving
-/// on the new subscriptions.
+/// (o) Job and signature notifications survive a dropped connection: three agents subscribe
+/// through a hop that cuts every PubSub connection once the job runs; each agent falls back to
+/// polling, resubscribes, and the job settles with all three paid, the changes after the cut
+/// arriving on the new subscriptions, and the reveals' confirmations on a reopened signature
+/// connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn o_agents_resubscribe_after_their_pubsub_connection_drops() {
     let s = Scenario::start("pubsub").await;
@@ -680,15 +682,27 @@ async fn o_agents_resubscribe_after_their_pubsub_connection_drops() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert_eq!(proxy.accepted(), 3, "one subscription per agent");
+    assert!(proxy.accepted() >= 3, "a job subscription per agent");
     let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
     s.wait_for(&job, SETTLE_LIMIT, "three claims", |j| j.filled == 3)
         .await;
-    let seen_before_cut = counter(&metrics().await, "concord_agent_job_notifications_total");
+    let before = metrics().await;
+    let seen_before_cut = counter(&before, "concord_agent_job_notifications_total");
     assert!(
         seen_before_cut > 0,
         "the job's creation and claims were notified"
     );
+    // Each agent's claims were confirmed by notification, on one more connection of its own.
+    assert_eq!(
+        counter(&before, "concord_agent_signature_connections_total"),
+        1,
+        "{before}"
+    );
+    assert!(
+        counter(&before, "concord_agent_signature_notifications_total") >= 1,
+        "{before}"
+    );
+    assert_eq!(proxy.accepted(), 6, "two connections per agent");
     proxy.cut();
     // Once the first agent has resubscribed (well before the job's commits, reveals and
     // settlement, which take several confirmations), count what it has seen so far.
@@ -715,8 +729,8 @@ async fn o_agents_resubscribe_after_their_pubsub_connection_drops() {
         );
     }
     assert!(
-        proxy.accepted() >= 6,
-        "each agent reconnected: {}",
+        proxy.accepted() >= 9,
+        "each agent resubscribed: {}",
         proxy.accepted()
     );
     let after = metrics().await;
@@ -732,6 +746,26 @@ async fn o_agents_resubscribe_after_their_pubsub_connection_drops() {
     assert!(
         counter(&after, "concord_agent_job_notifications_total") > seen_when_resubscribed,
         "{after}"
+    );
+    // A second job: every agent's claim finds its signature connection dead, reopens it at
+    // once, and is confirmed by notification on the new one.
+    let job = s.submit(&gemm().job, 3, 2, 120, 120).await;
+    let settled = s.wait_settled(&job, SETTLE_LIMIT).await;
+    for a in &agents {
+        assert_outcome(&settled, &a.pubkey(), SlotOutcome::Paid, &logs);
+    }
+    let last = metrics().await;
+    let signatures = |name: &str| counter(&last, &format!("concord_agent_signature_{name}_total"));
+    assert!(
+        signatures("drops") >= 1 && signatures("connections") >= 2,
+        "{last}"
+    );
+    let notified_before = counter(&after, "concord_agent_signature_notifications_total");
+    assert!(signatures("notifications") > notified_before, "{last}");
+    assert!(
+        proxy.accepted() >= 12,
+        "each agent reopened both connections: {}",
+        proxy.accepted()
     );
 }
 

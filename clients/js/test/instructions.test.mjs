@@ -749,7 +749,7 @@ test('jobs: created, claimed by the drawn providers, committed, revealed, settle
   await refused('refund_unfilled within the claim window', 'market', 'ClaimWindowOpen', outsider, [
     await market.getRefundUnfilledInstructionAsync(escrow(B)),
   ]);
-  await refused('commit_result on an open job', 'market', 'JobNotRunning', ps[0].signer, [
+  await refused('commit_result by no slot holder of an open job', 'market', 'NotASlotHolder', ps[0].signer, [
     await market.getCommitResultInstructionAsync({ providerAuthority: ps[0].signer, job: B, commitment: new Uint8Array(32).fill(1) }),
   ]);
   await refused('close_job of an open job', 'market', 'JobNotTerminal', outsider, [
@@ -933,6 +933,13 @@ test('job B: redrawn after its take window, then cancelled with its claimed slot
   assert.equal(b.roundStartedAt, redrawn.events.blockTime);
   assert.equal(b.absentCount, 2);
   assert.deepEqual([...b.absent.slice(0, 2)].sort(), [ps[1].index, ps[2].index].sort());
+
+  // A commitment while the job is still open (as agents send with their claims): the cancel
+  // compensates the committed slot like a claimed one.
+  await commit(B, [[ps[0], R, salt(30)]]);
+  b = await jobMatchesCli(B);
+  assert.equal(b.state, market.JobState.Open);
+  assert.equal(b.committed, 1);
 
   const pay = PRICE - fee;
   const [buyerBefore, holderBefore, provider] = [await tokens(buyerToken), await tokens(ps[0].token), await fetchProvider(ps[0])];

@@ -1,11 +1,13 @@
 //! In-process execution of a [`Job`] on one wgpu adapter: adapter listing and selection,
 //! device creation with error scopes (bad WGSL never panics), buffers, multi-pass dispatch
 //! of the metered modules (`crate::meter`, fed to wgpu as naga IR) and readback of outputs and
-//! meters. It has no timeout of its own: the [`Executor`](super::Executor) runs it in a
-//! worker process that it can kill.
+//! meters. Compiled pipelines are kept between runs ([`PipelineCache`]): a worker that serves
+//! the same kernel again skips shader compilation. It has no timeout of its own: the
+//! [`Executor`](super::Executor) runs it in a worker process that it can kill.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,7 @@ use crate::meter::{self, GasReport, METER_BINDING, METER_BYTES, METER_GROUP};
 use crate::wgsl;
 use concord_protocol::job::{InvalidJob, Job};
 use concord_protocol::Buffer;
-use concord_protocol::ErrorCode;
+use concord_protocol::{ErrorCode, Hash32};
 
 /// A wgpu backend Concord can run on.
 #[derive(
@@ -201,6 +203,73 @@ pub struct GpuDevice {
     device: wgpu::Device,
     queue: wgpu::Queue,
     uncaptured: Arc<Mutex<Vec<String>>>,
+    /// The meters' bind group layout (group [`METER_GROUP`]), shared by every metered pipeline.
+    meter_bgl: wgpu::BindGroupLayout,
+    pipelines: Mutex<PipelineCache>,
+}
+
+/// What compiles one pass's pipeline: the module's source (by hash), its entry point, the kind
+/// of each binding, and the meter (on or off, and the budget it is instrumented with).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    source: Hash32,
+    entry_point: String,
+    /// (binding, 0 read-only storage, 1 read-write storage, 2 uniform).
+    bindings: Vec<(u32, u8)>,
+    metered: bool,
+    gas_per_invocation: u32,
+}
+
+/// A compiled pass: its bind group layout and pipeline.
+struct Compiled {
+    bgl: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// The compiled pipelines of the last [`PipelineCache::CAPACITY`] distinct passes run on a
+/// device, least recently used evicted first; only pipelines that compiled without a
+/// validation error are kept.
+#[derive(Default)]
+struct PipelineCache {
+    entries: HashMap<PipelineKey, Arc<Compiled>>,
+    order: VecDeque<PipelineKey>,
+    hits: u64,
+    misses: u64,
+}
+
+impl PipelineCache {
+    const CAPACITY: usize = 64;
+
+    fn get(&mut self, key: &PipelineKey) -> Option<Arc<Compiled>> {
+        let found = self.entries.get(key).cloned();
+        if found.is_some() {
+            self.hits += 1;
+            self.order.retain(|k| k != key);
+            self.order.push_back(key.clone());
+        } else {
+            self.misses += 1;
+        }
+        found
+    }
+
+    fn insert(&mut self, key: PipelineKey, compiled: Arc<Compiled>) {
+        if self.entries.insert(key.clone(), compiled).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+    }
+}
+
+/// How a device's pipeline cache has served (for tests and logs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipelineCacheStats {
+    pub entries: usize,
+    pub hits: u64,
+    pub misses: u64,
 }
 
 impl GpuDevice {
@@ -256,16 +325,41 @@ impl GpuDevice {
                 v.push(e.to_string());
             }
         }));
+        let meter_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("concord meter"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: METER_BINDING,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: false },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
+        });
         Ok(GpuDevice {
             adapter: summary(&info).expect("filtered to known backends"),
             device,
             queue,
             uncaptured,
+            meter_bgl,
+            pipelines: Mutex::default(),
         })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
         &self.adapter
+    }
+
+    /// How the compiled-pipeline cache has served so far.
+    pub fn pipeline_cache_stats(&self) -> PipelineCacheStats {
+        let cache = self.pipelines.lock().expect("lock");
+        PipelineCacheStats {
+            entries: cache.entries.len(),
+            hits: cache.hits,
+            misses: cache.misses,
+        }
     }
 
     /// Run `job` metered: a job that runs out of its gas budget is
@@ -414,91 +508,43 @@ impl GpuDevice {
                 mapped_at_creation: false,
             })
         });
-        let meter_bgl = metered.then(|| {
-            self.device
-                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: Some("concord meter"),
-                    entries: &[wgpu::BindGroupLayoutEntry {
-                        binding: METER_BINDING,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Storage { read_only: false },
-                            has_dynamic_offset: false,
-                            min_binding_size: None,
-                        },
-                        count: None,
-                    }],
-                })
-        });
+        let meter_bgl = metered.then_some(&self.meter_bgl);
+        let mut compiled_now = Vec::new();
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         for (p, pass) in m.passes.iter().enumerate() {
-            // The same IR for both: the validated module, or the metered one.
-            let ir = if metered {
-                meter::instrument(&checked[p].module, m.gas_per_invocation).map_err(|e| {
-                    DeviceError::Failed(format!("metering pass {p} failed (a bug): {e}"))
-                })?
-            } else {
-                checked[p].module.clone()
-            };
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: None,
-                    source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(ir)),
-                });
-            let entries: Vec<wgpu::BindGroupLayoutEntry> = pass
+            let kinds: Vec<(u32, u8)> = pass
                 .bindings
                 .iter()
-                .map(|b| wgpu::BindGroupLayoutEntry {
-                    binding: b.binding,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: match &m.buffers[b.buffer as usize] {
-                            Buffer::Input(_) => {
-                                wgpu::BufferBindingType::Storage { read_only: true }
-                            }
-                            Buffer::Output { .. } | Buffer::Scratch { .. } => {
-                                wgpu::BufferBindingType::Storage {
-                                    read_only: checked[p].read_only_bindings.contains(&b.binding),
-                                }
-                            }
-                            Buffer::Uniform { .. } => wgpu::BufferBindingType::Uniform,
-                        },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
+                .map(|b| {
+                    let kind = match &m.buffers[b.buffer as usize] {
+                        Buffer::Input(_) => 0,
+                        Buffer::Output { .. } | Buffer::Scratch { .. } => {
+                            u8::from(!checked[p].read_only_bindings.contains(&b.binding))
+                        }
+                        Buffer::Uniform { .. } => 2,
+                    };
+                    (b.binding, kind)
                 })
                 .collect();
-            let bgl = self
-                .device
-                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: None,
-                    entries: &entries,
-                });
-            let mut layouts = vec![Some(&bgl)];
-            if let Some(mb) = &meter_bgl {
-                layouts.push(Some(mb));
-            }
-            let layout = self
-                .device
-                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                    label: None,
-                    bind_group_layouts: &layouts,
-                    immediate_size: 0,
-                });
-            let pipeline = self
-                .device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: None,
-                    layout: Some(&layout),
-                    module: &module,
-                    entry_point: Some(&pass.entry_point),
-                    compilation_options: Default::default(),
-                    cache: None,
-                });
+            let key = PipelineKey {
+                source: Hash32::of(job.module_source(p).as_bytes()),
+                entry_point: pass.entry_point.clone(),
+                bindings: kinds,
+                metered,
+                gas_per_invocation: m.gas_per_invocation,
+            };
+            let cached = self.pipelines.lock().expect("lock").get(&key);
+            let compiled = match cached {
+                Some(c) => c,
+                None => {
+                    let c = Arc::new(self.compile(&checked[p].module, &key, meter_bgl)?);
+                    compiled_now.push((key, c.clone()));
+                    c
+                }
+            };
+            let (bgl, pipeline) = (&compiled.bgl, &compiled.pipeline);
             let group_entries: Vec<wgpu::BindGroupEntry> = pass
                 .bindings
                 .iter()
@@ -509,16 +555,16 @@ impl GpuDevice {
                 .collect();
             let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: None,
-                layout: &bgl,
+                layout: bgl,
                 entries: &group_entries,
             });
             let mut cpass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
                 timestamp_writes: None,
             });
-            cpass.set_pipeline(&pipeline);
+            cpass.set_pipeline(pipeline);
             cpass.set_bind_group(0, &group, &[]);
-            if let Some(layout) = &meter_bgl {
+            if let Some(layout) = meter_bgl {
                 let meter_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("concord meter"),
                     layout,
@@ -549,6 +595,12 @@ impl GpuDevice {
                 InvalidJob::new(ErrorCode::DeviceValidation, first_line(&e.to_string())).into(),
             );
         }
+        // Compiled without a validation error: kept for the next run.
+        let mut cache = self.pipelines.lock().expect("lock");
+        for (key, compiled) in compiled_now {
+            cache.insert(key, compiled);
+        }
+        drop(cache);
 
         let run_scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         started();
@@ -589,6 +641,75 @@ impl GpuDevice {
             gas,
             gpu_time,
         })
+    }
+
+    /// Compiles one pass: the validated module (instrumented with the meter when `key`
+    /// says so), its bindings' layout (and the meter's), and the pipeline.
+    fn compile(
+        &self,
+        module: &naga::Module,
+        key: &PipelineKey,
+        meter_bgl: Option<&wgpu::BindGroupLayout>,
+    ) -> Result<Compiled, RunError> {
+        // The same IR for both: the validated module, or the metered one.
+        let ir = if key.metered {
+            meter::instrument(module, key.gas_per_invocation)
+                .map_err(|e| DeviceError::Failed(format!("metering failed (a bug): {e}")))?
+        } else {
+            module.clone()
+        };
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: None,
+                source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(ir)),
+            });
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = key
+            .bindings
+            .iter()
+            .map(|&(binding, kind)| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match kind {
+                        0 => wgpu::BufferBindingType::Storage { read_only: true },
+                        1 => wgpu::BufferBindingType::Storage { read_only: false },
+                        _ => wgpu::BufferBindingType::Uniform,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let bgl = self
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: None,
+                entries: &entries,
+            });
+        let mut layouts = vec![Some(&bgl)];
+        if let Some(mb) = meter_bgl {
+            layouts.push(Some(mb));
+        }
+        let layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: None,
+                bind_group_layouts: &layouts,
+                immediate_size: 0,
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: None,
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some(&key.entry_point),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        Ok(Compiled { bgl, pipeline })
     }
 }
 

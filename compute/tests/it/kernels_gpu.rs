@@ -1,7 +1,7 @@
 //! Every library kernel on lavapipe (Vulkan) and llvmpipe (GL) equals its CPU reference
 //! bit for bit, run through the real executor and worker process.
 
-use concord_compute::executor::{AdapterSelector, Backend, Execution, Executor};
+use concord_compute::executor::{AdapterSelector, Backend, Execution, Executor, GpuDevice};
 use concord_compute::kernels::{library, Size};
 use concord_protocol::result_hash;
 
@@ -56,7 +56,6 @@ fn library_kernels_match_cpu_reference_on_gl() {
 /// budget (60 000, below the limiter) they complete, beyond it they are out of budget.
 #[test]
 fn software_rasteriser_loop_limit_is_known() {
-    use concord_compute::executor::GpuDevice;
     use concord_protocol::job::JobBuilder;
     use concord_protocol::{ErrorCode, Outcome};
     const LOOP: &str = "@group(0) @binding(0) var<storage, read_write> o: array<u32>;
@@ -201,4 +200,32 @@ fn a_bert_encoder_job_matches_its_cpu_reference_on_every_backend() {
             other => panic!("{backend:?}: {other:?}"),
         }
     }
+}
+
+/// A device keeps its compiled pipelines between runs (the agent's worker keeps its device):
+/// a kernel run again hits the cache in every pass and computes the same bits; another gas
+/// budget (another metered module) or another kernel compiles anew.
+#[test]
+fn a_device_reuses_compiled_pipelines_between_runs() {
+    let device = GpuDevice::open(&AdapterSelector::backend(Backend::Vulkan)).unwrap();
+    let cases = library(Size::Test);
+    let (a, b) = (&cases[0], &cases[1]);
+    let passes = |c: &concord_compute::kernels::KernelCase| c.job.manifest.passes.len() as u64;
+    let first = device.run(&a.job, &mut || {}).unwrap();
+    let stats = device.pipeline_cache_stats();
+    assert_eq!((stats.hits, stats.misses), (0, passes(a)));
+    let again = device.run(&a.job, &mut || {}).unwrap();
+    assert_eq!(again.outputs, a.cpu_reference(), "{}", a.name);
+    assert_eq!(again.outputs, first.outputs);
+    let stats = device.pipeline_cache_stats();
+    assert_eq!((stats.hits, stats.misses), (passes(a), passes(a)));
+    let mut budget = a.job.clone();
+    budget.manifest.gas_per_invocation += 1;
+    device.run(&budget, &mut || {}).unwrap();
+    let other = device.run(&b.job, &mut || {}).unwrap();
+    assert_eq!(other.outputs, b.cpu_reference(), "{}", b.name);
+    let stats = device.pipeline_cache_stats();
+    assert_eq!(stats.hits, passes(a));
+    assert_eq!(stats.misses, 2 * passes(a) + passes(b));
+    assert!(stats.entries >= 2, "{stats:?}");
 }

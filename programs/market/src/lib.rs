@@ -73,7 +73,8 @@ pub mod concord_market {
         instructions::redraw::handler(ctx)
     }
 
-    /// A slot holder posts the commitment to its result hash.
+    /// A slot holder posts the commitment to its result hash: once the job runs, or already
+    /// while its replicas' slots fill (a drawn provider claims and commits in one transaction).
     pub fn commit_result(ctx: Context<CommitResult>, commitment: [u8; 32]) -> Result<()> {
         instructions::commit_result::handler(ctx, commitment)
     }

@@ -10,6 +10,7 @@ pub mod keypair;
 pub mod mint;
 pub mod pda;
 pub mod send;
+pub mod signatures;
 pub mod watch;
 
 pub use accounts::{Chain, JobFilter};
@@ -18,6 +19,7 @@ pub use errors::{ChainError, RpcFailure};
 pub use keypair::{read_keypair, KeypairError};
 pub use mint::{commitment_salt, BadAmount, Mint, SettleStep};
 pub use send::Sender;
+pub use signatures::{SignatureEvent, SignatureWatch};
 pub use watch::{pubsub_url_for, watch_jobs, JobEvent};
 
 pub use concord_market::{

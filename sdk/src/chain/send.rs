@@ -1,7 +1,9 @@
 //! Sending transactions: one signature re-sent until confirmed or its blockhash expires (so a
 //! retry never executes twice), an optional priority fee, preflight errors decoded into named
 //! program errors (never retried), transport errors and expired blockhashes retried with
-//! backoff, and confirmation polled at the client's commitment.
+//! backoff, and confirmation at the client's commitment: awaited as a signature notification
+//! when the sender has a [`SignatureWatch`], and polled either way (less often while
+//! subscribed).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +19,14 @@ use solana_sdk::transaction::{Transaction, TransactionError};
 
 use super::errors::{ChainError, RpcFailure};
 use super::ix;
+use super::signatures::SignatureWatch;
+
+/// How often a send polls the signature's status without a notification to wait for.
+const POLL: Duration = Duration::from_millis(200);
+/// How often it polls while subscribed (the notification ends the wait sooner).
+const POLL_SUBSCRIBED: Duration = Duration::from_millis(1_000);
+/// How often an unconfirmed transaction is sent again (until its blockhash expires).
+const RESEND_EVERY: Duration = Duration::from_secs(2);
 
 /// The most bytes a transaction may take on the wire (Solana's packet data size: the IPv6
 /// minimum MTU less the IP and UDP headers).
@@ -33,6 +43,8 @@ pub struct Sender {
     pub max_attempts: u32,
     /// How long to wait for one attempt to confirm.
     pub confirm_timeout: Duration,
+    /// Signature notifications, when the cluster's PubSub endpoint is known.
+    pub signatures: Option<SignatureWatch>,
 }
 
 impl Sender {
@@ -48,6 +60,7 @@ impl Sender {
             priority_fee: None,
             max_attempts: 5,
             confirm_timeout: Duration::from_secs(60),
+            signatures: None,
         }
     }
 
@@ -149,6 +162,10 @@ impl Sender {
         let start = std::time::Instant::now();
         let mut last_error =
             ChainError::Timeout(format!("transaction {signature} did not confirm"));
+        let mut notice = match &self.signatures {
+            Some(watch) => watch.subscribe(signature, self.rpc.commitment()).await,
+            None => None,
+        };
         while start.elapsed() < self.confirm_timeout {
             if let Err(e) = self.rpc.send_transaction_with_config(tx, config).await {
                 if let Some(refused) = refusal(&e) {
@@ -160,7 +177,8 @@ impl Sender {
                 }
                 last_error = self.rpc_err()(e);
             }
-            for _ in 0..10 {
+            let resend_at = tokio::time::Instant::now() + RESEND_EVERY;
+            loop {
                 match self.status(&signature).await {
                     Ok(Some(true)) => return Ok(signature),
                     Ok(_) => {}
@@ -169,7 +187,24 @@ impl Sender {
                     }
                     Err(other) => last_error = other,
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                let now = tokio::time::Instant::now();
+                if now >= resend_at {
+                    break;
+                }
+                let poll = if notice.is_some() {
+                    POLL_SUBSCRIBED
+                } else {
+                    POLL
+                };
+                let wake = resend_at.min(now + poll);
+                match notice.as_mut() {
+                    // Notified (or the connection dropped: polling only from here).
+                    Some(notified) => tokio::select! {
+                        _ = notified => notice = None,
+                        () = tokio::time::sleep_until(wake) => {}
+                    },
+                    None => tokio::time::sleep_until(wake).await,
+                }
             }
             if let Ok(false) = self
                 .rpc

@@ -1,5 +1,6 @@
 //! `commit_result`: a slot holder posts `commitment_hash(job, provider, result_hash, salt)`
-//! before the execution deadline. Once per slot. The last replica's commit arms the job's
+//! before the execution deadline, or already while the replicas' slots fill (in the claim's
+//! own transaction: `Job::check_commit_open`). Once per slot. The last replica's commit arms the job's
 //! hidden audit (`Job::commit`).
 use anchor_lang::prelude::*;
 

@@ -642,9 +642,35 @@ impl Job {
         Ok(())
     }
 
-    /// Records `provider`'s commitment, before the execution deadline, once per slot. The last
-    /// replica's commit in `bank_slot` arms the audit: its seed is the bank hash of a slot
-    /// [`SEED_DELAY_SLOTS`] later, unknown to every replica when it committed.
+    /// Whether commitments are taken at `now`: while the job runs, up to its execution deadline,
+    /// and while its replicas' slots are still filling (no audit or dispute yet), so that a
+    /// drawn provider that already ran the job claims and commits in one transaction. An early
+    /// commitment risks nothing: an open job ends by `cancel_job` (compensated) or
+    /// `refund_unfilled` (released) whatever its slots' status, never by a slash, and it hides
+    /// its result as well as a late one. An auditor's or a referee's draw refuses it: a
+    /// dispute whose referee slots never fill would slash a commitment that could not be
+    /// revealed.
+    pub fn check_commit_open(&self, now: i64) -> Result<()> {
+        match self.state {
+            JobState::Running => require!(
+                now <= self.exec_deadline,
+                MarketError::ExecutionDeadlinePassed
+            ),
+            _ if self.filling() => {}
+            _ => return err!(MarketError::JobNotRunning),
+        }
+        Ok(())
+    }
+
+    /// Whether the replicas' slots are still filling: open, with no audit drawn and no dispute
+    /// (no execution or reveal deadline is set yet).
+    pub fn filling(&self) -> bool {
+        self.state == JobState::Open && !self.disputed() && !self.audit_decided
+    }
+
+    /// Records `provider`'s commitment once per slot, when [`Job::check_commit_open`] allows.
+    /// The last replica's commit in `bank_slot` arms the audit: its seed is the bank hash of a
+    /// slot [`SEED_DELAY_SLOTS`] later, unknown to every replica when it committed.
     pub fn commit(
         &mut self,
         provider: &Pubkey,
@@ -653,11 +679,7 @@ impl Job {
         bank_slot: u64,
     ) -> Result<()> {
         self.check_in_phase(provider)?;
-        require!(self.state == JobState::Running, MarketError::JobNotRunning);
-        require!(
-            now <= self.exec_deadline,
-            MarketError::ExecutionDeadlinePassed
-        );
+        self.check_commit_open(now)?;
         let index = self
             .slot_index_of(provider)
             .ok_or(MarketError::NotASlotHolder)?;
