@@ -51,10 +51,11 @@ impl From<crate::journal::JournalError> for Stop {
 }
 
 /// Fetches an open job's content, runs it, then claims a slot and commits in one transaction
-/// (the market takes commitments while the slots fill): one confirmation between the job's
-/// content and its commitment instead of two. The draw keeps the slot for this provider until
-/// the round's take window passes (`round_ends`); a run still going at half of what is left of
-/// it sends the claim alone, and commits when the run ends. Content that cannot be fetched,
+/// (the market takes commitments while the replicas' slots fill): one confirmation between the
+/// job's content and its commitment instead of two. The draw keeps the slot for this provider
+/// until the round's take window passes (`round_ends`); a run still going at half of what is
+/// left of it sends the claim alone, and commits when the run ends. A referee's or auditor's
+/// slot is claimed alone at once (no early commitment there). Content that cannot be fetched,
 /// and a job that cannot run here (found before any claim), are never claimed.
 pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job, round_ends: Instant) {
     let prepared = match agent.fetch(&job).await {
@@ -74,14 +75,20 @@ pub async fn claim_and_drive(agent: &Agent, address: Pubkey, job: Job, round_end
         return;
     }
     let mut task = Task::new(agent, address, Some(prepared), Some(fetched_at));
-    let budget = round_ends.saturating_duration_since(Instant::now()) / 2;
+    // A referee's or an auditor's slot takes no commitment before its draw fills: it is
+    // claimed at once, and committed once the job runs.
+    let budget = if job.filling() {
+        round_ends.saturating_duration_since(Instant::now()) / 2
+    } else {
+        Duration::ZERO
+    };
     let ran = {
         let run = task.execute(entry, &job);
         tokio::pin!(run);
         tokio::select! {
             ran = &mut run => Run::Before(ran),
             () = tokio::time::sleep(budget) => {
-                info!(job = %address, budget_ms = budget.as_millis() as u64, "the run is long; claiming while it goes on");
+                info!(job = %address, budget_ms = budget.as_millis() as u64, "claiming while the run goes on");
                 let (claimed, ran) = tokio::join!(send_claim(agent, &address, &job, &[]), &mut run);
                 Run::During(claimed.is_some(), ran)
             }
