@@ -1,6 +1,7 @@
 //! Signature notifications over PubSub for [`Sender`](super::Sender): one connection shared by
-//! every send, opened on first use and reopened after it fails (at most once per
-//! [`RECONNECT_AFTER`]), one `signatureSubscribe` per transaction, made before it is sent so
+//! every send, opened on first use and reopened after it drops (a failed opening is retried
+//! after [`RECONNECT_AFTER`], doubling up to [`MAX_RECONNECT_AFTER`]), one `signatureSubscribe`
+//! per transaction, made before it is sent so
 //! the notification cannot be missed. A sender keeps polling as well (less often): a
 //! notification only cuts the wait short, so a dropped connection costs latency, never a
 //! confirmation.
@@ -17,8 +18,11 @@ use tokio::sync::{oneshot, Mutex};
 /// How long opening the connection, or one subscription, may take before the send goes on
 /// polling only.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// The least time between two attempts to open the connection after one failed.
+/// The least time between two attempts to open the connection after one failed; doubled after
+/// each failed opening (an endpoint that drops packets holds a send for [`CONNECT_TIMEOUT`]
+/// each time), back to this once one opens.
 pub const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+pub const MAX_RECONNECT_AFTER: Duration = Duration::from_secs(30);
 
 /// What the watch reports to its owner (for metrics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +48,8 @@ pub struct SignatureWatch {
 #[derive(Default)]
 struct Connection {
     client: Option<Arc<PubsubClient>>,
-    failed_at: Option<Instant>,
+    /// When the last opening failed, and how long to wait after it.
+    failed: Option<(Instant, Duration)>,
 }
 
 impl SignatureWatch {
@@ -78,23 +83,23 @@ impl SignatureWatch {
         if let Some(client) = &state.client {
             return Some(client.clone());
         }
-        if state
-            .failed_at
-            .is_some_and(|t| t.elapsed() < RECONNECT_AFTER)
-        {
+        if state.failed.is_some_and(|(at, wait)| at.elapsed() < wait) {
             return None;
         }
         match tokio::time::timeout(CONNECT_TIMEOUT, PubsubClient::new(self.url.as_str())).await {
             Ok(Ok(client)) => {
                 let client = Arc::new(client);
                 state.client = Some(client.clone());
-                state.failed_at = None;
+                state.failed = None;
                 self.report(SignatureEvent::Connected);
                 Some(client)
             }
             // Refused or timed out: polling only until the next attempt.
             Ok(Err(_)) | Err(_) => {
-                state.failed_at = Some(Instant::now());
+                let wait = state
+                    .failed
+                    .map_or(RECONNECT_AFTER, |(_, w)| (w * 2).min(MAX_RECONNECT_AFTER));
+                state.failed = Some((Instant::now(), wait));
                 None
             }
         }
@@ -178,5 +183,37 @@ impl SignatureWatch {
             Ok(Ok(false)) => Some(Err(())),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Failed openings back off: 1 s, 2 s, 4 s … up to 30 s, and none is tried before its
+    /// wait is over.
+    #[tokio::test]
+    async fn failed_openings_back_off() {
+        // Nothing listens on port 1: each opening is refused at once.
+        let watch = SignatureWatch::new("ws://127.0.0.1:1".into());
+        let wait = || async { watch.state.lock().await.failed.map(|(_, w)| w) };
+        assert!(watch.client().await.is_none());
+        assert_eq!(wait().await, Some(RECONNECT_AFTER));
+        // Within the wait: no attempt, so the wait is unchanged.
+        assert!(watch.client().await.is_none());
+        assert_eq!(wait().await, Some(RECONNECT_AFTER));
+        let mut expected = RECONNECT_AFTER;
+        for _ in 0..7 {
+            {
+                // The wait is over.
+                let mut state = watch.state.lock().await;
+                let (_, w) = state.failed.expect("a failed opening");
+                state.failed = Some((Instant::now() - w, w));
+            }
+            assert!(watch.client().await.is_none());
+            expected = (expected * 2).min(MAX_RECONNECT_AFTER);
+            assert_eq!(wait().await, Some(expected));
+        }
+        assert_eq!(expected, MAX_RECONNECT_AFTER);
     }
 }
