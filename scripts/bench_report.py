@@ -26,6 +26,12 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores available, {mem:.0f} GiB RAM"
 
 
+def min_txs(replicas):
+    """The fewest transactions a job life takes: create, a claim carrying its commitment per
+    replica, a reveal per replica, settle, close."""
+    return 2 * replicas + 3
+
+
 def read(name):
     path = os.path.join(work, name)
     return open(path).read() if os.path.exists(path) else ""
@@ -100,13 +106,13 @@ w("|---|---|---|---|---|---|")
 for r in life_rows:
     life = r["life"]
     if not life:
-        w(f"| {r['replicas']} | 0 | - | - | - | {2 * r['replicas'] + 3} |")
+        w(f"| {r['replicas']} | 0 | - | - | - | {min_txs(r['replicas'])} |")
         continue
     tx = sorted(l["transactions"] for l in life)
     sg = sorted(l["signatures"] for l in life)
     fees = sorted(l["fees_lamports"] for l in life)
     w(f"| {r['replicas']} | {len(life)} | {tx[0]} / {tx[len(tx)//2]} / {tx[-1]} | "
-      f"{sg[0]} / {sg[len(sg)//2]} / {sg[-1]} | {fees[len(fees)//2]} | {2 * r['replicas'] + 3} |")
+      f"{sg[0]} / {sg[len(sg)//2]} / {sg[-1]} | {fees[len(fees)//2]} | {min_txs(r['replicas'])} |")
 w("")
 w("Transactions above the minimum are settle calls sent by more than one agent (a settle on a "
   "settled job is a no-op that still costs its fee) or claims retried after a lost answer.\n")
@@ -119,7 +125,7 @@ w("Three replicas per job (quorum 2, the market's minimum), `mix_u32` at test si
   "every 250 ms).\n")
 ceiling = [json.loads(l) for l in read("ceiling.jsonl").splitlines() if l.strip().startswith("{")]
 top = max((c["confirmed_per_sec"] for c in ceiling), default=0.0)
-per_job = 2 * 3 + 3  # the minimum transactions of a 3-replica job's life
+per_job = min_txs(3)
 if ceiling:
     w("The chain's own ceiling (`concord-agent-bench ceiling`: S senders, each with its own key, "
       "send transfers one after another and wait for `confirmed`, 20 s): the most any job load "

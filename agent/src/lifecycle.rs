@@ -163,16 +163,10 @@ async fn send_claim(
     job: &Job,
     then: &[Instruction],
 ) -> Option<Option<Signature>> {
+    // No wait for the job's creation slot to pass: being drawn means its seed slot, later
+    // still, is in SlotHashes.
     let mut ixs = vec![ix::claim_slot(&agent.me, address, &agent.draw_set)];
     ixs.extend_from_slice(then);
-    // A job seen at once (PubSub) may still be in its creation slot, where claims fail.
-    if let Err(e) = agent
-        .chain
-        .wait_past_slot(job.created_slot, Duration::from_secs(10))
-        .await
-    {
-        warn!(job = %address, error = %e, "the cluster does not move past the job's creation slot");
-    }
     match agent.sender.send(&ixs, &[]).await {
         Ok(sig) => {
             info!(job = %address, signature = %sig, price = %agent.mint.format(job.price_per_replica), committed = !then.is_empty(), "claimed a slot");

@@ -214,8 +214,7 @@ pub struct GpuDevice {
 struct PipelineKey {
     source: Hash32,
     entry_point: String,
-    /// (binding, 0 read-only storage, 1 read-write storage, 2 uniform).
-    bindings: Vec<(u32, u8)>,
+    bindings: Vec<(u32, wgpu::BufferBindingType)>,
     metered: bool,
     gas_per_invocation: u32,
 }
@@ -514,16 +513,18 @@ impl GpuDevice {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         for (p, pass) in m.passes.iter().enumerate() {
-            let kinds: Vec<(u32, u8)> = pass
+            let kinds = pass
                 .bindings
                 .iter()
                 .map(|b| {
                     let kind = match &m.buffers[b.buffer as usize] {
-                        Buffer::Input(_) => 0,
+                        Buffer::Input(_) => wgpu::BufferBindingType::Storage { read_only: true },
                         Buffer::Output { .. } | Buffer::Scratch { .. } => {
-                            u8::from(!checked[p].read_only_bindings.contains(&b.binding))
+                            wgpu::BufferBindingType::Storage {
+                                read_only: checked[p].read_only_bindings.contains(&b.binding),
+                            }
                         }
-                        Buffer::Uniform { .. } => 2,
+                        Buffer::Uniform { .. } => wgpu::BufferBindingType::Uniform,
                     };
                     (b.binding, kind)
                 })
@@ -667,15 +668,11 @@ impl GpuDevice {
         let entries: Vec<wgpu::BindGroupLayoutEntry> = key
             .bindings
             .iter()
-            .map(|&(binding, kind)| wgpu::BindGroupLayoutEntry {
+            .map(|&(binding, ty)| wgpu::BindGroupLayoutEntry {
                 binding,
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
-                    ty: match kind {
-                        0 => wgpu::BufferBindingType::Storage { read_only: true },
-                        1 => wgpu::BufferBindingType::Storage { read_only: false },
-                        _ => wgpu::BufferBindingType::Uniform,
-                    },
+                    ty,
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },

@@ -124,30 +124,6 @@ impl Chain {
         self.rpc.get_slot().await.map_err(self.rpc_err())
     }
 
-    /// Waits (polling every 100 ms, at most `limit`) until the cluster, at this client's
-    /// commitment, is past `slot`: claims must land after a job's creation slot
-    /// (`Job::created_slot`), and a provider that sees a job at once would otherwise send its
-    /// claim into that slot, or have its preflight simulated on a bank still at it.
-    pub async fn wait_past_slot(
-        &self,
-        slot: u64,
-        limit: std::time::Duration,
-    ) -> Result<(), ChainError> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let now = self.slot().await?;
-            if now > slot {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ChainError::Timeout(format!(
-                    "the cluster is still at slot {now}, not past {slot}"
-                )));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-
     pub async fn exists(&self, address: &Pubkey) -> Result<bool, ChainError> {
         let r = self
             .rpc
