@@ -182,6 +182,12 @@ impl Localnet {
             genesis.gossip_port(port);
         }
         let (validator, admin) = genesis.start_async().await;
+        if crate::scheduler::yield_scheduler().is_empty() {
+            eprintln!(
+                "concord-localnet: no `{}` thread found to lower; an idle chain keeps a core busy",
+                crate::scheduler::SCHEDULER_THREAD
+            );
+        }
         add_programs(&validator);
         let rpc = Arc::new(RpcClient::new_with_commitment(
             validator.rpc_url(),

@@ -5,10 +5,11 @@
 //! a faucet that also hands out the payment token and a content store a browser can write to.
 //! The same setup is a library tests start in-process.
 //! Modules: `funder` (SOL and tokens) and `store` (blobs) ← `faucet` (HTTP) and `chain` (the
-//! validator).
+//! validator, with `scheduler` lowering its busy-polling thread).
 pub mod chain;
 pub mod faucet;
 pub mod funder;
+pub mod scheduler;
 pub mod store;
 
 pub use chain::{free_port, Localnet, LocalnetConfig, LocalnetInfo};

@@ -12,8 +12,11 @@
 //!   their logs, and transactions and signatures per job life (closing a sample of jobs and
 //!   counting every transaction that touched each). Appends one JSON line to `--out`.
 //! - `ceiling`: what the chain itself confirms per second: S senders, each with a key of its
-//!   own, send transfers (0.001 SOL to a fresh address, above its rent minimum) one after another through the SDK's `Sender` (send, then
-//!   poll until confirmed, as agents and buyers do) for T seconds; one JSON line per S.
+//!   own, send transfers (0.001 SOL to a fresh address, above its rent minimum) through the
+//!   SDK's `Sender` (send, then wait until confirmed, as agents and buyers do), each keeping D
+//!   of them in flight, for T seconds; one JSON line per S. A confirmation takes about a slot,
+//!   so S x D bounds what one row can see (about 2.5 S x D a second): the rows grow until the
+//!   chain, not the senders, is the limit.
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -71,6 +74,9 @@ struct CeilingArgs {
     senders: Vec<usize>,
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Transfers each sender keeps in flight.
+    #[arg(long, default_value_t = 1)]
+    depth: usize,
 }
 
 #[derive(clap::Args)]
@@ -553,9 +559,11 @@ async fn scale(args: ScaleArgs) -> i32 {
             state: Some(JobState::Settled),
             buyer: Some(me),
         };
-        if let Ok(jobs) = chain.jobs(filter).await {
+        // Addresses only: the settled jobs' data, read four times a second, would be load on
+        // the node the agents share (2 KB a job, 1000 jobs).
+        if let Ok(jobs) = chain.job_addresses(filter).await {
             let now = Instant::now();
-            for (a, _) in jobs {
+            for a in jobs {
                 settled.entry(a).or_insert(now);
             }
         }
@@ -727,7 +735,11 @@ async fn ceiling(args: CeilingArgs) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let start = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
-        for key in keys.iter().take(n) {
+        for key in keys
+            .iter()
+            .take(n)
+            .flat_map(|k| std::iter::repeat_n(k, args.depth))
+        {
             let sender = Sender::new(rpc.clone(), key.clone());
             let from = key.pubkey();
             tasks.spawn(async move {
@@ -754,6 +766,7 @@ async fn ceiling(args: CeilingArgs) -> i32 {
             "{}",
             serde_json::json!({
                 "senders": n,
+                "depth": args.depth,
                 "seconds": elapsed,
                 "confirmed": confirmed,
                 "failed": failed,

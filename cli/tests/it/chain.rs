@@ -676,3 +676,27 @@ async fn a_chain_on_a_taken_port_is_refused_in_one_sentence() {
         "{err:#}"
     );
 }
+
+/// The validator's banking scheduler polls without blocking while its one node leads (always,
+/// here): the local chain runs it at the least priority, so an idle chain does not hold a core
+/// the RPC node, agents and tests need. Only that thread: the RPC threads keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_runs_its_busy_polling_scheduler_at_the_least_priority() {
+    use concord_localnet::scheduler::{nice_of, threads_named, SCHEDULER_NICE, SCHEDULER_THREAD};
+    let env = Env::start(false).await;
+    let scheduler = threads_named(SCHEDULER_THREAD);
+    assert!(!scheduler.is_empty(), "no {SCHEDULER_THREAD} thread");
+    for tid in scheduler {
+        assert_eq!(
+            nice_of(tid),
+            Some(SCHEDULER_NICE),
+            "{SCHEDULER_THREAD} {tid}"
+        );
+    }
+    let rpc = threads_named("solRpcEl");
+    assert!(!rpc.is_empty(), "no RPC thread");
+    for tid in rpc {
+        assert_eq!(nice_of(tid), Some(0), "solRpcEl {tid}");
+    }
+    drop(env);
+}

@@ -138,10 +138,7 @@ impl Chain {
         program: &Pubkey,
         mut filters: Vec<RpcFilterType>,
     ) -> Result<Vec<(Pubkey, T)>, ChainError> {
-        filters.insert(
-            0,
-            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, T::DISCRIMINATOR.to_vec())),
-        );
+        filters.insert(0, discriminator::<T>());
         let config = RpcProgramAccountsConfig {
             filters: Some(filters),
             account_config: RpcAccountInfoConfig {
@@ -169,25 +166,38 @@ impl Chain {
 
     /// Jobs matching `filter`, found with memcmp filters on the state and buyer fields.
     pub async fn jobs(&self, filter: JobFilter) -> Result<Vec<(Pubkey, Job)>, ChainError> {
-        let mut filters = Vec::new();
-        if let Some(state) = filter.state {
-            let byte = borsh_byte(&state);
-            filters.push(RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
-                JOB_STATE_OFFSET,
-                vec![byte],
-            )));
-        }
-        if let Some(buyer) = filter.buyer {
-            filters.push(RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
-                JOB_BUYER_OFFSET,
-                buyer.to_bytes().to_vec(),
-            )));
-        }
         let mut jobs = self
-            .program_accounts::<Job>(&concord_market::ID, filters)
+            .program_accounts::<Job>(&concord_market::ID, filter.memcmps())
             .await?;
         jobs.sort_by_key(|(_, j)| (j.created_at, j.job_id));
         Ok(jobs)
+    }
+
+    /// The addresses of the jobs matching `filter`, without their data (a zero-length data
+    /// slice): what a watcher polling for many jobs reads, at a few bytes a job instead of
+    /// the account.
+    pub async fn job_addresses(&self, filter: JobFilter) -> Result<Vec<Pubkey>, ChainError> {
+        let mut filters = filter.memcmps();
+        filters.insert(0, discriminator::<Job>());
+        let config = RpcProgramAccountsConfig {
+            filters: Some(filters),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
+                data_slice: Some(solana_account_decoder_client_types::UiDataSliceConfig {
+                    offset: 0,
+                    length: 0,
+                }),
+                commitment: Some(self.rpc.commitment()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let accounts = self
+            .rpc
+            .get_program_ui_accounts_with_config(&concord_market::ID, config)
+            .await
+            .map_err(self.rpc_err())?;
+        Ok(accounts.into_iter().map(|(k, _)| k).collect())
     }
 
     /// Registered providers; with `accepting_only`, those accepting new jobs.
@@ -206,6 +216,32 @@ impl Chain {
         self.program_accounts::<Provider>(&concord_staking::ID, filters)
             .await
     }
+}
+
+impl JobFilter {
+    /// The memcmp filters on the job's state and buyer fields (the discriminator apart).
+    fn memcmps(&self) -> Vec<RpcFilterType> {
+        let mut filters = Vec::new();
+        if let Some(state) = self.state {
+            let byte = borsh_byte(&state);
+            filters.push(RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                JOB_STATE_OFFSET,
+                vec![byte],
+            )));
+        }
+        if let Some(buyer) = self.buyer {
+            filters.push(RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                JOB_BUYER_OFFSET,
+                buyer.to_bytes().to_vec(),
+            )));
+        }
+        filters
+    }
+}
+
+/// The memcmp filter on an Anchor account's discriminator.
+fn discriminator<T: Discriminator>() -> RpcFilterType {
+    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, T::DISCRIMINATOR.to_vec()))
 }
 
 /// The one-byte borsh encoding of a unit enum.
