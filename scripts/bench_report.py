@@ -127,13 +127,14 @@ ceiling = [json.loads(l) for l in read("ceiling.jsonl").splitlines() if l.strip(
 top = max((c["confirmed_per_sec"] for c in ceiling), default=0.0)
 per_job = min_txs(3)
 if ceiling:
-    w("The chain's own ceiling (`concord-agent-bench ceiling`: S senders, each with its own key, "
-      "send transfers one after another and wait for `confirmed`, 20 s): the most any job load "
-      "could get from this validator on this machine.\n")
-    w("| senders | confirmed | per second |")
+    w("The chain's own ceiling (`concord-agent-bench ceiling`: S senders, each with its own key "
+      "and D transfers in flight, send transfers and wait for `confirmed`, 20 s): the most any job "
+      "load could get from this validator on this machine, as long as the largest row is not "
+      "bounded by its senders (about 2.5 S x D a second at a slot a confirmation).\n")
+    w("| senders × in flight | confirmed | per second |")
     w("|---|---|---|")
     for c in ceiling:
-        w(f"| {c['senders']} | {c['confirmed']} | {c['confirmed_per_sec']:.1f} |")
+        w(f"| {c['senders']} × {c.get('depth', 1)} | {c['confirmed']} | {c['confirmed_per_sec']:.1f} |")
     w(f"\nAt {per_job} transactions per job life that is {top / per_job:.1f} jobs a second.\n")
 w("| agents | jobs | settled | escrow all (s) | elapsed (s) | jobs settled / s | of the ceiling | latency s (min / median / max) | latency p90 (s) |")
 w("|---|---|---|---|---|---|---|---|---|")

@@ -110,6 +110,12 @@ struct ScaleArgs {
     /// The agents' `pubsub_url` (`off`: they poll only); derived from `--rpc` when absent.
     #[arg(long)]
     pubsub_url: Option<String>,
+    /// Each agent's `jobs.max_concurrent`: the jobs it holds at once, from drawn to settled.
+    /// By Little's law it bounds the market at agents x this / replicas / a job's life (about
+    /// 2 s here): 64 caps 3 agents near 31 jobs/s, and an agent at its cap lets the rounds that
+    /// draw it lapse (each a take window and a redraw).
+    #[arg(long, default_value_t = 64)]
+    max_concurrent: usize,
     #[arg(long)]
     out: PathBuf,
 }
@@ -443,9 +449,10 @@ async fn scale(args: ScaleArgs) -> i32 {
             format!(
                 "rpc_url = \"{}\"\n{pubsub}keypair = \"id.json\"\njournal = \"journal.redb\"\nmetrics_addr = \"{addr}\"\npoll_interval_ms = 250\n\
                  [provider]\nstake = \"50\"\n[gpu]\nallow_cpu_adapter = true\n\
-                 [jobs]\nmax_concurrent = 64\nbuyers = [\"{}\"]\n[store]\nallow_local_paths = true\n",
+                 [jobs]\nmax_concurrent = {max_concurrent}\nbuyers = [\"{}\"]\n[store]\nallow_local_paths = true\n",
                 args.chain.rpc,
                 buyer.pubkey(),
+                max_concurrent = args.max_concurrent,
                 pubsub = args
                     .pubsub_url
                     .as_ref()
@@ -686,6 +693,7 @@ async fn scale(args: ScaleArgs) -> i32 {
         "jobs": args.jobs,
         "replicas": args.replicas,
         "kernel": args.kernel,
+        "max_concurrent": args.max_concurrent,
         "settled": settled.len(),
         "escrow_secs": escrowed.as_secs_f64(),
         "escrow_transactions": transactions,
