@@ -685,6 +685,18 @@ async fn scale(args: ScaleArgs) -> i32 {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
+    // The settling rate in the middle of the run (from the quarter of the jobs settled to
+    // three quarters), apart from the first job's latency and the buyer's escrow pace.
+    let mut settle_times: Vec<f64> = settled
+        .values()
+        .map(|t| t.saturating_duration_since(started).as_secs_f64())
+        .collect();
+    settle_times.sort_by(f64::total_cmp);
+    let (q1, q3) = (
+        percentile(&settle_times, 0.25),
+        percentile(&settle_times, 0.75),
+    );
+    let mid_rate = (settle_times.len() / 2) as f64 / (q3 - q1);
     overhead.sort_by(f64::total_cmp);
     fetched_to_commit.sort_by(f64::total_cmp);
     let summary = |v: &[f64]| serde_json::json!({"min": percentile(v, 0.0), "median": percentile(v, 0.5), "p90": percentile(v, 0.9), "max": percentile(v, 1.0), "n": v.len()});
@@ -700,6 +712,8 @@ async fn scale(args: ScaleArgs) -> i32 {
         "jobs_escrowed_per_sec": args.jobs as f64 / escrowed.as_secs_f64(),
         "elapsed_secs": elapsed.as_secs_f64(),
         "jobs_per_sec": settled.len() as f64 / elapsed.as_secs_f64(),
+        "settled_secs_quartiles": [q1, q3],
+        "mid_jobs_per_sec": mid_rate,
         "latency_secs": summary(&latencies),
         "fetched_to_commit_ms": summary(&fetched_to_commit),
         "overhead_ms": summary(&overhead),
