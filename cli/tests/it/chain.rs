@@ -291,6 +291,24 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
         .unwrap()
         .iter()
         .all(|s| s["outcome"] == "paid"));
+    // Listed by address alone (a zero-length data slice, as the benchmark polls many jobs):
+    // among the buyer's settled jobs, no longer among its open ones.
+    let chain = concord_sdk::chain::Chain::new(env.net.rpc.clone());
+    let address: solana_sdk::pubkey::Pubkey = job.parse().unwrap();
+    let mine = |state| concord_sdk::chain::JobFilter {
+        state: Some(state),
+        buyer: Some(buyer.pubkey()),
+    };
+    let settled_jobs = chain
+        .job_addresses(mine(concord_sdk::chain::JobState::Settled))
+        .await
+        .unwrap();
+    assert!(settled_jobs.contains(&address), "{settled_jobs:?}");
+    let open_jobs = chain
+        .job_addresses(mine(concord_sdk::chain::JobState::Open))
+        .await
+        .unwrap();
+    assert!(!open_jobs.contains(&address), "{open_jobs:?}");
     for p in &ps {
         env.ok(p, &["job", "publish", &job]);
     }
