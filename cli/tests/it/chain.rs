@@ -297,7 +297,7 @@ async fn a_buyer_and_three_providers_do_a_whole_job_with_the_cli() {
     let address: solana_sdk::pubkey::Pubkey = job.parse().unwrap();
     let mine = |state| concord_sdk::chain::JobFilter {
         state: Some(state),
-        buyer: Some(buyer.pubkey()),
+        buyer: Some(buyer_key.pubkey()),
     };
     let settled_jobs = chain
         .job_addresses(mine(concord_sdk::chain::JobState::Settled))
