@@ -52,7 +52,8 @@ fresh_chain() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; sleep 2; fi
   chains=$((chains + 1))
   ledger="$work/ledger-$chains"
-  "$bin/concord-localnet" --quiet --ledger "$ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
+  # --yield-scheduler: Agave's banking scheduler polls a core away otherwise (docs/benchmarks.md).
+  "$bin/concord-localnet" --quiet --yield-scheduler --ledger "$ledger" --rpc-port $rpc_port --token-faucet-port $((rpc_port + 2)) \
     > /dev/null 2> "$work/localnet-$chains.log" &
   pid=$!
   for _ in $(seq 1 240); do [ -s "$ledger/localnet.json" ] && break; sleep 0.5; done

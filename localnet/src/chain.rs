@@ -43,6 +43,10 @@ pub struct LocalnetConfig {
     /// within seconds). The local take window is 8 s: time for an agent under load to fetch a
     /// job and land its claim.
     pub draw_epoch_slots: u64,
+    /// Run the validator's busy-polling banking scheduler thread at nice 19
+    /// (`crate::scheduler`). Off by default: with it on, the first full test run saw Agave's
+    /// broadcast stage panic twice on debug chains under a saturated CPU, halting them.
+    pub yield_scheduler: bool,
 }
 
 impl Default for LocalnetConfig {
@@ -66,6 +70,7 @@ impl Default for LocalnetConfig {
                 ..ConfigParams::DEFAULT
             },
             initialize: true,
+            yield_scheduler: false,
         }
     }
 }
@@ -182,7 +187,7 @@ impl Localnet {
             genesis.gossip_port(port);
         }
         let (validator, admin) = genesis.start_async().await;
-        if crate::scheduler::yield_scheduler().is_empty() {
+        if config.yield_scheduler && crate::scheduler::yield_scheduler().is_empty() {
             eprintln!(
                 "concord-localnet: no `{}` thread found to lower; an idle chain keeps a core busy",
                 crate::scheduler::SCHEDULER_THREAD

@@ -7,6 +7,10 @@
 //! gives way to every other thread that can run. Measured (docs/benchmarks.md, "The local
 //! chain's scheduler thread"): 512 senders saw 973 transfers a second confirmed before,
 //! 1,186–1,231 after; one 8-agent, 1000-job row went from 12.3 to 31.7 jobs a second.
+//! Opt-in (`LocalnetConfig::yield_scheduler`, `concord-localnet --yield-scheduler`): with it on
+//! for every chain, a full test run saw Agave's broadcast stage panic twice ("All banks frozen
+//! (including snapshot banks) must have a block id") on debug chains under a saturated CPU,
+//! halting them; none in the release benchmark runs.
 use std::path::Path;
 
 /// The thread name Agave gives its banking stage's transaction scheduler.

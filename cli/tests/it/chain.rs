@@ -696,25 +696,33 @@ async fn a_chain_on_a_taken_port_is_refused_in_one_sentence() {
 }
 
 /// The validator's banking scheduler polls without blocking while its one node leads (always,
-/// here): the local chain runs it at the least priority, so an idle chain does not hold a core
-/// the RPC node, agents and tests need. Only that thread: the RPC threads keep theirs.
+/// here). A chain started with `yield_scheduler` runs that thread at the least priority, so an
+/// idle chain does not hold a core the RPC node and agents need; only that thread (the RPC
+/// threads keep theirs), and only when asked (a default chain leaves it alone).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_chain_runs_its_busy_polling_scheduler_at_the_least_priority() {
+async fn a_chain_asked_to_yield_runs_its_busy_polling_scheduler_at_the_least_priority() {
     use concord_localnet::scheduler::{nice_of, threads_named, SCHEDULER_NICE, SCHEDULER_THREAD};
-    let env = Env::start(false).await;
-    let scheduler = threads_named(SCHEDULER_THREAD);
-    assert!(!scheduler.is_empty(), "no {SCHEDULER_THREAD} thread");
-    for tid in scheduler {
-        assert_eq!(
-            nice_of(tid),
-            Some(SCHEDULER_NICE),
-            "{SCHEDULER_THREAD} {tid}"
+    let _turn = ONE_CHAIN_AT_A_TIME.lock().await;
+    let nice_of_all = |name: &str| {
+        let tids = threads_named(name);
+        assert!(!tids.is_empty(), "no {name} thread");
+        tids.into_iter().map(nice_of).collect::<Vec<_>>()
+    };
+    for yielding in [false, true] {
+        let config = LocalnetConfig {
+            initialize: false,
+            yield_scheduler: yielding,
+            ..LocalnetConfig::on_free_ports()
+        };
+        let net = Localnet::start(config).await.expect("localnet");
+        let expected = if yielding { SCHEDULER_NICE } else { 0 };
+        let scheduler = nice_of_all(SCHEDULER_THREAD);
+        assert!(
+            scheduler.iter().all(|n| *n == Some(expected)),
+            "yield_scheduler {yielding}: {scheduler:?}"
         );
+        let rpc = nice_of_all("solRpcEl");
+        assert!(rpc.iter().all(|n| *n == Some(0)), "{rpc:?}");
+        drop(net);
     }
-    let rpc = threads_named("solRpcEl");
-    assert!(!rpc.is_empty(), "no RPC thread");
-    for tid in rpc {
-        assert_eq!(nice_of(tid), Some(0), "solRpcEl {tid}");
-    }
-    drop(env);
 }

@@ -26,6 +26,10 @@ struct Args {
     /// Print only the JSON summary, no validator logs.
     #[arg(long, short)]
     quiet: bool,
+    /// Run the validator's busy-polling banking scheduler thread at nice 19, so an idle chain
+    /// does not hold a core (benchmarks on few cores; see docs/benchmarks.md).
+    #[arg(long)]
+    yield_scheduler: bool,
 }
 
 #[tokio::main]
@@ -40,6 +44,7 @@ async fn main() {
         gossip_port: Some(args.gossip_port.unwrap_or_else(concord_localnet::free_port)),
         ledger: args.ledger,
         token_2022: args.token_2022,
+        yield_scheduler: args.yield_scheduler,
         ..LocalnetConfig::default()
     };
     let started = std::time::Instant::now();
