@@ -140,9 +140,13 @@ w("Mid-run: jobs settled per second between the quarter and three quarters of th
   "settled, apart from the first job's latency and the end of the buyer's escrow.\n")
 w("| agents | jobs | settled | escrow all (s) | elapsed (s) | jobs settled / s | of the ceiling | mid-run settled / s | of the ceiling | latency s (min / median / max) | latency p90 (s) |")
 w("|---|---|---|---|---|---|---|---|---|---|---|")
+def share(rate):
+    """A rate of jobs against the ceiling's jobs a second."""
+    return f"{100 * rate * per_job / top:.0f} %" if top and rate else "-"
+
+
 for r in scale_rows:
     lat = r["latency_secs"]
-    share = lambda rate: f"{100 * rate * per_job / top:.0f} %" if top and rate else "-"
     mid = r.get("mid_jobs_per_sec") or 0.0
     w(f"| {r['agents']} | {r['jobs']} | {r['settled']} | {r['escrow_secs']:.1f} | {r['elapsed_secs']:.1f} | "
       f"{r['jobs_per_sec']:.2f} | {share(r['jobs_per_sec'])} | {mid:.2f} | {share(mid)} | {mmm(lat)} | {one(lat, 'p90')} |")

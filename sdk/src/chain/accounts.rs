@@ -6,6 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use concord_market::{Job, JobState, MarketConfig, JOB_BUYER_OFFSET, JOB_STATE_OFFSET};
 use concord_staking::{Provider, StakingConfig, PROVIDER_ACCEPTING_OFFSET};
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
@@ -136,23 +137,9 @@ impl Chain {
     async fn program_accounts<T: AccountDeserialize + Discriminator>(
         &self,
         program: &Pubkey,
-        mut filters: Vec<RpcFilterType>,
+        filters: Vec<RpcFilterType>,
     ) -> Result<Vec<(Pubkey, T)>, ChainError> {
-        filters.insert(0, discriminator::<T>());
-        let config = RpcProgramAccountsConfig {
-            filters: Some(filters),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
-                commitment: Some(self.rpc.commitment()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let accounts = self
-            .rpc
-            .get_program_ui_accounts_with_config(program, config)
-            .await
-            .map_err(self.rpc_err())?;
+        let accounts = self.listed::<T>(program, filters, None).await?;
         Ok(accounts
             .into_iter()
             .filter_map(|(k, a)| {
@@ -162,6 +149,31 @@ impl Chain {
                     .map(|t| (k, t))
             })
             .collect())
+    }
+
+    /// `getProgramAccounts` for the `T` accounts of `program` matching `filters` (the
+    /// discriminator's filter added first), their data cut to `slice` when one is given.
+    async fn listed<T: Discriminator>(
+        &self,
+        program: &Pubkey,
+        mut filters: Vec<RpcFilterType>,
+        slice: Option<UiDataSliceConfig>,
+    ) -> Result<Vec<(Pubkey, UiAccount)>, ChainError> {
+        filters.insert(0, discriminator::<T>());
+        let config = RpcProgramAccountsConfig {
+            filters: Some(filters),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                data_slice: slice,
+                commitment: Some(self.rpc.commitment()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.rpc
+            .get_program_ui_accounts_with_config(program, config)
+            .await
+            .map_err(self.rpc_err())
     }
 
     /// Jobs matching `filter`, found with memcmp filters on the state and buyer fields.
@@ -177,26 +189,13 @@ impl Chain {
     /// slice): what a watcher polling for many jobs reads, at a few bytes a job instead of
     /// the account.
     pub async fn job_addresses(&self, filter: JobFilter) -> Result<Vec<Pubkey>, ChainError> {
-        let mut filters = filter.memcmps();
-        filters.insert(0, discriminator::<Job>());
-        let config = RpcProgramAccountsConfig {
-            filters: Some(filters),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
-                data_slice: Some(solana_account_decoder_client_types::UiDataSliceConfig {
-                    offset: 0,
-                    length: 0,
-                }),
-                commitment: Some(self.rpc.commitment()),
-                ..Default::default()
-            },
-            ..Default::default()
+        let none = UiDataSliceConfig {
+            offset: 0,
+            length: 0,
         };
         let accounts = self
-            .rpc
-            .get_program_ui_accounts_with_config(&concord_market::ID, config)
-            .await
-            .map_err(self.rpc_err())?;
+            .listed::<Job>(&concord_market::ID, filter.memcmps(), Some(none))
+            .await?;
         Ok(accounts.into_iter().map(|(k, _)| k).collect())
     }
 
