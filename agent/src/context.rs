@@ -4,7 +4,7 @@
 //! content fetch that all parts use.
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use concord_compute::executor::{AdapterSummary, Executor};
 use concord_sdk::blob_cache::BlobCache;
@@ -52,13 +52,21 @@ pub struct Agent {
     pub active: Mutex<HashSet<Pubkey>>,
     /// Open jobs decided against for good (refused, unfetchable, claim refused).
     pub passed_over: Mutex<HashSet<Pubkey>>,
+    /// Draw rounds this agent is sending `redraw` for (job, round), while the send lasts.
+    pub redrawing: Mutex<HashSet<(Pubkey, u16)>>,
     /// Job notifications: wake-ups and the open jobs they keep current.
     pub watch: Arc<Watch>,
     /// Blobs kept between jobs (none when `store.cache_max_bytes` is 0).
     pub blob_cache: Option<BlobCache>,
     /// The cache's hits and misses already counted in the metrics.
     pub cache_counted: Mutex<(u64, u64)>,
+    /// The chain's clock as last read, and when ([`Agent::clock`]).
+    pub clock_read: tokio::sync::Mutex<Option<(i64, Instant)>>,
 }
+
+/// How long one reading of the chain's clock serves every task: its seconds advance once a
+/// slot at most, and hundreds of held jobs each reading it would be load on the node.
+const CLOCK_FRESH: Duration = Duration::from_millis(400);
 
 impl Agent {
     pub fn shutting_down(&self) -> bool {
@@ -76,6 +84,36 @@ impl Agent {
         tokio::select! {
             _ = wake => {}
             _ = rx.wait_for(|s| *s) => {}
+        }
+    }
+
+    /// The chain's clock (unix seconds), read from the node at most once per [`CLOCK_FRESH`]
+    /// for all tasks (those that ask meanwhile wait for the one read).
+    pub async fn clock(&self) -> Result<i64, ChainError> {
+        let mut last = self.clock_read.lock().await;
+        if let Some((now, at)) = *last {
+            if at.elapsed() < CLOCK_FRESH {
+                return Ok(now);
+            }
+        }
+        let now = self.chain.unix_timestamp().await?;
+        *last = Some((now, Instant::now()));
+        Ok(now)
+    }
+
+    /// Begins `job`'s draw round after `round` (`redraw`), logging what came of it; whether it
+    /// landed (refused: someone else was first, or the round is not due).
+    pub async fn redraw(&self, job: &Pubkey, round: u16) -> bool {
+        let redraw = concord_sdk::chain::ix::redraw(job, &self.draw_set);
+        match self.sender.send(&[redraw], &[]).await {
+            Ok(sig) => {
+                tracing::info!(job = %job, round = round + 1, signature = %sig, "began a new draw round");
+                true
+            }
+            Err(e) => {
+                tracing::debug!(job = %job, error = %e, "redraw refused");
+                false
+            }
         }
     }
 

@@ -2,8 +2,9 @@
 //! that lists open jobs, applies the claim rules and the operator's, asks the draw whether
 //! this provider was drawn (`DrawView::turn`, the program's own rule), and starts a claim task
 //! for each job it takes; a job whose draw round had its take window gets a new round
-//! (`redraw`), so offline providers never stall it. Tasks are spawned through [`Tasks`], one
-//! per job.
+//! (`redraw`, sent in a task of its own, half a take window after the first slot's holder
+//! would have sent it from its job task), so offline providers never stall it. Tasks are
+//! spawned through [`Tasks`], one per job.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -115,7 +116,7 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
         return Ok(());
     }
     let provider = agent.chain.provider(&agent.me).await?;
-    let now = agent.chain.unix_timestamp().await?;
+    let now = agent.clock().await?;
     // The draw set and SlotHashes; this provider's place (fixed since it joined) and weight
     // (from the provider account just read) complete its view.
     let view = DrawView {
@@ -149,7 +150,7 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
             }
             continue;
         }
-        if !drawn(agent, &view, &address, &job, now).await {
+        if !drawn(agent, &view, &address, &job, now) {
             continue;
         }
         free_stake = free_stake.saturating_sub(job.collateral_per_replica);
@@ -169,26 +170,45 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
 }
 
 /// Whether the current draw round of `job` drew this provider; when the round has had its take
-/// window without filling the job (or can no longer be read), begins a new one.
-async fn drawn(agent: &Agent, view: &DrawView, address: &Pubkey, job: &Job, now: i64) -> bool {
+/// window without filling the job (or can no longer be read), begins a new one
+/// ([`redraw_due`]), in a task of its own: a pass never waits for a confirmation, so that a
+/// busy market's lapsed rounds do not hold back the draws this provider must answer in time.
+fn drawn(agent: &Arc<Agent>, view: &DrawView, address: &Pubkey, job: &Job, now: i64) -> bool {
     let turn = view.turn(address, job);
     if let Turn::Drawn(c) = turn {
         tracing::debug!(job = %address, round = job.draw_round, step = c.step, "drawn");
         return true;
     }
-    if turn != Turn::Wait && job.check_redraw(now, agent.take_window).is_ok() {
-        match agent
-            .sender
-            .send(&[ix::redraw(address, &agent.draw_set)], &[])
-            .await
-        {
-            Ok(sig) => {
-                tracing::info!(job = %address, round = job.draw_round + 1, signature = %sig, "began a new draw round")
-            }
-            Err(e) => tracing::debug!(job = %address, error = %e, "redraw refused"),
+    if turn != Turn::Wait && redraw_due(job, now, agent.take_window) {
+        let key = (*address, job.draw_round);
+        if !agent.redrawing.lock().expect("lock").insert(key) {
+            return false; // Sent already; its task is waiting for it.
         }
+        let (agent, address) = (agent.clone(), *address);
+        tokio::spawn(async move {
+            agent.redraw(&address, key.1).await;
+            agent.redrawing.lock().expect("lock").remove(&key);
+        });
     }
     false
+}
+
+/// Whether a provider that holds no slot in `job` should begin its next draw round at `now`:
+/// once the round has had its take window when nobody holds a slot, and half a take window
+/// later when someone does (the first slot's holder does it at once, from its job task; this
+/// is the fallback should it not).
+fn redraw_due(job: &Job, now: i64, take_window: i64) -> bool {
+    let grace = if job.filled_slots().is_empty() {
+        0
+    } else {
+        take_window / 2
+    };
+    job.check_redraw(now, take_window).is_ok()
+        && now
+            >= job
+                .round_started_at
+                .saturating_add(take_window)
+                .saturating_add(grace)
 }
 
 /// Brings this provider's draw weight up to its stake when they differ (after a slash, an
@@ -207,5 +227,33 @@ async fn sync_own_weight(agent: &Agent, view: &DrawView) {
             tracing::info!(to = view.weight, signature = %sig, "synced the draw weight")
         }
         Err(e) => tracing::warn!(error = %e, "could not sync the draw weight"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_sdk::chain::JobState;
+
+    /// A lapsed round with nobody holding a slot is redrawn by anyone once its take window
+    /// passed; with a holder (who redraws at once from its job task), others wait half a
+    /// window more; and never before the window, or once the job is not open.
+    #[test]
+    fn others_redraw_at_once_only_when_nobody_holds_a_slot() {
+        let take = 8;
+        let mut job = Job {
+            state: JobState::Open,
+            round_started_at: 1_000,
+            claim_deadline: 10_000,
+            ..Job::default()
+        };
+        assert!(!redraw_due(&job, 1_007, take), "before the take window");
+        assert!(redraw_due(&job, 1_008, take), "nobody holds a slot");
+        job.filled = 1;
+        assert!(!redraw_due(&job, 1_008, take), "the holder's turn first");
+        assert!(!redraw_due(&job, 1_011, take));
+        assert!(redraw_due(&job, 1_012, take), "half a window later");
+        job.state = JobState::Running;
+        assert!(!redraw_due(&job, 1_012, take), "not open");
     }
 }

@@ -275,6 +275,12 @@ impl<'a> Task<'a> {
 
 impl Task<'_> {
     async fn run(&mut self) -> Result<(), Stop> {
+        self.agent.watch.track(&self.address);
+        // The slot of the newest job state acted on, and whether the next pass must read the
+        // job from the node: after a step that sent something, whose effect the kept state
+        // may not show yet. A wait's pass reads the state the subscription keeps.
+        let mut seen = 0;
+        let mut read = true;
         loop {
             let entry = self
                 .agent
@@ -284,13 +290,17 @@ impl Task<'_> {
             if entry.is_finished() {
                 return Ok(());
             }
-            let job = self
-                .agent
-                .retry("read job", || self.agent.chain.job(&self.address))
-                .await
-                .map_err(|e| self.stop_for(e))?;
+            let kept = (!read)
+                .then(|| self.agent.watch.current(&self.address, seen))
+                .flatten();
+            let (job, slot) = match kept {
+                Some(kept) => kept,
+                None => self.read_job().await?,
+            };
+            seen = seen.max(slot);
+            read = false;
             match self.step(entry, &job).await? {
-                Next::Continue => {}
+                Next::Continue => read = true,
                 Next::Done => return Ok(()),
                 Next::Wait => {
                     if self.agent.shutting_down() {
@@ -308,6 +318,19 @@ impl Task<'_> {
         }
     }
 
+    /// Reads the job from the node (with retries), and hands it to the watch to keep current.
+    async fn read_job(&self) -> Result<(Job, u64), Stop> {
+        let watch = &self.agent.watch;
+        let began_in = watch.subscription();
+        let (job, slot) = self
+            .agent
+            .retry("read job", || self.agent.chain.job_at(&self.address))
+            .await
+            .map_err(|e| self.stop_for(e))?;
+        watch.read(&self.address, began_in, slot, &job);
+        Ok((job, slot))
+    }
+
     /// Whether the cluster is past `slot` (a failed read counts as not yet).
     async fn past_slot(&self, slot: u64) -> bool {
         self.agent.chain.slot().await.is_ok_and(|now| now > slot)
@@ -316,7 +339,7 @@ impl Task<'_> {
     /// The chain clock (read only by the steps that compare with a deadline), with retries.
     async fn now(&self) -> Result<i64, Stop> {
         self.agent
-            .retry("read the clock", || self.agent.chain.unix_timestamp())
+            .retry("read the clock", || self.agent.clock())
             .await
             .map_err(|e| self.stop_for(e))
     }
@@ -365,7 +388,8 @@ impl Task<'_> {
                 }
                 if job.check_commit_open(self.now().await?).is_err() {
                     if job.state == JobState::Open {
-                        return Ok(Next::Wait); // A late slot's draw: commits once it fills.
+                        // A late slot's draw: commits once it fills.
+                        return self.keep_filling(job).await;
                     }
                     return self.give_up(entry, "the execution deadline passed before the commit");
                 }
@@ -378,7 +402,8 @@ impl Task<'_> {
                     return Ok(Next::Continue);
                 }
                 if job.filling() {
-                    return Ok(Next::Wait); // Committed with the claim: the others still claim.
+                    // Committed with the claim: the others still claim.
+                    return self.keep_filling(job).await;
                 }
                 let now = self.now().await?;
                 if now > job.reveal_deadline {
@@ -414,6 +439,29 @@ impl Task<'_> {
                 self.settle(job).await
             }
             Stage::Finished { .. } => Ok(Next::Done),
+        }
+    }
+
+    /// Waits for the job's other slots to fill; the first slot's holder begins a new draw
+    /// round as soon as the current one has had its take window (the providers it drew did
+    /// not come), so that one transaction, not one from every agent that sees it, moves the
+    /// job on. Other agents do it half a take window later (`discovery`), should this one
+    /// not.
+    async fn keep_filling(&self, job: &Job) -> Result<Next, Stop> {
+        let agent = self.agent;
+        if self.slot_index(job) != Some(0) || !job.filling() {
+            return Ok(Next::Wait);
+        }
+        if job
+            .check_redraw(self.now().await?, agent.take_window)
+            .is_err()
+        {
+            return Ok(Next::Wait);
+        }
+        if agent.redraw(&self.address, job.draw_round).await {
+            Ok(Next::Continue)
+        } else {
+            Ok(Next::Wait)
         }
     }
 

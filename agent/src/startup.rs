@@ -192,6 +192,8 @@ pub async fn start(
         watch: crate::watch::Watch::start(pubsub_url, commitment, metrics.clone()),
         blob_cache,
         cache_counted: Mutex::new((0, 0)),
+        clock_read: tokio::sync::Mutex::new(None),
+        redrawing: Mutex::new(HashSet::new()),
     };
     ensure_registered(&agent, &chain_err).await?;
     ensure_in_draws(&agent, &chain_err).await?;

@@ -1,11 +1,14 @@
 //! What the job subscription (`concord_sdk::chain::watch_jobs`) tells the agent: it wakes the
 //! discovery loop when a job opens or begins a new draw round (other providers' claims do not
-//! wake it: they cannot draw this one), and the task driving a job when that job changes, and it keeps the open jobs it has seen, so that while the subscription holds
-//! discovery reads them here instead of listing every open job each pass. Polling stays the
-//! fallback: while the subscription is down, once after every (re)subscription, and every
-//! [`RESCAN`] as a safety net, discovery lists the open jobs from the chain; job tasks still
-//! re-read their job at least once a second, since deadlines and turns pass without any
-//! account changing.
+//! wake it: they cannot draw this one), and the task driving a job when that job changes; it
+//! keeps the open jobs it has seen, so that while the subscription holds discovery reads them
+//! here instead of listing every open job each pass, and the newest state of each job a task
+//! drives ([`Watch::current`]), so that a task woken by a change, or by its timer, reads the
+//! job here instead of from the node. Polling stays the fallback: while the subscription is
+//! down, once after every (re)subscription, and every [`RESCAN`] as a safety net, discovery
+//! lists the open jobs from the chain, and job tasks read their job from the node on every
+//! pass (then at least once a second, since deadlines and turns pass without any account
+//! changing).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,11 +31,28 @@ struct OpenJobs {
     listed_at: Instant,
 }
 
-/// Wake-ups and the open-job view fed by the subscription (inert when there is none).
+/// A job a task drives: its wake-up, and its newest state known within the current
+/// subscription, with the slot it is as of (notified, or read while subscribed).
+#[derive(Default)]
+struct Held {
+    wake: Arc<Notify>,
+    newest: Option<(u64, Box<Job>)>,
+}
+
+impl Held {
+    /// Keeps `job` as of `slot` unless a state as new or newer is kept.
+    fn keep(&mut self, slot: u64, job: Box<Job>) {
+        if self.newest.as_ref().is_none_or(|(at, _)| slot >= *at) {
+            self.newest = Some((slot, job));
+        }
+    }
+}
+
+/// Wake-ups and the job views fed by the subscription (inert when there is none).
 #[derive(Default)]
 pub struct Watch {
     discovery: Notify,
-    jobs: Mutex<HashMap<Pubkey, Arc<Notify>>>,
+    jobs: Mutex<HashMap<Pubkey, Held>>,
     subscribed: AtomicBool,
     /// Subscriptions made so far (a listing is trusted only within the one it began in).
     generation: AtomicU64,
@@ -74,13 +94,15 @@ impl Watch {
                 } else {
                     info!(url, "subscribed to job notifications");
                 }
-                // Whatever changed while it was down: look now (and every job task too).
+                // Whatever changed while it was down: look now (and every job task too, which
+                // reads its job from the node: what was kept may have been overtaken).
                 self.discovery.notify_one();
-                for n in self.jobs.lock().expect("lock").values() {
-                    n.notify_one();
+                for held in self.jobs.lock().expect("lock").values_mut() {
+                    held.newest = None;
+                    held.wake.notify_one();
                 }
             }
-            JobEvent::Changed(address, job) => {
+            JobEvent::Changed { address, job, slot } => {
                 metrics.job_notifications.inc();
                 let open = job.state == JobState::Open;
                 let round = job.draw_round;
@@ -89,15 +111,16 @@ impl Watch {
                     None => open,
                     Some(view) if open => view
                         .jobs
-                        .insert(address, *job)
+                        .insert(address, (*job).clone())
                         .is_none_or(|before| before.draw_round != round),
                     Some(view) => {
                         view.jobs.remove(&address);
                         false
                     }
                 };
-                if let Some(n) = self.jobs.lock().expect("lock").get(&address) {
-                    n.notify_one();
+                if let Some(held) = self.jobs.lock().expect("lock").get_mut(&address) {
+                    held.keep(slot, job);
+                    held.wake.notify_one();
                 }
                 if news {
                     self.discovery.notify_one();
@@ -107,6 +130,9 @@ impl Watch {
                 metrics.job_subscription_drops.inc();
                 self.subscribed.store(false, Ordering::SeqCst);
                 *self.open.lock().expect("lock") = None;
+                for held in self.jobs.lock().expect("lock").values_mut() {
+                    held.newest = None;
+                }
                 warn!(reason, "job notifications down; polling until resubscribed");
             }
         }
@@ -155,6 +181,36 @@ impl Watch {
         notified_or(&self.discovery, d).await
     }
 
+    /// Starts keeping `job`'s changes for its task (before its first read, so that no change
+    /// after that read goes unseen).
+    pub fn track(&self, job: &Pubkey) {
+        self.jobs.lock().expect("lock").entry(*job).or_default();
+    }
+
+    /// `job` as read from the node at `slot`, the read having begun within subscription
+    /// `began_in` ([`Watch::subscription`]): kept as its current state while that subscription
+    /// lasts, since every change after it is notified.
+    pub fn read(&self, job: &Pubkey, began_in: Option<u64>, slot: u64, state: &Job) {
+        if began_in.is_none() || began_in != self.subscription() {
+            return;
+        }
+        if let Some(held) = self.jobs.lock().expect("lock").get_mut(job) {
+            held.keep(slot, Box::new(state.clone()));
+        }
+    }
+
+    /// `job`'s newest state and its slot, when the subscription vouches for it and it is as of
+    /// `not_before` or later (a task passes the slot of the newest state it acted on, so that
+    /// a notification older than a read never takes it back); `None`: read it from the node.
+    pub fn current(&self, job: &Pubkey, not_before: u64) -> Option<(Job, u64)> {
+        if !self.subscribed() {
+            return None;
+        }
+        let jobs = self.jobs.lock().expect("lock");
+        let (slot, state) = jobs.get(job)?.newest.as_ref()?;
+        (*slot >= not_before).then(|| ((**state).clone(), *slot))
+    }
+
     /// Waits until `job` changes, or `d` passes (a change seen while its task was busy wakes
     /// the next wait at once).
     pub async fn job_wakeup(&self, job: &Pubkey, d: Duration) {
@@ -164,6 +220,7 @@ impl Watch {
             .expect("lock")
             .entry(*job)
             .or_default()
+            .wake
             .clone();
         notified_or(&notify, d).await
     }
@@ -179,5 +236,91 @@ async fn notified_or(notify: &Notify, d: Duration) {
     tokio::select! {
         _ = notify.notified() => {}
         _ = tokio::time::sleep(d) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(round: u16) -> Box<Job> {
+        Box::new(Job {
+            draw_round: round,
+            ..Job::default()
+        })
+    }
+
+    fn changed(address: Pubkey, round: u16, slot: u64) -> JobEvent {
+        JobEvent::Changed {
+            address,
+            job: job(round),
+            slot,
+        }
+    }
+
+    fn round_of(watch: &Watch, address: &Pubkey, not_before: u64) -> Option<(u16, u64)> {
+        watch
+            .current(address, not_before)
+            .map(|(j, slot)| (j.draw_round, slot))
+    }
+
+    /// A held job's newest state comes from notifications and reads made while subscribed;
+    /// an older one never replaces a newer, and a drop or a resubscription forgets them all.
+    #[test]
+    fn a_held_job_is_kept_as_notified_only_while_the_subscription_vouches_for_it() {
+        let metrics = Metrics::new("test".into(), Duration::from_secs(1));
+        let watch = Watch::default();
+        let (held, other) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let on = |e| watch.on(e, "ws://test", &metrics);
+        watch.track(&held);
+
+        // Before any subscription nothing is vouched for.
+        on(changed(held, 1, 10));
+        assert_eq!(round_of(&watch, &held, 0), None);
+
+        on(JobEvent::Subscribed);
+        assert_eq!(
+            round_of(&watch, &held, 0),
+            None,
+            "kept from before the subscription"
+        );
+        on(changed(held, 2, 20));
+        on(changed(other, 9, 21));
+        assert_eq!(round_of(&watch, &held, 0), Some((2, 20)));
+        assert_eq!(round_of(&watch, &other, 0), None, "only held jobs are kept");
+        // A task that acted on a state as of slot 25 does not go back to slot 20's.
+        assert_eq!(round_of(&watch, &held, 25), None);
+
+        // A read within this subscription is kept; a late notification of an older slot is not.
+        let began_in = watch.subscription();
+        watch.read(&held, began_in, 30, &job(3));
+        on(changed(held, 2, 28));
+        assert_eq!(round_of(&watch, &held, 25), Some((3, 30)));
+        on(changed(held, 4, 31));
+        assert_eq!(round_of(&watch, &held, 30), Some((4, 31)));
+
+        // A drop forgets, and a read begun before it is not kept after it.
+        on(JobEvent::Dropped("closed".into()));
+        assert_eq!(round_of(&watch, &held, 0), None);
+        on(JobEvent::Subscribed);
+        watch.read(&held, began_in, 40, &job(5));
+        assert_eq!(
+            round_of(&watch, &held, 0),
+            None,
+            "a read from the last subscription"
+        );
+        watch.read(&held, watch.subscription(), 41, &job(6));
+        assert_eq!(round_of(&watch, &held, 0), Some((6, 41)));
+        // Resubscribing (a drop the listener never saw) forgets too.
+        on(JobEvent::Subscribed);
+        assert_eq!(round_of(&watch, &held, 0), None);
+
+        watch.forget(&held);
+        on(changed(held, 7, 50));
+        assert_eq!(
+            round_of(&watch, &held, 0),
+            None,
+            "a forgotten job is not kept"
+        );
     }
 }

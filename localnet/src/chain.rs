@@ -16,6 +16,9 @@ use concord_staking::ConfigParams;
 use serde::{Deserialize, Serialize};
 use solana_commitment_config::CommitmentConfig;
 use solana_program_runtime::program_cache_entry::ProgramCacheEntry;
+use solana_rpc::rpc_pubsub_service::{
+    PubSubConfig, DEFAULT_QUEUE_CAPACITY_BYTES, DEFAULT_QUEUE_CAPACITY_ITEMS,
+};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
@@ -182,6 +185,15 @@ impl Localnet {
             enable_rpc_transaction_history: true,
             enable_extended_tx_metadata_storage: true,
             ..solana_rpc::rpc::JsonRpcConfig::default_for_test()
+        });
+        // PubSub queues as a real node's: the test validator's (1,000 notifications for all
+        // subscribers together) overflow as soon as a few agents watch a busy market, and the
+        // node then disconnects every subscriber that fell behind (seen: eight agents at once,
+        // mid-run, each then re-listing every open job and re-reading every job it held).
+        genesis.pubsub_config(PubSubConfig {
+            queue_capacity_items: DEFAULT_QUEUE_CAPACITY_ITEMS,
+            queue_capacity_bytes: DEFAULT_QUEUE_CAPACITY_BYTES,
+            ..PubSubConfig::default_for_tests()
         });
         if let Some(port) = config.gossip_port {
             genesis.gossip_port(port);

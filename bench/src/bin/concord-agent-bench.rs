@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use concord_compute::kernels;
-use concord_sdk::chain::{ix, pda, Chain, JobFilter, JobState, Sender};
+use concord_sdk::chain::{
+    ix, pda, pubsub_url_for, Chain, JobFilter, JobState, Sender, SignatureWatch,
+};
 use concord_sdk::store::BlobStore;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -107,6 +109,9 @@ struct ScaleArgs {
     /// Escrow as many jobs per transaction as fit (`Sender::pack`), not one.
     #[arg(long)]
     pack_escrow: bool,
+    /// The buyer's escrow transactions in flight at once.
+    #[arg(long, default_value_t = 16)]
+    escrow_depth: usize,
     /// The agents' `pubsub_url` (`off`: they poll only); derived from `--rpc` when absent.
     #[arg(long)]
     pubsub_url: Option<String>,
@@ -502,7 +507,12 @@ async fn scale(args: ScaleArgs) -> i32 {
     let manifest = concord_sdk::results::publish_job(&store, &case.job, |_, _| {})
         .await
         .unwrap();
-    let sender = Sender::new(rpc.clone(), buyer.clone());
+    // Confirmations by notification, as the agents have them (polling each of the escrow's
+    // transactions in flight every 200 ms would be load on the node they share).
+    let mut sender = Sender::new(rpc.clone(), buyer.clone());
+    sender.signatures = Some(SignatureWatch::new(
+        pubsub_url_for(&args.chain.rpc).expect("a PubSub URL for the RPC URL"),
+    ));
     let me = buyer.pubkey();
     let source = mint.account_of(&me);
     let started = Instant::now();
@@ -536,7 +546,7 @@ async fn scale(args: ScaleArgs) -> i32 {
     let mut pending = tokio::task::JoinSet::new();
     let mut next_id = 0u64;
     for batch in batches {
-        while pending.len() >= 16 {
+        while pending.len() >= args.escrow_depth.max(1) {
             for (address, at) in pending.join_next().await.unwrap().unwrap() {
                 created.insert(address, at);
             }
@@ -557,11 +567,11 @@ async fn scale(args: ScaleArgs) -> i32 {
     }
     let escrowed = started.elapsed();
 
-    // Until every job is settled.
+    // Until every job is settled (with no agents, only the escrow is timed).
     let mut settled: HashMap<Pubkey, Instant> = HashMap::new();
     // The timeout bounds the wait for settlement (escrowing is slow on a loaded machine).
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    while settled.len() < args.jobs {
+    while args.agents > 0 && settled.len() < args.jobs {
         let filter = JobFilter {
             state: Some(JobState::Settled),
             buyer: Some(me),
@@ -706,6 +716,7 @@ async fn scale(args: ScaleArgs) -> i32 {
         "replicas": args.replicas,
         "kernel": args.kernel,
         "max_concurrent": args.max_concurrent,
+        "escrow_depth": args.escrow_depth,
         "settled": settled.len(),
         "escrow_secs": escrowed.as_secs_f64(),
         "escrow_transactions": transactions,

@@ -43,20 +43,59 @@ impl Chain {
         &self,
         address: &Pubkey,
     ) -> Result<Option<T>, ChainError> {
+        Ok(self.fetch_at(address).await?.0)
+    }
+
+    /// Like [`Chain::fetch`], with the slot the node read it at (to order it against a
+    /// notification of the same account).
+    pub async fn fetch_at<T: AccountDeserialize>(
+        &self,
+        address: &Pubkey,
+    ) -> Result<(Option<T>, u64), ChainError> {
+        let (data, slot) = self.account_data(address).await?;
+        let Some(data) = data else {
+            return Ok((None, slot));
+        };
+        T::try_deserialize(&mut data.as_slice())
+            .map(|t| (Some(t), slot))
+            .map_err(|e| ChainError::WrongAccount {
+                address: *address,
+                reason: e.to_string(),
+            })
+    }
+
+    /// An account's data and the slot it was read at. Plain base64: the RPC client's default,
+    /// base64+zstd, costs a compression context on the node and a decompression context here
+    /// for every read, more than it saves on accounts of a few KB over a local link.
+    pub(crate) async fn account_data(
+        &self,
+        address: &Pubkey,
+    ) -> Result<(Option<Vec<u8>>, u64), ChainError> {
+        let config = RpcAccountInfoConfig {
+            encoding: Some(UiAccountEncoding::Base64),
+            commitment: Some(self.rpc.commitment()),
+            ..Default::default()
+        };
         let response = self
             .rpc
-            .get_account_with_commitment(address, self.rpc.commitment())
+            .get_ui_account_with_config(address, config)
             .await
             .map_err(self.rpc_err())?;
-        match response.value {
-            None => Ok(None),
-            Some(account) => T::try_deserialize(&mut account.data.as_slice())
-                .map(Some)
-                .map_err(|e| ChainError::WrongAccount {
-                    address: *address,
-                    reason: e.to_string(),
-                }),
-        }
+        let data = match response.value {
+            None => None,
+            Some(account) => {
+                Some(
+                    account
+                        .data
+                        .decode()
+                        .ok_or_else(|| ChainError::WrongAccount {
+                            address: *address,
+                            reason: "the node sent data that is not base64".into(),
+                        })?,
+                )
+            }
+        };
+        Ok((data, response.context.slot))
     }
 
     /// Like [`Chain::fetch`], but a missing account is an error naming `what`.
@@ -84,6 +123,14 @@ impl Chain {
         self.require(address, "job").await
     }
 
+    /// A job and the slot it was read at.
+    pub async fn job_at(&self, address: &Pubkey) -> Result<(Job, u64), ChainError> {
+        match self.fetch_at(address).await? {
+            (Some(job), slot) => Ok((job, slot)),
+            (None, _) => Err(ChainError::NotFound(format!("job {address}"))),
+        }
+    }
+
     pub async fn provider(&self, authority: &Pubkey) -> Result<Provider, ChainError> {
         self.require(&pda::provider(authority), "provider account")
             .await
@@ -103,17 +150,10 @@ impl Chain {
 
     /// The cluster clock's unix time, as the programs see it (deadlines are compared to it).
     pub async fn unix_timestamp(&self) -> Result<i64, ChainError> {
-        let clock = solana_sdk::sysvar::clock::ID;
-        let account = self
-            .rpc
-            .get_account_with_commitment(&clock, self.rpc.commitment())
-            .await
-            .map_err(self.rpc_err())?
-            .value
-            .ok_or_else(|| ChainError::NotFound("the clock sysvar".into()))?;
+        let (data, _) = self.account_data(&solana_sdk::sysvar::clock::ID).await?;
+        let data = data.ok_or_else(|| ChainError::NotFound("the clock sysvar".into()))?;
         // Clock: slot, epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp.
-        let bytes: [u8; 8] = account
-            .data
+        let bytes: [u8; 8] = data
             .get(32..40)
             .and_then(|b| b.try_into().ok())
             .ok_or(ChainError::MalformedClock)?;
@@ -126,12 +166,7 @@ impl Chain {
     }
 
     pub async fn exists(&self, address: &Pubkey) -> Result<bool, ChainError> {
-        let r = self
-            .rpc
-            .get_account_with_commitment(address, self.rpc.commitment())
-            .await
-            .map_err(self.rpc_err())?;
-        Ok(r.value.is_some())
+        Ok(self.account_data(address).await?.0.is_some())
     }
 
     async fn program_accounts<T: AccountDeserialize + Discriminator>(

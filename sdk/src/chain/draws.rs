@@ -93,26 +93,20 @@ fn is(e: &anchor_lang::error::Error, code: MarketError) -> bool {
 impl Chain {
     /// The market's draw set.
     pub async fn draw_set(&self, address: &Pubkey) -> Result<Box<DrawSet>, ChainError> {
-        let account = self
-            .rpc
-            .get_account_with_commitment(address, self.rpc.commitment())
-            .await
-            .map_err(self.rpc_err())?
-            .value
+        let data = self
+            .account_data(address)
+            .await?
+            .0
             .ok_or_else(|| ChainError::NotFound(format!("the draw set {address}")))?;
-        decode_draw_set(address, &account.data)
+        decode_draw_set(address, &data)
     }
 
     /// The SlotHashes sysvar's raw data.
     pub async fn slot_hashes(&self) -> Result<Vec<u8>, ChainError> {
-        Ok(self
-            .rpc
-            .get_account_with_commitment(&ix::SLOT_HASHES, self.rpc.commitment())
-            .await
-            .map_err(self.rpc_err())?
-            .value
-            .ok_or_else(|| ChainError::NotFound("the SlotHashes sysvar".into()))?
-            .data)
+        self.account_data(&ix::SLOT_HASHES)
+            .await?
+            .0
+            .ok_or_else(|| ChainError::NotFound("the SlotHashes sysvar".into()))
     }
 
     /// Waits (polling every 200 ms, at most `limit`) until a draw epoch has begun since the

@@ -2,8 +2,9 @@
 //! retry never executes twice), an optional priority fee, preflight errors decoded into named
 //! program errors (never retried), transport errors and expired blockhashes retried with
 //! backoff, and confirmation at the client's commitment: awaited as a signature notification
-//! when the sender has a [`SignatureWatch`], and polled either way (less often while
-//! subscribed).
+//! when the sender has a [`SignatureWatch`] (a notification of success ends the send with no
+//! status read), and polled either way (less often while subscribed, never before the first
+//! wait).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -178,15 +179,21 @@ impl Sender {
                 last_error = self.rpc_err()(e);
             }
             let resend_at = tokio::time::Instant::now() + RESEND_EVERY;
+            // With a notification on its way, no status is asked before the first wait: it
+            // could only say "not yet".
+            let mut ask = notice.is_none();
             loop {
-                match self.status(&signature).await {
-                    Ok(Some(true)) => return Ok(signature),
-                    Ok(_) => {}
-                    Err(failed @ (ChainError::Program { .. } | ChainError::Transaction(_))) => {
-                        return Err(failed)
+                if ask {
+                    match self.status(&signature).await {
+                        Ok(Some(true)) => return Ok(signature),
+                        Ok(_) => {}
+                        Err(failed @ (ChainError::Program { .. } | ChainError::Transaction(_))) => {
+                            return Err(failed)
+                        }
+                        Err(other) => last_error = other,
                     }
-                    Err(other) => last_error = other,
                 }
+                ask = true;
                 let now = tokio::time::Instant::now();
                 if now >= resend_at {
                     break;
@@ -200,7 +207,14 @@ impl Sender {
                 match notice.as_mut() {
                     // Notified (or the connection dropped: polling only from here).
                     Some(notified) => tokio::select! {
-                        _ = notified => notice = None,
+                        landed = notified => {
+                            notice = None;
+                            // Confirmed without error: done. A failure is read from its
+                            // status (the error, decoded from the logs).
+                            if landed == Ok(true) {
+                                return Ok(signature);
+                            }
+                        }
                         () = tokio::time::sleep_until(wake) => {}
                     },
                     None => tokio::time::sleep_until(wake).await,

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use solana_commitment_config::CommitmentConfig;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
 use solana_rpc_client_api::config::RpcSignatureSubscribeConfig;
+use solana_rpc_client_api::response::{ProcessedSignatureResult, RpcSignatureResult};
 use solana_sdk::signature::Signature;
 use tokio::sync::{oneshot, Mutex};
 
@@ -120,14 +121,15 @@ impl SignatureWatch {
     }
 
     /// Subscribes to `signature` reaching `commitment`. Returns once the subscription holds,
-    /// with a receiver that completes when the notification arrives (and fails if the
-    /// connection drops first); `None` when no connection can be had. A connection found dead
-    /// is reopened once, at once. Dropping the receiver unsubscribes.
+    /// with a receiver that completes when the notification arrives, with whether the
+    /// transaction succeeded (and fails if the connection drops first); `None` when no
+    /// connection can be had. A connection found dead is reopened once, at once. Dropping the
+    /// receiver unsubscribes.
     pub async fn subscribe(
         &self,
         signature: Signature,
         commitment: CommitmentConfig,
-    ) -> Option<oneshot::Receiver<()>> {
+    ) -> Option<oneshot::Receiver<bool>> {
         for _ in 0..2 {
             let client = self.client().await?;
             match self.subscribe_on(client, signature, commitment).await {
@@ -146,7 +148,7 @@ impl SignatureWatch {
         client: Arc<PubsubClient>,
         signature: Signature,
         commitment: CommitmentConfig,
-    ) -> Option<Result<oneshot::Receiver<()>, ()>> {
+    ) -> Option<Result<oneshot::Receiver<bool>, ()>> {
         let (subscribed_tx, subscribed) = oneshot::channel();
         let (mut notified_tx, notified) = oneshot::channel();
         let watch = self.clone();
@@ -167,9 +169,13 @@ impl SignatureWatch {
             let _ = subscribed_tx.send(true);
             tokio::select! {
                 next = stream.next() => match next {
-                    Some(_) => {
+                    Some(update) => {
                         watch.report(SignatureEvent::Notified);
-                        let _ = notified_tx.send(());
+                        let succeeded = matches!(
+                            update.value,
+                            RpcSignatureResult::ProcessedSignature(ProcessedSignatureResult { err: None })
+                        );
+                        let _ = notified_tx.send(succeeded);
                     }
                     None => watch.failed(&client).await,
                 },

@@ -22,8 +22,13 @@ pub enum JobEvent {
     /// Subscribed (first, or again after a drop): changes from now on arrive as
     /// [`JobEvent::Changed`]; any before it may have been missed.
     Subscribed,
-    /// A job account changed (created, claimed, committed, revealed, settled, ...).
-    Changed(Pubkey, Box<Job>),
+    /// A job account changed (created, claimed, committed, revealed, settled, ...), as of
+    /// `slot`.
+    Changed {
+        address: Pubkey,
+        job: Box<Job>,
+        slot: u64,
+    },
     /// The connection failed or dropped (the reason); it is being reopened.
     Dropped(String),
 }
@@ -109,6 +114,7 @@ async fn subscribe_once(
         return Ok(String::new());
     }
     while let Some(update) = stream.next().await {
+        let slot = update.context.slot;
         let keyed = update.value;
         let (Ok(address), Some(data)) =
             (keyed.pubkey.parse::<Pubkey>(), keyed.account.data.decode())
@@ -119,7 +125,11 @@ async fn subscribe_once(
             continue;
         };
         if tx
-            .send(JobEvent::Changed(address, Box::new(job)))
+            .send(JobEvent::Changed {
+                address,
+                job: Box::new(job),
+                slot,
+            })
             .await
             .is_err()
         {
