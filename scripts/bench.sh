@@ -70,11 +70,13 @@ fresh_chain
 # Agents hold up to 1024 jobs each: a mix_u32 run takes milliseconds, and at the default cap
 # (4) or 64 the cap, not the chain, sets the rate (docs/benchmarks.md, "The local chain's
 # scheduler thread, the ceiling's senders, and the agents' cap").
+# The buyer keeps 64 escrow transactions in flight (3 jobs each): at 16 the buyer, not the agents,
+# set the rate (docs/benchmarks.md, "Held jobs from their notifications").
 scale() { # agents jobs replicas
   fresh_chain
   "$bin/concord-agent-bench" scale --rpc "$rpc" --faucet "$faucet" --concord "$bin/concord" \
     --agent "$bin/concord-agent" --work "$work" --agents "$1" --jobs "$2" --replicas "$3" \
-    --timeout "$timeout" --pack-escrow --max-concurrent 1024 --out "$work/scale.jsonl" | tail -n 1 || true
+    --timeout "$timeout" --pack-escrow --escrow-depth 64 --max-concurrent 1024 --out "$work/scale.jsonl" | tail -n 1 || true
 }
 echo "== transactions per job life against replicas"
 for r in 3 5; do scale "$r" 3 "$r"; done

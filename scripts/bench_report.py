@@ -118,9 +118,11 @@ w("Transactions above the minimum are settle calls sent by more than one agent (
   "settled job is a no-op that still costs its fee) or claims retried after a lost answer.\n")
 
 w("## Scale on the local chain\n")
+depth = "/".join(sorted({str(r.get("escrow_depth", 16)) for r in scale_rows})) or "16"
+cap = "/".join(sorted({str(r.get("max_concurrent", 64)) for r in scale_rows})) or "64"
 w("Three replicas per job (quorum 2, the market's minimum), `mix_u32` at test size, K agents on this machine (each runs "
   "every job in a worker process on lavapipe), N jobs escrowed as fast as the chain takes them "
-  "(packed several to a transaction, 16 transactions in flight), release builds. Throughput is jobs settled per second from the first escrow to the last "
+  f"(packed several to a transaction, {depth} transactions in flight), agents holding up to {cap} jobs each, release builds. Throughput is jobs settled per second from the first escrow to the last "
   "settlement; latency is per job, from its escrow confirmed to its settlement seen (polled "
   "every 250 ms).\n")
 ceiling = [json.loads(l) for l in read("ceiling.jsonl").splitlines() if l.strip().startswith("{")]
@@ -155,7 +157,7 @@ w("")
 w("## Agent overhead and memory\n")
 w("From the agents' own JSON logs (`committed` events). *fetched → commit*: from a job's content "
   "fetched to its commitment confirmed; it includes waiting behind the other jobs queued for the "
-  "GPU (an agent runs one job at a time and claims up to 64), so it grows with the queue. "
+  f"GPU (an agent runs one job at a time and holds up to {cap}), so it grows with the queue. "
   "*Overhead*: that minus the GPU time and minus the wait for the GPU, i.e. the run outside "
   "the GPU (the kept worker's IPC, a pipeline compiled on its first use), the journal's fsynced "
   "writes and the one transaction that claims and commits, confirmed (rows measured with the "
@@ -186,11 +188,12 @@ w("- Rows for the same configuration measured again later (after a fix) replace 
 w("- Transactions above 2r + 3 per job life come from duplicate settles (the scale runs set "
   "`settle_delay_secs = 0`, so every slot holder settles at once; the default staggers them by "
   "slot) and from claims lost to another agent (a failed claim still lands and touches the job).")
-w("- Under load the overhead grows past one confirmation: an agent holds up to 64 jobs, and "
+w(f"- Under load the overhead grows past one confirmation: an agent holds up to {cap} jobs, and "
   "their transactions, fsynced journal writes (redb has one writer) and the validator share two "
   "cores; with few jobs in flight it is one confirmation (about a slot) and a few milliseconds.")
-w("- The escrow rate is bounded by the buyer: every `create_job` of one buyer write-locks the "
-  "buyer's token account, so one buyer's jobs are created one per slot at best.\n")
+w("- The escrow rate is bounded by the buyer's transactions in flight over their confirmation "
+  "time: every `create_job` of one buyer write-locks the buyer's token account, which orders "
+  "them within a block but does not limit them to one per slot.\n")
 w("## Notes\n")
 w("- Both cores are shared by the chain, the agents, their workers and the buyer in the scale "
   "runs; with 4 and 8 agents the figures measure contention on 2 cores more than the protocol.")

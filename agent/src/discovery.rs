@@ -90,8 +90,28 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
     if held >= agent.config.jobs.max_concurrent {
         return Ok(());
     }
-    let open = match agent.watch.open_jobs() {
-        Some(open) => open,
+    let now = agent.clock().await?;
+    // Jobs whose current round did not draw us are not drawn again on every pass; those of them
+    // whose round lapsed are redrawn.
+    let mut lapsed = Vec::new();
+    let viewed = {
+        let passed_over = agent.passed_over.lock().expect("lock");
+        let active = agent.active.lock().expect("lock");
+        agent.watch.open_jobs(|address, job, judged| {
+            if passed_over.contains(address) || active.contains(address) {
+                return false;
+            }
+            if judged && redraw_due(job, now, agent.take_window) {
+                lapsed.push((*address, job.draw_round));
+            }
+            !judged
+        })
+    };
+    for (address, round) in lapsed {
+        spawn_redraw(agent, address, round);
+    }
+    let mut candidates: Vec<_> = match viewed {
+        Some(candidates) => candidates,
         None => {
             let subscription = agent.watch.subscription();
             let open = agent
@@ -102,21 +122,17 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
                 })
                 .await?;
             agent.watch.listed(subscription, &open);
-            open
+            let passed_over = agent.passed_over.lock().expect("lock");
+            let active = agent.active.lock().expect("lock");
+            open.into_iter()
+                .filter(|(a, _)| !passed_over.contains(a) && !active.contains(a))
+                .collect()
         }
-    };
-    let mut candidates: Vec<_> = {
-        let passed_over = agent.passed_over.lock().expect("lock");
-        let active = agent.active.lock().expect("lock");
-        open.into_iter()
-            .filter(|(a, _)| !passed_over.contains(a) && !active.contains(a))
-            .collect()
     };
     if candidates.is_empty() {
         return Ok(());
     }
     let provider = agent.chain.provider(&agent.me).await?;
-    let now = agent.clock().await?;
     // The draw set and SlotHashes; this provider's place (fixed since it joined) and weight
     // (from the provider account just read) complete its view.
     let view = DrawView {
@@ -169,28 +185,38 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
     Ok(())
 }
 
-/// Whether the current draw round of `job` drew this provider; when the round has had its take
-/// window without filling the job (or can no longer be read), begins a new one
-/// ([`redraw_due`]), in a task of its own: a pass never waits for a confirmation, so that a
-/// busy market's lapsed rounds do not hold back the draws this provider must answer in time.
+/// Whether the current draw round of `job` drew this provider. A round that did not is
+/// remembered as such while it lasts (`Watch::not_drawn`; a weight changed within the round
+/// counts from the next one); when it has had its take window without filling the job (or
+/// can no longer be read), a new one begins ([`redraw_due`]).
 fn drawn(agent: &Arc<Agent>, view: &DrawView, address: &Pubkey, job: &Job, now: i64) -> bool {
     let turn = view.turn(address, job);
     if let Turn::Drawn(c) = turn {
         tracing::debug!(job = %address, round = job.draw_round, step = c.step, "drawn");
         return true;
     }
-    if turn != Turn::Wait && redraw_due(job, now, agent.take_window) {
-        let key = (*address, job.draw_round);
-        if !agent.redrawing.lock().expect("lock").insert(key) {
-            return false; // Sent already; its task is waiting for it.
+    if turn != Turn::Wait {
+        agent.watch.not_drawn(address, job.draw_round);
+        if redraw_due(job, now, agent.take_window) {
+            spawn_redraw(agent, *address, job.draw_round);
         }
-        let (agent, address) = (agent.clone(), *address);
-        tokio::spawn(async move {
-            agent.redraw(&address, key.1).await;
-            agent.redrawing.lock().expect("lock").remove(&key);
-        });
     }
     false
+}
+
+/// Sends `redraw` for `job`'s round `round` in a task of its own (unless one is on its way): a
+/// pass never waits for a confirmation, so that a busy market's lapsed rounds do not hold
+/// back the draws this provider must answer in time.
+fn spawn_redraw(agent: &Arc<Agent>, job: Pubkey, round: u16) {
+    let key = (job, round);
+    if !agent.redrawing.lock().expect("lock").insert(key) {
+        return;
+    }
+    let agent = agent.clone();
+    tokio::spawn(async move {
+        agent.redraw(&job, round).await;
+        agent.redrawing.lock().expect("lock").remove(&key);
+    });
 }
 
 /// Whether a provider that holds no slot in `job` should begin its next draw round at `now`:

@@ -27,8 +27,21 @@ pub const RESCAN: Duration = Duration::from_secs(30);
 
 /// The open jobs the subscription keeps current, and when they were last listed in full.
 struct OpenJobs {
-    jobs: HashMap<Pubkey, Job>,
+    jobs: HashMap<Pubkey, OpenJob>,
     listed_at: Instant,
+}
+
+/// An open job, and the draw round found not to draw this provider, if it was: a verdict that
+/// holds for the whole round, so discovery need not draw it again on every pass.
+struct OpenJob {
+    job: Job,
+    not_drawn_in: Option<u16>,
+}
+
+impl OpenJob {
+    fn judged(&self) -> bool {
+        self.not_drawn_in == Some(self.job.draw_round)
+    }
 }
 
 /// A job a task drives: its wake-up, and its newest state known within the current
@@ -109,10 +122,21 @@ impl Watch {
                 let news = match self.open.lock().expect("lock").as_mut() {
                     // Before a listing, any open job may be news.
                     None => open,
-                    Some(view) if open => view
-                        .jobs
-                        .insert(address, (*job).clone())
-                        .is_none_or(|before| before.draw_round != round),
+                    Some(view) if open => match view.jobs.get_mut(&address) {
+                        Some(known) => {
+                            let news = known.job.draw_round != round;
+                            known.job = (*job).clone();
+                            news
+                        }
+                        None => {
+                            let job = OpenJob {
+                                job: (*job).clone(),
+                                not_drawn_in: None,
+                            };
+                            view.jobs.insert(address, job);
+                            true
+                        }
+                    },
                     Some(view) => {
                         view.jobs.remove(&address);
                         false
@@ -150,17 +174,39 @@ impl Watch {
             .then(|| self.generation.load(Ordering::SeqCst))
     }
 
-    /// The open jobs as notifications keep them, oldest first, while that view is current;
-    /// `None` when discovery must list them from the chain.
-    pub fn open_jobs(&self) -> Option<Vec<(Pubkey, Job)>> {
+    /// The open jobs as notifications keep them that `pick` takes, oldest first, while that
+    /// view is current; `None` when discovery must list them from the chain. `pick` sees every
+    /// open job, and whether its current round was found not to draw this provider
+    /// ([`Watch::not_drawn`]); only the jobs it takes are copied out.
+    pub fn open_jobs(
+        &self,
+        mut pick: impl FnMut(&Pubkey, &Job, bool) -> bool,
+    ) -> Option<Vec<(Pubkey, Job)>> {
         if !self.subscribed() {
             return None;
         }
         let open = self.open.lock().expect("lock");
         let view = open.as_ref().filter(|v| v.listed_at.elapsed() < RESCAN)?;
-        let mut jobs: Vec<_> = view.jobs.iter().map(|(k, j)| (*k, j.clone())).collect();
+        let mut jobs: Vec<_> = view
+            .jobs
+            .iter()
+            .filter(|(k, o)| pick(k, &o.job, o.judged()))
+            .map(|(k, o)| (*k, o.job.clone()))
+            .collect();
         jobs.sort_by_key(|(_, j)| (j.created_at, j.job_id));
         Some(jobs)
+    }
+
+    /// Records that `job`'s draw round `round` did not draw this provider (kept while the job
+    /// stays in the view at that round).
+    pub fn not_drawn(&self, job: &Pubkey, round: u16) {
+        if let Some(view) = self.open.lock().expect("lock").as_mut() {
+            if let Some(known) = view.jobs.get_mut(job) {
+                if known.job.draw_round == round {
+                    known.not_drawn_in = Some(round);
+                }
+            }
+        }
     }
 
     /// A listing of the open jobs that began within subscription `began_in`
@@ -170,8 +216,18 @@ impl Watch {
         if began_in.is_none() || began_in != self.subscription() {
             return;
         }
+        let jobs = jobs
+            .iter()
+            .map(|(k, job)| {
+                let job = OpenJob {
+                    job: job.clone(),
+                    not_drawn_in: None,
+                };
+                (*k, job)
+            })
+            .collect();
         *self.open.lock().expect("lock") = Some(OpenJobs {
-            jobs: jobs.iter().cloned().collect(),
+            jobs,
             listed_at: Instant::now(),
         });
     }
@@ -322,5 +378,69 @@ mod tests {
             None,
             "a forgotten job is not kept"
         );
+    }
+
+    fn open_job(round: u16) -> Job {
+        Job {
+            state: JobState::Open,
+            draw_round: round,
+            ..Job::default()
+        }
+    }
+
+    fn changed_to(address: Pubkey, job: Job, slot: u64) -> JobEvent {
+        JobEvent::Changed {
+            address,
+            job: Box::new(job),
+            slot,
+        }
+    }
+
+    /// The open jobs discovery sees: a round found not to draw us stays judged through other
+    /// changes of the job, until a new round begins; only the jobs `pick` takes are returned.
+    #[test]
+    fn a_round_that_did_not_draw_us_is_judged_until_the_next_one() {
+        let metrics = Metrics::new("test".into(), Duration::from_secs(1));
+        let watch = Watch::default();
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let on = |e| watch.on(e, "ws://test", &metrics);
+        let judged = |job: &Pubkey| {
+            let mut seen = None;
+            watch.open_jobs(|k, _, judged| {
+                if k == job {
+                    seen = Some(judged);
+                }
+                false
+            });
+            seen
+        };
+        assert!(watch.open_jobs(|_, _, _| true).is_none(), "not subscribed");
+        on(JobEvent::Subscribed);
+        assert!(watch.open_jobs(|_, _, _| true).is_none(), "not listed yet");
+        watch.listed(watch.subscription(), &[(a, open_job(0)), (b, open_job(0))]);
+        assert_eq!(judged(&a), Some(false));
+
+        watch.not_drawn(&a, 1); // Not its round: ignored.
+        assert_eq!(judged(&a), Some(false));
+        watch.not_drawn(&a, 0);
+        assert_eq!(judged(&a), Some(true));
+        on(changed_to(a, open_job(0), 5));
+        assert_eq!(
+            judged(&a),
+            Some(true),
+            "another provider's claim, same round"
+        );
+        on(changed_to(a, open_job(1), 6));
+        assert_eq!(judged(&a), Some(false), "a new round draws anew");
+
+        let picked = watch.open_jobs(|k, _, _| *k == b).expect("a current view");
+        assert_eq!(picked.len(), 1);
+        assert_eq!(picked[0].0, b);
+        let running = Job {
+            state: JobState::Running,
+            ..open_job(0)
+        };
+        on(changed_to(b, running, 7));
+        assert_eq!(judged(&b), None, "no longer open");
     }
 }
