@@ -185,9 +185,11 @@ w("Not measured in this run: the `device` tool lent no GPU machine to this sessi
 w("## Reading the figures\n")
 w("- Rows for the same configuration measured again later (after a fix) replace the earlier "
   "ones; the raw lines are in the run's `scale.jsonl`.")
-w("- Transactions above 2r + 3 per job life come from duplicate settles (the scale runs set "
-  "`settle_delay_secs = 0`, so every slot holder settles at once; the default staggers them by "
-  "slot) and from claims lost to another agent (a failed claim still lands and touches the job).")
+w("- Transactions above 2r + 3 per job life come from claims sent alone while the run goes on "
+  "(at half of what is left of the take window; the commitment follows in a transaction of its "
+  "own), from `redraw`s (one a lapsed round) and from claims lost to another agent (a failed "
+  "claim still lands and touches the job). Settling takes turns from the first slot's holder "
+  "(the agents' default turn, 2 s), so a job is settled once.")
 w(f"- Under load the overhead grows past one confirmation: an agent holds up to {cap} jobs, and "
   "their transactions, fsynced journal writes (redb has one writer) and the validator share two "
   "cores; with few jobs in flight it is one confirmation (about a slot) and a few milliseconds.")
