@@ -1,14 +1,15 @@
 //! What every part of a running agent shares: its config, keys, chain client and sender,
 //! payment mint, journal, metrics, executor and adapter, the GPU permit, the shutdown signal,
-//! and the bookkeeping of which jobs have a task; with the retrying chain call and the job
-//! content fetch that all parts use.
+//! and the bookkeeping of which jobs have a task; with the retrying chain call, the job
+//! content fetch, the shared clock and the redraw (when it is due, and sending it) that all
+//! parts use.
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use concord_compute::executor::{AdapterSummary, Executor};
 use concord_sdk::blob_cache::BlobCache;
-use concord_sdk::chain::{Chain, ChainError, HardwareProfile, Mint, Sender};
+use concord_sdk::chain::{Chain, ChainError, HardwareProfile, Job, Mint, Sender};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Keypair;
 use tokio::sync::{watch, Semaphore};
@@ -170,5 +171,56 @@ impl Agent {
         self.metrics.blob_cache_hits.inc_by(hits - counted.0);
         self.metrics.blob_cache_misses.inc_by(misses - counted.1);
         *counted = (hits, misses);
+    }
+}
+
+/// Whether this provider should begin `job`'s next draw round at `now`: once the round has had
+/// its take window if it holds the first slot (`first_holder`, from its job task) or nobody
+/// holds a slot, and half a take window later otherwise (the fallback, should the first holder
+/// not), so that one transaction, not one from every agent watching, moves the job on.
+pub fn redraw_due(job: &Job, now: i64, take_window: i64, first_holder: bool) -> bool {
+    let grace = if first_holder || job.filled_slots().is_empty() {
+        0
+    } else {
+        take_window / 2
+    };
+    job.check_redraw(now, take_window).is_ok()
+        && now
+            >= job
+                .round_started_at
+                .saturating_add(take_window)
+                .saturating_add(grace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_sdk::chain::JobState;
+
+    /// A lapsed round is redrawn by its first slot's holder, or by anyone when nobody holds a
+    /// slot, once its take window passed; others wait half a window more; and never before
+    /// the window, or once the job is not open.
+    #[test]
+    fn others_redraw_at_once_only_when_nobody_holds_a_slot() {
+        let take = 8;
+        let mut job = Job {
+            state: JobState::Open,
+            round_started_at: 1_000,
+            claim_deadline: 10_000,
+            ..Job::default()
+        };
+        let others = |job: &Job, now| redraw_due(job, now, take, false);
+        let first = |job: &Job, now| redraw_due(job, now, take, true);
+        assert!(!others(&job, 1_007), "before the take window");
+        assert!(!first(&job, 1_007), "before the take window");
+        assert!(others(&job, 1_008), "nobody holds a slot");
+        job.filled = 1;
+        assert!(first(&job, 1_008), "the first holder at once");
+        assert!(!others(&job, 1_008), "the holder's turn first");
+        assert!(!others(&job, 1_011));
+        assert!(others(&job, 1_012), "half a window later");
+        job.state = JobState::Running;
+        assert!(!others(&job, 1_012), "not open");
+        assert!(!first(&job, 1_012), "not open");
     }
 }

@@ -13,7 +13,7 @@ use solana_sdk::pubkey::Pubkey;
 use tokio::task::JoinSet;
 use tracing::warn;
 
-use crate::context::Agent;
+use crate::context::{redraw_due, Agent};
 use crate::eligibility::{refusal, Offer};
 use crate::fetch::Prepared;
 use crate::journal::Entry;
@@ -101,7 +101,7 @@ pub async fn discover(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) -> Result<(),
             if passed_over.contains(address) || active.contains(address) {
                 return false;
             }
-            if judged && redraw_due(job, now, agent.take_window) {
+            if judged && redraw_due(job, now, agent.take_window, false) {
                 lapsed.push((*address, job.draw_round));
             }
             !judged
@@ -197,7 +197,7 @@ fn drawn(agent: &Arc<Agent>, view: &DrawView, address: &Pubkey, job: &Job, now: 
     }
     if turn != Turn::Wait {
         agent.watch.not_drawn(address, job.draw_round);
-        if redraw_due(job, now, agent.take_window) {
+        if redraw_due(job, now, agent.take_window, false) {
             spawn_redraw(agent, *address, job.draw_round);
         }
     }
@@ -219,24 +219,6 @@ fn spawn_redraw(agent: &Arc<Agent>, job: Pubkey, round: u16) {
     });
 }
 
-/// Whether a provider that holds no slot in `job` should begin its next draw round at `now`:
-/// once the round has had its take window when nobody holds a slot, and half a take window
-/// later when someone does (the first slot's holder does it at once, from its job task; this
-/// is the fallback should it not).
-fn redraw_due(job: &Job, now: i64, take_window: i64) -> bool {
-    let grace = if job.filled_slots().is_empty() {
-        0
-    } else {
-        take_window / 2
-    };
-    job.check_redraw(now, take_window).is_ok()
-        && now
-            >= job
-                .round_started_at
-                .saturating_add(take_window)
-                .saturating_add(grace)
-}
-
 /// Brings this provider's draw weight up to its stake when they differ (after a slash, an
 /// unbonding request, a deposit by hand): a weight above the stake wastes the draws that land
 /// beyond it (each costs the job a take window), one below it loses draws.
@@ -253,33 +235,5 @@ async fn sync_own_weight(agent: &Agent, view: &DrawView) {
             tracing::info!(to = view.weight, signature = %sig, "synced the draw weight")
         }
         Err(e) => tracing::warn!(error = %e, "could not sync the draw weight"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use concord_sdk::chain::JobState;
-
-    /// A lapsed round with nobody holding a slot is redrawn by anyone once its take window
-    /// passed; with a holder (who redraws at once from its job task), others wait half a
-    /// window more; and never before the window, or once the job is not open.
-    #[test]
-    fn others_redraw_at_once_only_when_nobody_holds_a_slot() {
-        let take = 8;
-        let mut job = Job {
-            state: JobState::Open,
-            round_started_at: 1_000,
-            claim_deadline: 10_000,
-            ..Job::default()
-        };
-        assert!(!redraw_due(&job, 1_007, take), "before the take window");
-        assert!(redraw_due(&job, 1_008, take), "nobody holds a slot");
-        job.filled = 1;
-        assert!(!redraw_due(&job, 1_008, take), "the holder's turn first");
-        assert!(!redraw_due(&job, 1_011, take));
-        assert!(redraw_due(&job, 1_012, take), "half a window later");
-        job.state = JobState::Running;
-        assert!(!redraw_due(&job, 1_012, take), "not open");
     }
 }

@@ -14,6 +14,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
 use tracing::{debug, error, info, warn};
 
+use crate::context::redraw_due;
 use crate::context::Agent;
 use crate::fetch::{open_job_store, FetchError, Prepared};
 use crate::journal::{Entry, Stage};
@@ -443,19 +444,14 @@ impl Task<'_> {
     }
 
     /// Waits for the job's other slots to fill; the first slot's holder begins a new draw
-    /// round as soon as the current one has had its take window (the providers it drew did
-    /// not come), so that one transaction, not one from every agent that sees it, moves the
-    /// job on. Other agents do it half a take window later (`discovery`), should this one
-    /// not.
+    /// round once the current one is due for it (`redraw_due`: the providers it
+    /// drew did not come).
     async fn keep_filling(&self, job: &Job) -> Result<Next, Stop> {
         let agent = self.agent;
         if self.slot_index(job) != Some(0) || !job.filling() {
             return Ok(Next::Wait);
         }
-        if job
-            .check_redraw(self.now().await?, agent.take_window)
-            .is_err()
-        {
+        if !redraw_due(job, self.now().await?, agent.take_window, true) {
             return Ok(Next::Wait);
         }
         if agent.redraw(&self.address, job.draw_round).await {

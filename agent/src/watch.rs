@@ -44,19 +44,34 @@ impl OpenJob {
     }
 }
 
-/// A job a task drives: its wake-up, and its newest state known within the current
-/// subscription, with the slot it is as of (notified, or read while subscribed).
+/// A job a task drives: its wake-up, and its newest state known (notified, or read while
+/// subscribed).
 #[derive(Default)]
 struct Held {
     wake: Arc<Notify>,
-    newest: Option<(u64, Box<Job>)>,
+    newest: Option<Kept>,
+}
+
+/// A job's state, the slot it is as of, and the subscription that vouches for it: only the
+/// current one does (a state kept under an earlier one may have been overtaken while
+/// notifications were down), so nothing needs forgetting when a subscription ends.
+struct Kept {
+    subscription: u64,
+    slot: u64,
+    job: Box<Job>,
 }
 
 impl Held {
-    /// Keeps `job` as of `slot` unless a state as new or newer is kept.
-    fn keep(&mut self, slot: u64, job: Box<Job>) {
-        if self.newest.as_ref().is_none_or(|(at, _)| slot >= *at) {
-            self.newest = Some((slot, job));
+    /// Keeps `job` as of `slot` in `subscription` unless that subscription keeps one as new
+    /// or newer.
+    fn keep(&mut self, subscription: u64, slot: u64, job: Box<Job>) {
+        let older = |k: &Kept| k.subscription != subscription || slot >= k.slot;
+        if self.newest.as_ref().is_none_or(older) {
+            self.newest = Some(Kept {
+                subscription,
+                slot,
+                job,
+            });
         }
     }
 }
@@ -108,10 +123,9 @@ impl Watch {
                     info!(url, "subscribed to job notifications");
                 }
                 // Whatever changed while it was down: look now (and every job task too, which
-                // reads its job from the node: what was kept may have been overtaken).
+                // reads its job from the node: what was kept is from an earlier subscription).
                 self.discovery.notify_one();
-                for held in self.jobs.lock().expect("lock").values_mut() {
-                    held.newest = None;
+                for held in self.jobs.lock().expect("lock").values() {
                     held.wake.notify_one();
                 }
             }
@@ -143,7 +157,7 @@ impl Watch {
                     }
                 };
                 if let Some(held) = self.jobs.lock().expect("lock").get_mut(&address) {
-                    held.keep(slot, job);
+                    held.keep(self.generation.load(Ordering::SeqCst), slot, job);
                     held.wake.notify_one();
                 }
                 if news {
@@ -154,9 +168,6 @@ impl Watch {
                 metrics.job_subscription_drops.inc();
                 self.subscribed.store(false, Ordering::SeqCst);
                 *self.open.lock().expect("lock") = None;
-                for held in self.jobs.lock().expect("lock").values_mut() {
-                    held.newest = None;
-                }
                 warn!(reason, "job notifications down; polling until resubscribed");
             }
         }
@@ -247,11 +258,11 @@ impl Watch {
     /// `began_in` ([`Watch::subscription`]): kept as its current state while that subscription
     /// lasts, since every change after it is notified.
     pub fn read(&self, job: &Pubkey, began_in: Option<u64>, slot: u64, state: &Job) {
-        if began_in.is_none() || began_in != self.subscription() {
+        let Some(subscription) = began_in else {
             return;
-        }
+        };
         if let Some(held) = self.jobs.lock().expect("lock").get_mut(job) {
-            held.keep(slot, Box::new(state.clone()));
+            held.keep(subscription, slot, Box::new(state.clone()));
         }
     }
 
@@ -259,12 +270,11 @@ impl Watch {
     /// `not_before` or later (a task passes the slot of the newest state it acted on, so that
     /// a notification older than a read never takes it back); `None`: read it from the node.
     pub fn current(&self, job: &Pubkey, not_before: u64) -> Option<(Job, u64)> {
-        if !self.subscribed() {
-            return None;
-        }
+        let subscription = self.subscription()?;
         let jobs = self.jobs.lock().expect("lock");
-        let (slot, state) = jobs.get(job)?.newest.as_ref()?;
-        (*slot >= not_before).then(|| ((**state).clone(), *slot))
+        let kept = jobs.get(job)?.newest.as_ref()?;
+        (kept.subscription == subscription && kept.slot >= not_before)
+            .then(|| ((*kept.job).clone(), kept.slot))
     }
 
     /// Waits until `job` changes, or `d` passes (a change seen while its task was busy wakes
@@ -299,17 +309,38 @@ async fn notified_or(notify: &Notify, d: Duration) {
 mod tests {
     use super::*;
 
-    fn job(round: u16) -> Box<Job> {
-        Box::new(Job {
-            draw_round: round,
-            ..Job::default()
-        })
+    /// A watch fed by hand, as the subscription feeds it.
+    struct Fed {
+        watch: Watch,
+        metrics: Arc<Metrics>,
     }
 
-    fn changed(address: Pubkey, round: u16, slot: u64) -> JobEvent {
+    impl Fed {
+        fn new() -> Fed {
+            let metrics = Metrics::new("test".into(), Duration::from_secs(1));
+            Fed {
+                watch: Watch::default(),
+                metrics,
+            }
+        }
+
+        fn on(&self, event: JobEvent) {
+            self.watch.on(event, "ws://test", &self.metrics)
+        }
+    }
+
+    fn open_job(round: u16) -> Job {
+        Job {
+            state: JobState::Open,
+            draw_round: round,
+            ..Job::default()
+        }
+    }
+
+    fn changed(address: Pubkey, job: Job, slot: u64) -> JobEvent {
         JobEvent::Changed {
             address,
-            job: job(round),
+            job: Box::new(job),
             slot,
         }
     }
@@ -324,86 +355,71 @@ mod tests {
     /// an older one never replaces a newer, and a drop or a resubscription forgets them all.
     #[test]
     fn a_held_job_is_kept_as_notified_only_while_the_subscription_vouches_for_it() {
-        let metrics = Metrics::new("test".into(), Duration::from_secs(1));
-        let watch = Watch::default();
+        let fed = Fed::new();
+        let (watch, on) = (&fed.watch, |e| fed.on(e));
         let (held, other) = (Pubkey::new_unique(), Pubkey::new_unique());
-        let on = |e| watch.on(e, "ws://test", &metrics);
         watch.track(&held);
 
         // Before any subscription nothing is vouched for.
-        on(changed(held, 1, 10));
-        assert_eq!(round_of(&watch, &held, 0), None);
+        on(changed(held, open_job(1), 10));
+        assert_eq!(round_of(watch, &held, 0), None);
 
         on(JobEvent::Subscribed);
         assert_eq!(
-            round_of(&watch, &held, 0),
+            round_of(watch, &held, 0),
             None,
             "kept from before the subscription"
         );
-        on(changed(held, 2, 20));
-        on(changed(other, 9, 21));
-        assert_eq!(round_of(&watch, &held, 0), Some((2, 20)));
-        assert_eq!(round_of(&watch, &other, 0), None, "only held jobs are kept");
+        on(changed(held, open_job(2), 20));
+        on(changed(other, open_job(9), 21));
+        assert_eq!(round_of(watch, &held, 0), Some((2, 20)));
+        assert_eq!(round_of(watch, &other, 0), None, "only held jobs are kept");
         // A task that acted on a state as of slot 25 does not go back to slot 20's.
-        assert_eq!(round_of(&watch, &held, 25), None);
+        assert_eq!(round_of(watch, &held, 25), None);
 
         // A read within this subscription is kept; a late notification of an older slot is not.
         let began_in = watch.subscription();
-        watch.read(&held, began_in, 30, &job(3));
-        on(changed(held, 2, 28));
-        assert_eq!(round_of(&watch, &held, 25), Some((3, 30)));
-        on(changed(held, 4, 31));
-        assert_eq!(round_of(&watch, &held, 30), Some((4, 31)));
+        watch.read(&held, began_in, 30, &open_job(3));
+        on(changed(held, open_job(2), 28));
+        assert_eq!(round_of(watch, &held, 25), Some((3, 30)));
+        on(changed(held, open_job(4), 31));
+        assert_eq!(round_of(watch, &held, 30), Some((4, 31)));
 
         // A drop forgets, and a read begun before it is not kept after it.
         on(JobEvent::Dropped("closed".into()));
-        assert_eq!(round_of(&watch, &held, 0), None);
+        assert_eq!(round_of(watch, &held, 0), None);
         on(JobEvent::Subscribed);
-        watch.read(&held, began_in, 40, &job(5));
+        watch.read(&held, began_in, 40, &open_job(5));
         assert_eq!(
-            round_of(&watch, &held, 0),
+            round_of(watch, &held, 0),
             None,
             "a read from the last subscription"
         );
-        watch.read(&held, watch.subscription(), 41, &job(6));
-        assert_eq!(round_of(&watch, &held, 0), Some((6, 41)));
+        watch.read(&held, watch.subscription(), 41, &open_job(6));
+        assert_eq!(round_of(watch, &held, 0), Some((6, 41)));
         // Resubscribing (a drop the listener never saw) forgets too.
         on(JobEvent::Subscribed);
-        assert_eq!(round_of(&watch, &held, 0), None);
+        assert_eq!(round_of(watch, &held, 0), None);
+        // And the earlier subscription's slot does not hold back this one's states.
+        on(changed(held, open_job(8), 35));
+        assert_eq!(round_of(watch, &held, 0), Some((8, 35)));
 
         watch.forget(&held);
-        on(changed(held, 7, 50));
+        on(changed(held, open_job(7), 50));
         assert_eq!(
-            round_of(&watch, &held, 0),
+            round_of(watch, &held, 0),
             None,
             "a forgotten job is not kept"
         );
-    }
-
-    fn open_job(round: u16) -> Job {
-        Job {
-            state: JobState::Open,
-            draw_round: round,
-            ..Job::default()
-        }
-    }
-
-    fn changed_to(address: Pubkey, job: Job, slot: u64) -> JobEvent {
-        JobEvent::Changed {
-            address,
-            job: Box::new(job),
-            slot,
-        }
     }
 
     /// The open jobs discovery sees: a round found not to draw us stays judged through other
     /// changes of the job, until a new round begins; only the jobs `pick` takes are returned.
     #[test]
     fn a_round_that_did_not_draw_us_is_judged_until_the_next_one() {
-        let metrics = Metrics::new("test".into(), Duration::from_secs(1));
-        let watch = Watch::default();
+        let fed = Fed::new();
+        let (watch, on) = (&fed.watch, |e| fed.on(e));
         let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
-        let on = |e| watch.on(e, "ws://test", &metrics);
         let judged = |job: &Pubkey| {
             let mut seen = None;
             watch.open_jobs(|k, _, judged| {
@@ -424,13 +440,13 @@ mod tests {
         assert_eq!(judged(&a), Some(false));
         watch.not_drawn(&a, 0);
         assert_eq!(judged(&a), Some(true));
-        on(changed_to(a, open_job(0), 5));
+        on(changed(a, open_job(0), 5));
         assert_eq!(
             judged(&a),
             Some(true),
             "another provider's claim, same round"
         );
-        on(changed_to(a, open_job(1), 6));
+        on(changed(a, open_job(1), 6));
         assert_eq!(judged(&a), Some(false), "a new round draws anew");
 
         let picked = watch.open_jobs(|k, _, _| *k == b).expect("a current view");
@@ -440,7 +456,7 @@ mod tests {
             state: JobState::Running,
             ..open_job(0)
         };
-        on(changed_to(b, running, 7));
+        on(changed(b, running, 7));
         assert_eq!(judged(&b), None, "no longer open");
     }
 }

@@ -120,7 +120,7 @@ impl Chain {
     }
 
     pub async fn job(&self, address: &Pubkey) -> Result<Job, ChainError> {
-        self.require(address, "job").await
+        Ok(self.job_at(address).await?.0)
     }
 
     /// A job and the slot it was read at.
